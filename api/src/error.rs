@@ -1,0 +1,178 @@
+//! The one error type of the HTTP boundary.
+//!
+//! Every error body has the same shape, whichever layer produced it (handler, extractor,
+//! auth, fallback): `{"detail": "<sentence>", "error": {"code", "message", "timestamp",
+//! "request_id", "details"?}}`. The frontend reads `detail`; operators grep `request_id`.
+//! A 500 logs its cause chain and tells the client nothing about it outside development.
+
+use axum::{
+    Json,
+    extract::rejection::{JsonRejection, PathRejection, QueryRejection},
+    http::{HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use serde_json::{Value, json};
+
+use crate::middleware::current_request_id;
+
+tokio::task_local! {
+    /// Whether 500 bodies may carry their cause chain (true only in development).
+    pub static EXPOSE_INTERNALS: bool;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{message}")]
+    Validation { message: String, details: Value },
+    #[error("You need {required} coins but have {available} available.")]
+    InsufficientCredits { required: i64, available: i64 },
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    #[error("{0}")]
+    ServiceUnavailable(String),
+    #[error("an internal error occurred")]
+    Internal(#[from] anyhow::Error),
+}
+
+impl ApiError {
+    pub fn not_found(what: &str) -> Self {
+        Self::NotFound(format!("{what} not found."))
+    }
+
+    fn status_and_code(&self) -> (StatusCode, &'static str) {
+        match self {
+            Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "ERR_1001"),
+            Self::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "ERR_1003"),
+            Self::Forbidden(_) => (StatusCode::FORBIDDEN, "ERR_1004"),
+            Self::NotFound(_) => (StatusCode::NOT_FOUND, "ERR_1002"),
+            Self::Conflict(_) => (StatusCode::CONFLICT, "ERR_2001"),
+            Self::Validation { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "ERR_1001"),
+            Self::InsufficientCredits { .. } => (StatusCode::PAYMENT_REQUIRED, "ERR_3000"),
+            Self::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "ERR_3004"),
+            Self::ServiceUnavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "ERR_4000"),
+            Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "ERR_1000"),
+        }
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(err: sqlx::Error) -> Self {
+        Self::Internal(err.into())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.status_and_code();
+        let expose = EXPOSE_INTERNALS.try_with(|e| *e).unwrap_or(false);
+        let (message, details) = match &self {
+            Self::Internal(cause) => {
+                tracing::error!(error = ?cause, "request failed");
+                let details = expose.then(|| {
+                    json!({ "cause_chain": cause.chain().map(|c| c.to_string()).collect::<Vec<_>>() })
+                });
+                ("An unexpected error occurred. It has been logged; please try again.".to_owned(), details)
+            }
+            Self::Validation { message, details } => (message.clone(), Some(details.clone())),
+            Self::InsufficientCredits { required, available } => (
+                self.to_string(),
+                Some(json!({
+                    "required": required,
+                    "available": available,
+                    "deficit": required - available,
+                })),
+            ),
+            other => (other.to_string(), None),
+        };
+        let mut error = json!({
+            "code": code,
+            "message": message,
+            "timestamp": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        });
+        if let Some(id) = current_request_id() {
+            error["request_id"] = json!(id);
+        }
+        let mut body = json!({ "detail": message, "error": error });
+        if let Some(details) = details {
+            // The 402 fields also sit at the top level, where the frontend looks first.
+            if let Self::InsufficientCredits { .. } = self {
+                for key in ["required", "available", "deficit"] {
+                    body[key] = details[key].clone();
+                }
+            }
+            body["error"]["details"] = details;
+        }
+        let mut response = (status, Json(body)).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+fn validation(message: &str, field: &str, reason: String) -> ApiError {
+    ApiError::Validation {
+        message: format!("{message}: {reason}"),
+        details: json!({ "validation_errors": [{ "field": field, "message": reason }] }),
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        match rejection {
+            JsonRejection::MissingJsonContentType(_) => validation(
+                "The request body must be JSON",
+                "body",
+                "send the header 'Content-Type: application/json'".to_owned(),
+            ),
+            other => validation("The request body is not valid", "body", other.body_text()),
+        }
+    }
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(rejection: PathRejection) -> Self {
+        validation("The URL is not valid", "path", rejection.body_text())
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(rejection: QueryRejection) -> Self {
+        validation("The query string is not valid", "query", rejection.body_text())
+    }
+}
+
+/// JSON body extractor whose rejection is an [`ApiError`].
+#[derive(Debug, Clone, Copy, Default, axum::extract::FromRequest)]
+#[from_request(via(axum::Json), rejection(ApiError))]
+pub struct ApiJson<T>(pub T);
+
+impl<T: serde::Serialize> IntoResponse for ApiJson<T> {
+    fn into_response(self) -> Response {
+        Json(self.0).into_response()
+    }
+}
+
+/// Path extractor whose rejection is an [`ApiError`].
+#[derive(Debug, Clone, Copy, Default, axum::extract::FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(ApiError))]
+pub struct ApiPath<T>(pub T);
+
+/// Query extractor whose rejection is an [`ApiError`].
+#[derive(Debug, Clone, Copy, Default, axum::extract::FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(ApiError))]
+pub struct ApiQuery<T>(pub T);
+
+pub type ApiResult<T> = Result<T, ApiError>;

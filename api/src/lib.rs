@@ -1,0 +1,140 @@
+//! The HTTP API of RelivChats (axum).
+//!
+//! `routes/<resource>.rs` each hold a `router()`, their handlers and their SQL. Errors go
+//! through [`error::ApiError`]; identity through [`auth::AuthUser`]; shared state through
+//! [`AppState`]. The binary (`app`) builds the state and serves [`router`].
+
+pub mod auth;
+pub mod error;
+pub mod ledger;
+pub mod middleware;
+pub mod openapi;
+pub mod routes;
+
+use std::{sync::Arc, time::Duration};
+
+use axum::{
+    Router,
+    http::{HeaderName, HeaderValue, Method, StatusCode},
+    response::IntoResponse,
+};
+use futures::future::BoxFuture;
+use sqlx::PgPool;
+use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer};
+
+use crate::{auth::Authenticator, error::ApiError};
+
+/// Settings the HTTP layer needs (the binary loads them from the environment).
+#[derive(Debug, Clone)]
+pub struct ApiSettings {
+    /// `development` or `production`, reported by `/health`.
+    pub environment: String,
+    /// Whether 500 bodies carry their cause chain (development only).
+    pub expose_internals: bool,
+    /// Origins allowed to call the API from a browser, with credentials.
+    pub cors_origins: Vec<String>,
+    /// Clerk's Backend API, used to delete the Clerk user when an account is deleted.
+    pub clerk_api: Option<ClerkApi>,
+}
+
+/// Clerk's Backend API (`https://api.clerk.com` in production).
+#[derive(Debug, Clone)]
+pub struct ClerkApi {
+    pub base_url: String,
+    pub secret_key: auth::Secret,
+}
+
+/// A dependency `/health/ready` checks besides Postgres (Temporal, the vector store …).
+pub trait DependencyCheck: Send + Sync {
+    fn name(&self) -> &'static str;
+    /// `Err` carries a short reason shown to operators.
+    fn check(&self) -> BoxFuture<'_, Result<(), String>>;
+}
+
+/// State shared by every handler.
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: PgPool,
+    pub auth: Arc<Authenticator>,
+    pub settings: Arc<ApiSettings>,
+    pub dependencies: Arc<Vec<Arc<dyn DependencyCheck>>>,
+    /// Outbound HTTP to vendors, with timeouts.
+    pub http: reqwest::Client,
+}
+
+impl AppState {
+    pub fn new(
+        pool: PgPool,
+        auth: Authenticator,
+        settings: ApiSettings,
+        dependencies: Vec<Arc<dyn DependencyCheck>>,
+    ) -> anyhow::Result<Self> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .connect_timeout(Duration::from_secs(5))
+            .build()?;
+        Ok(Self {
+            pool,
+            auth: Arc::new(auth),
+            settings: Arc::new(settings),
+            dependencies: Arc::new(dependencies),
+            http,
+        })
+    }
+}
+
+/// The whole HTTP application.
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .merge(routes::users::router())
+        .merge(routes::categories::router())
+        .merge(routes::credits::router());
+    Router::new()
+        .merge(routes::health::router())
+        .nest("/api", api)
+        .merge(openapi::router())
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_response))
+        .layer(cors_layer(&state.settings.cors_origins))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::request_context))
+        .with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound("There is nothing at this address.".to_owned())
+}
+
+async fn method_not_allowed() -> impl IntoResponse {
+    let mut response = ApiError::BadRequest("This method is not allowed on this address.".to_owned())
+        .into_response();
+    *response.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+    response
+}
+
+fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
+    ApiError::Internal(anyhow::anyhow!("a handler panicked")).into_response()
+}
+
+fn cors_layer(origins: &[String]) -> CorsLayer {
+    let origins: Vec<HeaderValue> = origins.iter().filter_map(|o| o.parse().ok()).collect();
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_credentials(true)
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+            Method::OPTIONS,
+        ])
+        .allow_headers(AllowHeaders::mirror_request())
+        .expose_headers([
+            HeaderName::from_static("x-request-id"),
+            HeaderName::from_static("x-ratelimit-limit"),
+            HeaderName::from_static("x-ratelimit-remaining"),
+            HeaderName::from_static("x-ratelimit-reset"),
+        ])
+        .max_age(Duration::from_secs(3600))
+}

@@ -1,0 +1,58 @@
+//! The OpenAPI 3.1 document (`/openapi.json`) and the interactive docs (`/docs`).
+
+use axum::Router;
+use utoipa::{
+    Modify, OpenApi,
+    openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
+};
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::{AppState, routes};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "RelivChats API", description = "Upload a WhatsApp chat, get free statistics, unlock AI insights with coins. Every error body carries a top-level `detail` sentence."),
+    paths(
+        routes::health::root,
+        routes::health::health,
+        routes::health::ready,
+        routes::health::db_pool,
+        routes::users::store_user,
+        routes::users::delete_account,
+        routes::categories::list_categories,
+        routes::categories::category_insights,
+        routes::credits::balance,
+        routes::credits::transactions,
+        routes::credits::packages,
+    ),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "health", description = "Liveness and readiness"),
+        (name = "users", description = "Sign-in sync and account deletion"),
+        (name = "categories", description = "What can be unlocked"),
+        (name = "credits", description = "Coins: balance, ledger, packages"),
+    )
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some("A Clerk session token, or in development one printed by `relivchats token --user NAME`."))
+                    .build(),
+            ),
+        );
+    }
+}
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new().merge(SwaggerUi::new("/docs").url("/openapi.json", ApiDoc::openapi()))
+}

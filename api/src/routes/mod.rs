@@ -1,0 +1,6 @@
+//! One module per resource: its `router()`, handlers and SQL.
+
+pub mod categories;
+pub mod credits;
+pub mod health;
+pub mod users;

@@ -1,0 +1,279 @@
+//! Typed configuration, read once from the environment (and a `.env` file in development).
+//!
+//! Every variable is documented in `.env.example`. Secrets are held in [`Secret`], whose
+//! `Debug` never prints them. Nothing here is global: tests build a [`Config`] from a map.
+
+use std::{
+    collections::HashMap,
+    net::SocketAddr,
+    path::{Path, PathBuf},
+};
+
+use anyhow::{Context, bail};
+use relivchats_api::{
+    ApiSettings, ClerkApi,
+    auth::{AuthSettings, ClerkSettings, Secret},
+};
+use relivchats_domain::contracts::DEFAULT_TASK_QUEUE;
+
+/// Where the process runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+impl Environment {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Development => "development",
+            Self::Production => "production",
+        }
+    }
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Json,
+    Human,
+}
+
+/// How to reach Temporal.
+#[derive(Debug, Clone)]
+pub struct TemporalConfig {
+    /// `host:port` or a URL (`http://…`, `https://…`).
+    pub address: String,
+    pub namespace: String,
+    pub task_queue: String,
+    /// Temporal Cloud API key (turns TLS on).
+    pub api_key: Option<Secret>,
+    pub tls: bool,
+    /// Where the dev server's UI is, printed on start.
+    pub ui_url: Option<String>,
+    pub max_concurrent_activities: usize,
+    pub max_concurrent_workflow_tasks: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub environment: Environment,
+    pub database_url: Secret,
+    pub database_max_connections: u32,
+    pub bind_addr: SocketAddr,
+    pub data_dir: PathBuf,
+    pub temporal: TemporalConfig,
+    pub auth: AuthSettings,
+    pub cors_origins: Vec<String>,
+    pub log_format: LogFormat,
+    pub clerk_api: Option<ClerkApi>,
+}
+
+const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/relivchats";
+const DEFAULT_CORS: [&str; 2] = ["http://localhost:3000", "http://localhost:3001"];
+pub const DEV_SECRET_FILE: &str = "dev-auth-secret";
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> anyhow::Result<Self> {
+        let vars: HashMap<String, String> = std::env::vars().collect();
+        Self::from_map(&vars)
+    }
+
+    /// Reads configuration from a map of variables (the environment, or a test's choice).
+    pub fn from_map(vars: &HashMap<String, String>) -> anyhow::Result<Self> {
+        let get = |key: &str| vars.get(key).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let environment = match get("ENVIRONMENT").as_deref().unwrap_or("development") {
+            "development" | "dev" | "local" => Environment::Development,
+            "production" | "prod" | "staging" => Environment::Production,
+            other => bail!("ENVIRONMENT must be 'development' or 'production', not {other:?}"),
+        };
+        let prod = environment == Environment::Production;
+        let data_dir = PathBuf::from(get("DATA_DIR").unwrap_or_else(|| "./data".to_owned()));
+        let database_url = match get("DATABASE_URL") {
+            Some(url) => url,
+            None if prod => bail!("DATABASE_URL must be set in production"),
+            None => DEFAULT_DATABASE_URL.to_owned(),
+        };
+        let bind_addr = get("BIND_ADDR")
+            .unwrap_or_else(|| "127.0.0.1:8000".to_owned())
+            .parse()
+            .context("BIND_ADDR must be an address such as 127.0.0.1:8000")?;
+        let temporal = TemporalConfig {
+            address: get("TEMPORAL_ADDRESS").unwrap_or_else(|| "127.0.0.1:7233".to_owned()),
+            namespace: get("TEMPORAL_NAMESPACE").unwrap_or_else(|| "default".to_owned()),
+            task_queue: get("TEMPORAL_TASK_QUEUE").unwrap_or_else(|| DEFAULT_TASK_QUEUE.to_owned()),
+            api_key: get("TEMPORAL_API_KEY").map(Secret::new),
+            tls: parse_bool(get("TEMPORAL_TLS").as_deref(), "TEMPORAL_TLS")?
+                .unwrap_or_else(|| get("TEMPORAL_API_KEY").is_some()),
+            ui_url: get("TEMPORAL_UI_URL"),
+            max_concurrent_activities: parse_num(get("WORKER_MAX_CONCURRENT_ACTIVITIES"), 64, "WORKER_MAX_CONCURRENT_ACTIVITIES")?,
+            max_concurrent_workflow_tasks: parse_num(get("WORKER_MAX_CONCURRENT_WORKFLOW_TASKS"), 64, "WORKER_MAX_CONCURRENT_WORKFLOW_TASKS")?,
+        };
+        let auth_mode = get("AUTH_MODE").unwrap_or_else(|| if prod { "clerk" } else { "dev" }.to_owned());
+        let auth = match auth_mode.as_str() {
+            "dev" if prod => bail!(
+                "AUTH_MODE=dev is refused when ENVIRONMENT=production: dev tokens are minted by anyone with the secret. Configure Clerk (AUTH_MODE=clerk, CLERK_JWKS_URL)."
+            ),
+            "dev" => AuthSettings::Dev {
+                secret: match get("DEV_AUTH_SECRET") {
+                    Some(s) => Secret::new(s),
+                    None => Secret::new(dev_secret(&data_dir)?),
+                },
+            },
+            "clerk" => AuthSettings::Clerk(ClerkSettings {
+                jwks_url: get("CLERK_JWKS_URL").context(
+                    "CLERK_JWKS_URL must be set with AUTH_MODE=clerk (https://<frontend-api>/.well-known/jwks.json or https://api.clerk.com/v1/jwks)",
+                )?,
+                secret_key: get("CLERK_SECRET_KEY").map(Secret::new),
+                issuer: get("CLERK_ISSUER"),
+                authorized_parties: get("CLERK_AUTHORIZED_PARTIES").map(|v| parse_list(&v)).unwrap_or_default(),
+            }),
+            other => bail!("AUTH_MODE must be 'dev' or 'clerk', not {other:?}"),
+        };
+        let clerk_api = get("CLERK_SECRET_KEY").map(|key| ClerkApi {
+            base_url: get("CLERK_API_BASE").unwrap_or_else(|| "https://api.clerk.com".to_owned()),
+            secret_key: Secret::new(key),
+        });
+        let log_format = match get("LOG_FORMAT").as_deref() {
+            Some("json") => LogFormat::Json,
+            Some("human") => LogFormat::Human,
+            None if prod => LogFormat::Json,
+            None => LogFormat::Human,
+            Some(other) => bail!("LOG_FORMAT must be 'json' or 'human', not {other:?}"),
+        };
+        Ok(Self {
+            environment,
+            database_url: Secret::new(database_url),
+            database_max_connections: parse_num(get("DATABASE_MAX_CONNECTIONS"), 20, "DATABASE_MAX_CONNECTIONS")?,
+            bind_addr,
+            data_dir,
+            temporal,
+            auth,
+            cors_origins: get("CORS_ORIGINS")
+                .map(|v| parse_list(&v))
+                .unwrap_or_else(|| DEFAULT_CORS.map(str::to_owned).to_vec()),
+            log_format,
+            clerk_api,
+        })
+    }
+
+    /// The HTTP layer's part of the configuration.
+    pub fn api_settings(&self) -> ApiSettings {
+        ApiSettings {
+            environment: self.environment.as_str().to_owned(),
+            expose_internals: self.environment == Environment::Development,
+            cors_origins: self.cors_origins.clone(),
+            clerk_api: self.clerk_api.clone(),
+        }
+    }
+}
+
+fn parse_bool(raw: Option<&str>, key: &str) -> anyhow::Result<Option<bool>> {
+    Ok(match raw {
+        None => None,
+        Some("1" | "true" | "yes" | "on") => Some(true),
+        Some("0" | "false" | "no" | "off") => Some(false),
+        Some(other) => bail!("{key} must be true or false, not {other:?}"),
+    })
+}
+
+fn parse_num<T: std::str::FromStr>(raw: Option<String>, default: T, key: &str) -> anyhow::Result<T> {
+    match raw {
+        None => Ok(default),
+        Some(v) => v.parse().map_err(|_| anyhow::anyhow!("{key} must be a number, not {v:?}")),
+    }
+}
+
+/// A JSON list (`["a","b"]`, as the earlier service took) or a comma-separated one.
+fn parse_list(raw: &str) -> Vec<String> {
+    if let Ok(list) = serde_json::from_str::<Vec<String>>(raw) {
+        return list;
+    }
+    raw.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
+}
+
+/// The dev-auth secret under `DATA_DIR`, generated the first time, so `token` and `serve`
+/// (separate processes) agree without anyone configuring a secret.
+fn dev_secret(data_dir: &Path) -> anyhow::Result<String> {
+    use std::io::Write;
+    let path = data_dir.join(DEV_SECRET_FILE);
+    if let Ok(existing) = std::fs::read_to_string(&path) {
+        let existing = existing.trim().to_owned();
+        if !existing.is_empty() {
+            return Ok(existing);
+        }
+    }
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("cannot create DATA_DIR {}", data_dir.display()))?;
+    let secret: String = {
+        use rand::RngCore;
+        let mut bytes = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut bytes);
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    };
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(&path) {
+        Ok(mut file) => {
+            file.write_all(secret.as_bytes())?;
+            Ok(secret)
+        }
+        // Another process created it first: use theirs.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            Ok(std::fs::read_to_string(&path)?.trim().to_owned())
+        }
+        Err(e) => Err(e).with_context(|| format!("cannot write {}", path.display())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    #[test]
+    fn production_refuses_dev_auth() {
+        let err = Config::from_map(&map(&[
+            ("ENVIRONMENT", "production"),
+            ("DATABASE_URL", "postgres://x/y"),
+            ("AUTH_MODE", "dev"),
+        ]))
+        .unwrap_err();
+        assert!(err.to_string().contains("refused"), "{err}");
+    }
+
+    #[test]
+    fn production_defaults_to_clerk_and_needs_jwks() {
+        let err = Config::from_map(&map(&[("ENVIRONMENT", "production"), ("DATABASE_URL", "postgres://x/y")]))
+            .unwrap_err();
+        assert!(err.to_string().contains("CLERK_JWKS_URL"), "{err}");
+    }
+
+    #[test]
+    fn dev_secret_is_generated_once() {
+        let dir = std::env::temp_dir().join(format!("reliv-cfg-{}", uuid::Uuid::new_v4()));
+        let vars = map(&[("DATA_DIR", dir.to_str().unwrap())]);
+        let a = Config::from_map(&vars).unwrap();
+        let b = Config::from_map(&vars).unwrap();
+        let secret = |c: &Config| match &c.auth {
+            AuthSettings::Dev { secret } => secret.expose().to_owned(),
+            AuthSettings::Clerk(_) => panic!("expected dev auth"),
+        };
+        assert_eq!(secret(&a), secret(&b));
+        assert_eq!(secret(&a).len(), 64);
+        assert!(!format!("{a:?}").contains(&secret(&a)), "Debug must redact secrets");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn lists_accept_json_or_commas() {
+        assert_eq!(parse_list(r#"["https://a","https://b"]"#), vec!["https://a", "https://b"]);
+        assert_eq!(parse_list("https://a, https://b"), vec!["https://a", "https://b"]);
+    }
+}

@@ -1,0 +1,179 @@
+//! `relivchats`: the API, the Temporal worker, and the operator's commands in one binary.
+
+use std::{net::SocketAddr, time::Duration};
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use relivchats::{
+    Application, Config, Role,
+    config::Environment,
+    db, seed, startup, telemetry, temporal,
+    worker::WorkerThread,
+};
+use relivchats_api::auth::{AuthSettings, mint_dev_token};
+use relivchats_domain::UserId;
+
+#[derive(Debug, Parser)]
+#[command(name = "relivchats", version, about = "RelivChats: WhatsApp chat statistics and AI insights")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the API and the Temporal worker in one process (the local default).
+    Serve {
+        /// Address to listen on (default BIND_ADDR, else 127.0.0.1:8000).
+        #[arg(long)]
+        bind: Option<SocketAddr>,
+    },
+    /// Run only the HTTP API.
+    Api {
+        #[arg(long)]
+        bind: Option<SocketAddr>,
+    },
+    /// Run only the Temporal worker (workflows and activities).
+    Worker,
+    /// Apply pending database migrations (idempotent).
+    Migrate,
+    /// Upsert categories, insight types and coin packages (idempotent).
+    Seed,
+    /// Print a dev-auth bearer token (AUTH_MODE=dev only).
+    Token {
+        /// The user id (the token's `sub`).
+        #[arg(long)]
+        user: String,
+        #[arg(long)]
+        email: Option<String>,
+        /// Lifetime, e.g. `30m`, `24h`, `7d`.
+        #[arg(long, default_value = "24h")]
+        ttl: humantime::Duration,
+    },
+    /// Run the HealthProbe workflow through Temporal and print its result.
+    Probe,
+    /// Operator commands.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AdminCommand {
+    /// Add (or, with a negative N, remove) coins: an `admin_adjustment` ledger entry. Creates
+    /// the user if needed; never takes the balance below zero or below what unlocks hold.
+    Grant {
+        #[arg(long)]
+        user: String,
+        #[arg(long, allow_hyphen_values = true)]
+        coins: i32,
+        #[arg(long)]
+        reason: String,
+    },
+}
+
+#[tokio::main]
+async fn main() {
+    if let Err(err) = run().await {
+        eprintln!("error: {err:#}");
+        std::process::exit(1);
+    }
+}
+
+async fn run() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    // A `.env` file is a development convenience; real environment variables win.
+    let _ = dotenvy::dotenv();
+    let mut config = Config::from_env()?;
+    telemetry::init(config.log_format);
+    match cli.command {
+        Command::Serve { bind } => {
+            config.bind_addr = bind.unwrap_or(config.bind_addr);
+            serve(&config, Role::Serve).await
+        }
+        Command::Api { bind } => {
+            config.bind_addr = bind.unwrap_or(config.bind_addr);
+            serve(&config, Role::Api).await
+        }
+        Command::Worker => {
+            let (_pool, client) = startup::prepare(&config).await?;
+            let worker = WorkerThread::spawn(&config, client)?;
+            println!("Temporal worker polling task queue {:?}", config.temporal.task_queue);
+            startup::shutdown_signal().await;
+            tokio::task::spawn_blocking(move || worker.stop()).await?
+        }
+        Command::Migrate => {
+            let pool = db::connect(config.database_url.expose(), 2, config.environment == Environment::Development).await?;
+            db::migrate(&pool).await?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::Seed => {
+            let pool = db::connect(config.database_url.expose(), 2, false).await?;
+            let report = seed::run(&pool).await?;
+            println!("{}", serde_json::to_string(&report)?);
+            Ok(())
+        }
+        Command::Token { user, email, ttl } => {
+            let AuthSettings::Dev { secret } = &config.auth else {
+                bail!("`token` mints dev-auth tokens, but AUTH_MODE is clerk: sign in through Clerk instead");
+            };
+            let user = UserId::parse(&user).context("--user")?;
+            println!("{}", mint_dev_token(secret, &user, email.as_deref(), ttl.into())?);
+            Ok(())
+        }
+        Command::Probe => {
+            let client = temporal::connect(&config.temporal, Duration::from_secs(10)).await?;
+            let (id, out) =
+                temporal::run_probe(&client, &config.temporal.task_queue, "cli", Duration::from_secs(30)).await?;
+            println!("{}", serde_json::json!({"workflow_id": id, "result": out}));
+            Ok(())
+        }
+        Command::Admin { command: AdminCommand::Grant { user, coins, reason } } => {
+            let user = UserId::parse(&user).context("--user")?;
+            if reason.trim().is_empty() {
+                bail!("--reason must say why (it is written into the ledger)");
+            }
+            let pool = db::connect(config.database_url.expose(), 2, false).await?;
+            let adjustment = relivchats_api::ledger::admin_adjust(&pool, &user, coins, reason.trim()).await?;
+            println!("{}", serde_json::to_string(&adjustment)?);
+            Ok(())
+        }
+    }
+}
+
+async fn serve(config: &Config, role: Role) -> anyhow::Result<()> {
+    let app = Application::build(config, role).await?;
+    let addr = app.local_addr();
+    let api = format!("http://{addr}");
+    println!("RelivChats API      {api}");
+    println!("API docs            {api}/docs   (OpenAPI: {api}/openapi.json)");
+    if let Some(ui) = temporal_ui_url(config) {
+        println!("Temporal UI         {ui}/namespaces/{}/workflows", config.temporal.namespace);
+    }
+    if role == Role::Serve {
+        // Prove the wiring once: the probe shows up in the Temporal UI.
+        let client = app.client().clone();
+        let queue = config.temporal.task_queue.clone();
+        tokio::spawn(async move {
+            match temporal::run_probe(&client, &queue, "serve", Duration::from_secs(60)).await {
+                Ok((id, out)) => tracing::info!(workflow_id = %id, database = %out.database_version, "health probe workflow completed"),
+                Err(e) => tracing::error!(error = %format!("{e:#}"), "health probe workflow failed"),
+            }
+        });
+    }
+    app.run_until_stopped(startup::shutdown_signal()).await
+}
+
+/// The UI of the dev server started by `scripts/dev`, unless TEMPORAL_UI_URL says otherwise.
+fn temporal_ui_url(config: &Config) -> Option<String> {
+    if let Some(url) = &config.temporal.ui_url {
+        return Some(url.trim_end_matches('/').to_owned());
+    }
+    let addr = config.temporal.address.trim_start_matches("http://");
+    let (host, port) = addr.rsplit_once(':')?;
+    let port: u16 = port.parse().ok()?;
+    // The dev server puts its UI 1000 ports above the frontend (7233 → 8233).
+    (host == "127.0.0.1" || host == "localhost").then(|| format!("http://{host}:{}", port + 1000))
+}

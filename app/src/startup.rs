@@ -1,0 +1,119 @@
+//! Building and running the application: `serve` (API + worker), `api`, or `worker`.
+
+use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
+
+use anyhow::Context;
+use relivchats_api::{AppState, DependencyCheck, auth::Authenticator};
+use temporalio_client::Client;
+use tokio::net::TcpListener;
+
+use crate::{
+    config::{Config, Environment},
+    db, seed,
+    temporal::{self, TemporalCheck},
+    worker::WorkerThread,
+};
+
+/// Which halves run in this process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// API and worker together (the local default).
+    Serve,
+    Api,
+}
+
+/// A built application: listening, not yet serving.
+pub struct Application {
+    listener: TcpListener,
+    router: axum::Router,
+    worker: Option<WorkerThread>,
+    client: Client,
+    pool: sqlx::PgPool,
+}
+
+impl std::fmt::Debug for Application {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Application").field("addr", &self.listener.local_addr().ok()).finish_non_exhaustive()
+    }
+}
+
+/// Connects Postgres (applying migrations and seed in development) and Temporal.
+pub async fn prepare(config: &Config) -> anyhow::Result<(sqlx::PgPool, Client)> {
+    let dev = config.environment == Environment::Development;
+    let pool = db::connect(config.database_url.expose(), config.database_max_connections, dev).await?;
+    if dev {
+        db::migrate(&pool).await?;
+        let report = seed::run(&pool).await?;
+        tracing::info!(?report, "migrations and seed applied (development)");
+    }
+    let client = temporal::connect(&config.temporal, Duration::from_secs(30)).await?;
+    let added = temporal::ensure_search_attributes(&client, &config.temporal.namespace).await?;
+    if !added.is_empty() {
+        tracing::info!(?added, "registered custom search attributes");
+    }
+    Ok((pool, client))
+}
+
+impl Application {
+    /// Binds the listener (port 0 picks a free one) and starts the worker when `role` asks.
+    pub async fn build(config: &Config, role: Role) -> anyhow::Result<Self> {
+        let (pool, client) = prepare(config).await?;
+        let worker = match role {
+            Role::Serve => Some(WorkerThread::spawn(config, client.clone())?),
+            Role::Api => None,
+        };
+        let dependencies: Vec<Arc<dyn DependencyCheck>> =
+            vec![Arc::new(TemporalCheck { client: client.clone() })];
+        let state = AppState::new(
+            pool.clone(),
+            Authenticator::new(&config.auth)?,
+            config.api_settings(),
+            dependencies,
+        )?;
+        let listener = TcpListener::bind(config.bind_addr)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.bind_addr))?;
+        Ok(Self { listener, router: relivchats_api::router(state), worker, client, pool })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("a bound listener has an address")
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub fn pool(&self) -> &sqlx::PgPool {
+        &self.pool
+    }
+
+    /// Serves until `shutdown` resolves, then stops the worker gracefully.
+    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let served = axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await;
+        if let Some(worker) = self.worker {
+            tokio::task::spawn_blocking(move || worker.stop()).await??;
+        }
+        served.context("the HTTP server failed")
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
+    tracing::info!("shutting down: finishing in-flight requests and activities");
+}

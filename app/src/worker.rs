@@ -1,0 +1,124 @@
+//! The Temporal worker, hosted on a thread of its own.
+//!
+//! `Worker::run()` is not `Send`, so it cannot be `tokio::spawn`ed beside axum: it gets a
+//! dedicated OS thread with its own runtime (and its own database pool, whose connections then
+//! live on the runtime that drives them). Workflows and activities share one task queue.
+
+use std::{
+    sync::mpsc,
+    thread::JoinHandle,
+    time::Duration,
+};
+
+use anyhow::{Context, anyhow};
+use relivchats_activities::ProbeActivities;
+use relivchats_workflows::HealthProbeWorkflow;
+use temporalio_client::Client;
+use temporalio_sdk::{
+    Runtime, Worker, WorkerOptions,
+    runtime::worker_tuner::{FixedSizeSlotSupplier, TunerHolder},
+};
+
+use crate::{config::Config, db};
+
+type Shutdown = Box<dyn Fn() + Send + Sync>;
+
+/// A running worker; [`WorkerThread::stop`] lets running tasks finish, then joins.
+pub struct WorkerThread {
+    shutdown: Shutdown,
+    thread: Option<JoinHandle<anyhow::Result<()>>>,
+}
+
+impl std::fmt::Debug for WorkerThread {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WorkerThread").finish_non_exhaustive()
+    }
+}
+
+/// How long running activities get to finish after a shutdown signal before they are
+/// cancelled (Temporal then retries them elsewhere).
+const GRACEFUL_SHUTDOWN: Duration = Duration::from_secs(20);
+
+impl WorkerThread {
+    /// Starts polling `config.temporal.task_queue`; returns once the worker exists.
+    pub fn spawn(config: &Config, client: Client) -> anyhow::Result<Self> {
+        let (ready_tx, ready_rx) = mpsc::channel::<Shutdown>();
+        let config = config.clone();
+        let thread = std::thread::Builder::new()
+            .name("temporal-worker".to_owned())
+            .spawn(move || -> anyhow::Result<()> {
+                let rt = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .thread_name("temporal-activity")
+                    .enable_all()
+                    .build()?;
+                rt.block_on(async move {
+                    let pool = db::connect(
+                        config.database_url.expose(),
+                        config.database_max_connections,
+                        false,
+                    )
+                    .await?;
+                    let runtime = Runtime::from_current_tokio(Default::default())
+                        .map_err(|e| anyhow!("cannot start the Temporal runtime: {e}"))?;
+                    let mut worker = Worker::new(&runtime, client, worker_options(&config, pool)?)
+                        .map_err(|e| anyhow!("cannot create the Temporal worker: {e}"))?;
+                    let _ = ready_tx.send(Box::new(worker.shutdown_handle()));
+                    tracing::info!(task_queue = %config.temporal.task_queue, "Temporal worker polling");
+                    worker.run().await.map_err(|e| anyhow!("the Temporal worker stopped: {e}"))
+                })
+            })?;
+        match ready_rx.recv() {
+            Ok(shutdown) => Ok(Self { shutdown, thread: Some(thread) }),
+            // The thread ended before the worker existed: report why.
+            Err(_) => Err(thread
+                .join()
+                .map_err(|_| anyhow!("the worker thread panicked"))?
+                .err()
+                .unwrap_or_else(|| anyhow!("the worker thread ended early"))),
+        }
+    }
+
+    /// Asks the worker to stop polling, lets running tasks finish, and joins the thread.
+    pub fn stop(mut self) -> anyhow::Result<()> {
+        (self.shutdown)();
+        match self.thread.take() {
+            Some(t) => t.join().map_err(|_| anyhow!("the worker thread panicked"))?,
+            None => Ok(()),
+        }
+    }
+
+    /// Waits for the worker to end on its own (it only does on error).
+    pub fn join(mut self) -> anyhow::Result<()> {
+        match self.thread.take() {
+            Some(t) => t.join().map_err(|_| anyhow!("the worker thread panicked"))?,
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for WorkerThread {
+    fn drop(&mut self) {
+        if self.thread.is_some() {
+            (self.shutdown)();
+        }
+    }
+}
+
+fn worker_options(config: &Config, pool: sqlx::PgPool) -> anyhow::Result<WorkerOptions> {
+    let t = &config.temporal;
+    let tuner = TunerHolder::builder()
+        .workflow_task_slot_supplier(FixedSizeSlotSupplier::new(t.max_concurrent_workflow_tasks))
+        .activity_task_slot_supplier(FixedSizeSlotSupplier::new(t.max_concurrent_activities))
+        .local_activity_task_slot_supplier(FixedSizeSlotSupplier::new(t.max_concurrent_activities))
+        .nexus_task_slot_supplier(FixedSizeSlotSupplier::new(4))
+        .build();
+    let options = WorkerOptions::new(t.task_queue.clone())
+        .tuner(tuner)
+        .graceful_shutdown_period(GRACEFUL_SHUTDOWN)
+        .register_workflow::<HealthProbeWorkflow>()
+        .context("registering HealthProbe")?
+        .register_activities(ProbeActivities::new(pool))
+        .build();
+    Ok(options)
+}
