@@ -278,12 +278,12 @@ pub fn check_template(template: &str) -> Vec<String> {
             Some(close) if PROMPT_PLACEHOLDERS.contains(&&after[..close]) => {
                 rest = &after[close + 1..];
             }
-            _ => {
+            close => {
                 problems.push(format!(
                     "prompt_template has an unknown placeholder near {:?}",
                     after.chars().take(20).collect::<String>()
                 ));
-                rest = after;
+                rest = close.map_or(after, |c| &after[c + 1..]);
             }
         }
     }
@@ -304,7 +304,9 @@ mod tests {
     #[test]
     fn template_checker_rejects_stray_braces() {
         assert!(check_template("People: {participants}; stats {statistics}").is_empty());
-        assert_eq!(check_template("{\"json\": 1}").len(), 2);
+        assert_eq!(check_template("{\"json\": 1}").len(), 1);
+        assert_eq!(check_template("a } b").len(), 1);
+        assert_eq!(check_template("open { only").len(), 1);
         assert_eq!(check_template("{unknown}").len(), 1);
     }
 

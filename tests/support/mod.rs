@@ -1,1 +1,178 @@
-//! test support
+//! Test support: the real application on a free port, a fresh Postgres database per test,
+//! and a Temporal dev server (the one `scripts/test` started, else one of our own).
+
+#![allow(unreachable_pub, dead_code)]
+
+pub mod temporal_server;
+
+use std::{collections::HashMap, sync::Arc, time::Duration};
+
+use relivchats::{Application, Config, Role};
+use relivchats_api::auth::{Secret, mint_dev_token};
+use relivchats_domain::UserId;
+use sqlx::{Connection, PgConnection, PgPool};
+use tokio::{sync::oneshot, task::JoinHandle};
+use uuid::Uuid;
+
+/// The server tests create their databases on.
+pub fn admin_database_url() -> String {
+    std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+/// A fresh, empty database, dropped by [`TestDatabase::drop_now`].
+pub struct TestDatabase {
+    pub name: String,
+    pub url: String,
+}
+
+impl TestDatabase {
+    pub async fn create() -> Self {
+        let admin = admin_database_url();
+        let name = format!("relivchats_test_{}", Uuid::new_v4().simple());
+        let mut conn = PgConnection::connect(&admin).await.expect("Postgres must be running for the integration tests");
+        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.unwrap();
+        conn.close().await.unwrap();
+        let mut url = url::Url::parse(&admin).unwrap();
+        url.set_path(&name);
+        Self { name, url: url.to_string() }
+    }
+
+    pub async fn drop_now(&self) {
+        if let Ok(mut conn) = PgConnection::connect(&admin_database_url()).await {
+            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name))
+                .execute(&mut conn)
+                .await;
+        }
+    }
+}
+
+/// The application under test.
+pub struct TestApp {
+    pub address: String,
+    pub http: reqwest::Client,
+    pub pool: PgPool,
+    pub config: Config,
+    pub temporal: temporalio_client::Client,
+    pub database: TestDatabase,
+    dev_secret: Secret,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<anyhow::Result<()>>>,
+}
+
+impl TestApp {
+    /// The app in dev-auth mode, API and worker together.
+    pub async fn spawn() -> Self {
+        Self::spawn_with(HashMap::new()).await
+    }
+
+    /// The app with some variables overridden (e.g. Clerk auth).
+    pub async fn spawn_with(overrides: HashMap<String, String>) -> Self {
+        let temporal_address = temporal_server::shared_address().await;
+        Self::spawn_on(temporal_address, overrides).await
+    }
+
+    pub async fn spawn_on(temporal_address: String, overrides: HashMap<String, String>) -> Self {
+        let database = TestDatabase::create().await;
+        let data_dir = std::env::temp_dir().join(format!("relivchats-test-{}", Uuid::new_v4()));
+        let dev_secret = Uuid::new_v4().simple().to_string();
+        let mut vars: HashMap<String, String> = [
+            ("ENVIRONMENT", "development"),
+            ("DATABASE_URL", database.url.as_str()),
+            ("DATABASE_MAX_CONNECTIONS", "5"),
+            ("TEMPORAL_ADDRESS", temporal_address.as_str()),
+            ("BIND_ADDR", "127.0.0.1:0"),
+            ("DATA_DIR", data_dir.to_str().unwrap()),
+            ("DEV_AUTH_SECRET", dev_secret.as_str()),
+            ("AUTH_MODE", "dev"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        // Every test gets its own task queue, so workers of parallel tests never steal work.
+        vars.insert("TEMPORAL_TASK_QUEUE".into(), format!("test-{}", Uuid::new_v4().simple()));
+        vars.extend(overrides);
+        let config = Config::from_map(&vars).expect("test configuration is valid");
+        let app = Application::build(&config, Role::Serve).await.expect("the application builds");
+        let address = format!("http://{}", app.local_addr());
+        let pool = app.pool().clone();
+        let temporal = app.client().clone();
+        let (tx, rx) = oneshot::channel();
+        let server = tokio::spawn(app.run_until_stopped(async move {
+            let _ = rx.await;
+        }));
+        Self {
+            address,
+            http: reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap(),
+            pool,
+            config,
+            temporal,
+            database,
+            dev_secret: Secret::new(dev_secret),
+            shutdown: Some(tx),
+            server: Some(server),
+        }
+    }
+
+    /// A valid dev token for `user`.
+    pub fn token(&self, user: &str) -> String {
+        mint_dev_token(&self.dev_secret, &UserId::parse(user).unwrap(), None, Duration::from_secs(600)).unwrap()
+    }
+
+    pub fn dev_secret(&self) -> &Secret {
+        &self.dev_secret
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> reqwest::Response {
+        let mut request = self.http.get(self.url(path));
+        if let Some(t) = token {
+            request = request.bearer_auth(t);
+        }
+        request.send().await.unwrap()
+    }
+
+    /// `(balance, sum of the ledger)` for a user: they must always be equal.
+    pub async fn balance_and_ledger(&self, user: &str) -> (i64, i64) {
+        sqlx::query_as(
+            r#"SELECT u.credit_balance::BIGINT,
+                      COALESCE((SELECT SUM(amount) FROM credit_transactions t WHERE t.user_id = u.user_id), 0)::BIGINT
+               FROM users u WHERE u.user_id = $1"#,
+        )
+        .bind(user)
+        .fetch_one(&self.pool)
+        .await
+        .unwrap()
+    }
+
+    /// Stops the server and the worker, and drops the database.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.await.unwrap().unwrap();
+        }
+        self.pool.close().await;
+        self.database.drop_now().await;
+    }
+}
+
+/// Parses a JSON body, with the raw text in the panic message when it is not JSON.
+pub async fn json(response: reqwest::Response) -> serde_json::Value {
+    let text = response.text().await.unwrap();
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
+
+/// Asserts the one error shape: a `detail` sentence and an `error` object with a code.
+pub fn assert_error_shape(body: &serde_json::Value) {
+    let detail = body["detail"].as_str().unwrap_or_else(|| panic!("no detail in {body}"));
+    assert!(detail.len() > 10, "detail should be a sentence: {detail:?}");
+    assert!(body["error"]["code"].as_str().is_some_and(|c| c.starts_with("ERR_")), "{body}");
+    assert!(body["error"]["request_id"].as_str().is_some(), "{body}");
+}
+
+pub type Shared<T> = Arc<T>;
