@@ -34,6 +34,9 @@ impl ProbeActivities {
             .await
             .map_err(anyhow::Error::from)?;
         tracing::info!(started_by = %input.started_by, "health probe reached the database");
-        Ok(ProbeOutput { started_by: input.started_by, database_version })
+        Ok(ProbeOutput {
+            started_by: input.started_by,
+            database_version,
+        })
     }
 }

@@ -133,9 +133,10 @@ fn map_jwt_error(err: &jsonwebtoken::errors::Error) -> AuthError {
         ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => {
             AuthError::AlgorithmNotAllowed("this algorithm".to_owned())
         }
-        ErrorKind::InvalidToken | ErrorKind::Base64(_) | ErrorKind::Json(_) | ErrorKind::Utf8(_) => {
-            AuthError::Malformed
-        }
+        ErrorKind::InvalidToken
+        | ErrorKind::Base64(_)
+        | ErrorKind::Json(_)
+        | ErrorKind::Utf8(_) => AuthError::Malformed,
         _ => AuthError::Invalid,
     }
 }
@@ -264,7 +265,8 @@ impl JwksCache {
         let jwks: Jwks = request.send().await?.error_for_status()?.json().await?;
         let mut out = HashMap::new();
         for jwk in jwks.keys {
-            if let (Some(kid), "RSA", Some(n), Some(e)) = (jwk.kid, jwk.kty.as_str(), jwk.n, jwk.e) {
+            if let (Some(kid), "RSA", Some(n), Some(e)) = (jwk.kid, jwk.kty.as_str(), jwk.n, jwk.e)
+            {
                 out.insert(kid, DecodingKey::from_rsa_components(&n, &e)?);
             }
         }
@@ -289,7 +291,9 @@ impl std::fmt::Debug for Authenticator {
             Mode::Dev { .. } => "dev",
             Mode::Clerk(_) => "clerk",
         };
-        f.debug_struct("Authenticator").field("mode", &mode).finish()
+        f.debug_struct("Authenticator")
+            .field("mode", &mode)
+            .finish()
     }
 }
 
@@ -332,10 +336,16 @@ impl Authenticator {
                     .map_err(|e| map_jwt_error(&e))?;
                 let user_id = UserId::parse(&data.claims.sub)
                     .map_err(|e| AuthError::BadSubject(e.to_string()))?;
-                Ok(VerifiedToken { user_id, email: data.claims.email })
+                Ok(VerifiedToken {
+                    user_id,
+                    email: data.claims.email,
+                })
             }
             Mode::Clerk(jwks) => {
-                if !matches!(header.alg, Algorithm::RS256 | Algorithm::RS384 | Algorithm::RS512) {
+                if !matches!(
+                    header.alg,
+                    Algorithm::RS256 | Algorithm::RS384 | Algorithm::RS512
+                ) {
                     return Err(AuthError::AlgorithmNotAllowed(format!("{:?}", header.alg)));
                 }
                 let kid = header.kid.as_deref().ok_or(AuthError::UnknownKey)?;
@@ -363,7 +373,10 @@ impl Authenticator {
                 }
                 let user_id =
                     UserId::parse(&claims.sub).map_err(|e| AuthError::BadSubject(e.to_string()))?;
-                Ok(VerifiedToken { user_id, email: claims.email })
+                Ok(VerifiedToken {
+                    user_id,
+                    email: claims.email,
+                })
             }
         }
     }
@@ -389,7 +402,11 @@ fn token_from_parts(parts: &Parts) -> Result<String, AuthError> {
             return Err(AuthError::WrongScheme);
         }
         let token = token.trim();
-        return if token.is_empty() { Err(AuthError::Missing) } else { Ok(token.to_owned()) };
+        return if token.is_empty() {
+            Err(AuthError::Missing)
+        } else {
+            Ok(token.to_owned())
+        };
     }
     let jar = axum_extra::extract::CookieJar::from_headers(&parts.headers);
     jar.get("__session")
@@ -406,7 +423,10 @@ pub struct AuthClaims(pub VerifiedToken);
 impl FromRequestParts<AppState> for AuthClaims {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let token = token_from_parts(parts)?;
         Ok(Self(state.auth.verify(&token).await?))
     }
@@ -423,7 +443,10 @@ pub struct AuthUser {
 impl FromRequestParts<AppState> for AuthUser {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let AuthClaims(token) = AuthClaims::from_request_parts(parts, state).await?;
         let user = ledger::ensure_user(&state.pool, &token.user_id, token.email.as_deref()).await?;
         if user.is_deleted {
@@ -431,7 +454,10 @@ impl FromRequestParts<AppState> for AuthUser {
                 "This account has been deleted. Sign in again to reactivate it.".to_owned(),
             ));
         }
-        Ok(Self { user_id: token.user_id, email: token.email })
+        Ok(Self {
+            user_id: token.user_id,
+            email: token.email,
+        })
     }
 }
 

@@ -81,10 +81,17 @@ impl IntoResponse for ApiError {
                 let details = expose.then(|| {
                     json!({ "cause_chain": cause.chain().map(|c| c.to_string()).collect::<Vec<_>>() })
                 });
-                ("An unexpected error occurred. It has been logged; please try again.".to_owned(), details)
+                (
+                    "An unexpected error occurred. It has been logged; please try again."
+                        .to_owned(),
+                    details,
+                )
             }
             Self::Validation { message, details } => (message.clone(), Some(details.clone())),
-            Self::InsufficientCredits { required, available } => (
+            Self::InsufficientCredits {
+                required,
+                available,
+            } => (
                 self.to_string(),
                 Some(json!({
                     "required": required,
@@ -150,7 +157,11 @@ impl From<PathRejection> for ApiError {
 
 impl From<QueryRejection> for ApiError {
     fn from(rejection: QueryRejection) -> Self {
-        validation("The query string is not valid", "query", rejection.body_text())
+        validation(
+            "The query string is not valid",
+            "query",
+            rejection.body_text(),
+        )
     }
 }
 

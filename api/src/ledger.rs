@@ -24,7 +24,11 @@ pub struct UserRow {
 /// The user row and the bonus row are written by one statement: either both exist or neither
 /// does, and of twenty concurrent first requests exactly one inserts (the others find the row).
 #[tracing::instrument(skip_all, fields(user_id = %user_id), err)]
-pub async fn ensure_user(pool: &PgPool, user_id: &UserId, email: Option<&str>) -> sqlx::Result<UserRow> {
+pub async fn ensure_user(
+    pool: &PgPool,
+    user_id: &UserId,
+    email: Option<&str>,
+) -> sqlx::Result<UserRow> {
     let created: Option<UserRow> = sqlx::query_as(
         r#"
         WITH new_user AS (
@@ -122,5 +126,10 @@ pub async fn admin_adjust(
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
-    Ok(Adjustment { transaction_id, user_id: user_id.to_string(), amount: delta, balance_after })
+    Ok(Adjustment {
+        transaction_id,
+        user_id: user_id.to_string(),
+        amount: delta,
+        balance_after,
+    })
 }

@@ -29,18 +29,25 @@ const SECURITY_HEADERS: [(&str, &str); 4] = [
     ("x-content-type-options", "nosniff"),
     ("x-frame-options", "DENY"),
     ("x-xss-protection", "1; mode=block"),
-    ("strict-transport-security", "max-age=31536000; includeSubDomains"),
+    (
+        "strict-transport-security",
+        "max-age=31536000; includeSubDomains",
+    ),
 ];
 
 /// Gives every request an id (echoed in `X-Request-ID`, in error bodies and in the logs), times
 /// it, and adds the security headers the earlier service sent on every response.
-pub async fn request_context(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn request_context(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
     let started = Instant::now();
     let request_id = Uuid::new_v4().to_string();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| request.uri().path().to_owned(), |p| p.as_str().to_owned());
+    let route = request.extensions().get::<MatchedPath>().map_or_else(
+        || request.uri().path().to_owned(),
+        |p| p.as_str().to_owned(),
+    );
     let span = tracing::info_span!(
         "http_request",
         method = %request.method(),
@@ -51,7 +58,10 @@ pub async fn request_context(State(state): State<AppState>, request: Request, ne
     let quiet = route.starts_with("/health");
     let expose = state.settings.expose_internals;
     let mut response = REQUEST_ID
-        .scope(request_id.clone(), EXPOSE_INTERNALS.scope(expose, next.run(request)))
+        .scope(
+            request_id.clone(),
+            EXPOSE_INTERNALS.scope(expose, next.run(request)),
+        )
         .instrument(span.clone())
         .await;
     let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
@@ -67,7 +77,10 @@ pub async fn request_context(State(state): State<AppState>, request: Request, ne
         headers.insert(X_PROCESS_TIME.clone(), v);
     }
     for (name, value) in SECURITY_HEADERS {
-        headers.insert(HeaderName::from_static(name), HeaderValue::from_static(value));
+        headers.insert(
+            HeaderName::from_static(name),
+            HeaderValue::from_static(value),
+        );
     }
     response
 }

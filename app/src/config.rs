@@ -82,7 +82,11 @@ impl Config {
 
     /// Reads configuration from a map of variables (the environment, or a test's choice).
     pub fn from_map(vars: &HashMap<String, String>) -> anyhow::Result<Self> {
-        let get = |key: &str| vars.get(key).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let get = |key: &str| {
+            vars.get(key)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
         let environment = match get("ENVIRONMENT").as_deref().unwrap_or("development") {
             "development" | "dev" | "local" => Environment::Development,
             "production" | "prod" | "staging" => Environment::Production,
@@ -107,10 +111,19 @@ impl Config {
             tls: parse_bool(get("TEMPORAL_TLS").as_deref(), "TEMPORAL_TLS")?
                 .unwrap_or_else(|| get("TEMPORAL_API_KEY").is_some()),
             ui_url: get("TEMPORAL_UI_URL"),
-            max_concurrent_activities: parse_num(get("WORKER_MAX_CONCURRENT_ACTIVITIES"), 64, "WORKER_MAX_CONCURRENT_ACTIVITIES")?,
-            max_concurrent_workflow_tasks: parse_num(get("WORKER_MAX_CONCURRENT_WORKFLOW_TASKS"), 64, "WORKER_MAX_CONCURRENT_WORKFLOW_TASKS")?,
+            max_concurrent_activities: parse_num(
+                get("WORKER_MAX_CONCURRENT_ACTIVITIES"),
+                64,
+                "WORKER_MAX_CONCURRENT_ACTIVITIES",
+            )?,
+            max_concurrent_workflow_tasks: parse_num(
+                get("WORKER_MAX_CONCURRENT_WORKFLOW_TASKS"),
+                64,
+                "WORKER_MAX_CONCURRENT_WORKFLOW_TASKS",
+            )?,
         };
-        let auth_mode = get("AUTH_MODE").unwrap_or_else(|| if prod { "clerk" } else { "dev" }.to_owned());
+        let auth_mode =
+            get("AUTH_MODE").unwrap_or_else(|| if prod { "clerk" } else { "dev" }.to_owned());
         let auth = match auth_mode.as_str() {
             "dev" if prod => bail!(
                 "AUTH_MODE=dev is refused when ENVIRONMENT=production: dev tokens are minted by anyone with the secret. Configure Clerk (AUTH_MODE=clerk, CLERK_JWKS_URL)."
@@ -145,7 +158,11 @@ impl Config {
         Ok(Self {
             environment,
             database_url: Secret::new(database_url),
-            database_max_connections: parse_num(get("DATABASE_MAX_CONNECTIONS"), 20, "DATABASE_MAX_CONNECTIONS")?,
+            database_max_connections: parse_num(
+                get("DATABASE_MAX_CONNECTIONS"),
+                20,
+                "DATABASE_MAX_CONNECTIONS",
+            )?,
             bind_addr,
             data_dir,
             temporal,
@@ -178,10 +195,16 @@ fn parse_bool(raw: Option<&str>, key: &str) -> anyhow::Result<Option<bool>> {
     })
 }
 
-fn parse_num<T: std::str::FromStr>(raw: Option<String>, default: T, key: &str) -> anyhow::Result<T> {
+fn parse_num<T: std::str::FromStr>(
+    raw: Option<String>,
+    default: T,
+    key: &str,
+) -> anyhow::Result<T> {
     match raw {
         None => Ok(default),
-        Some(v) => v.parse().map_err(|_| anyhow::anyhow!("{key} must be a number, not {v:?}")),
+        Some(v) => v
+            .parse()
+            .map_err(|_| anyhow::anyhow!("{key} must be a number, not {v:?}")),
     }
 }
 
@@ -190,7 +213,11 @@ fn parse_list(raw: &str) -> Vec<String> {
     if let Ok(list) = serde_json::from_str::<Vec<String>>(raw) {
         return list;
     }
-    raw.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
+    raw.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 /// The dev-auth secret under `DATA_DIR`, generated the first time, so `token` and `serve`
@@ -234,7 +261,10 @@ mod tests {
     use super::*;
 
     fn map(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
     }
 
     #[test]
@@ -250,8 +280,11 @@ mod tests {
 
     #[test]
     fn production_defaults_to_clerk_and_needs_jwks() {
-        let err = Config::from_map(&map(&[("ENVIRONMENT", "production"), ("DATABASE_URL", "postgres://x/y")]))
-            .unwrap_err();
+        let err = Config::from_map(&map(&[
+            ("ENVIRONMENT", "production"),
+            ("DATABASE_URL", "postgres://x/y"),
+        ]))
+        .unwrap_err();
         assert!(err.to_string().contains("CLERK_JWKS_URL"), "{err}");
     }
 
@@ -267,13 +300,22 @@ mod tests {
         };
         assert_eq!(secret(&a), secret(&b));
         assert_eq!(secret(&a).len(), 64);
-        assert!(!format!("{a:?}").contains(&secret(&a)), "Debug must redact secrets");
+        assert!(
+            !format!("{a:?}").contains(&secret(&a)),
+            "Debug must redact secrets"
+        );
         std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]
     fn lists_accept_json_or_commas() {
-        assert_eq!(parse_list(r#"["https://a","https://b"]"#), vec!["https://a", "https://b"]);
-        assert_eq!(parse_list("https://a, https://b"), vec!["https://a", "https://b"]);
+        assert_eq!(
+            parse_list(r#"["https://a","https://b"]"#),
+            vec!["https://a", "https://b"]
+        );
+        assert_eq!(
+            parse_list("https://a, https://b"),
+            vec!["https://a", "https://b"]
+        );
     }
 }

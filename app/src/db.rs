@@ -13,7 +13,11 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
 
 /// Connects a pool. With `create_if_missing` (development), a missing database is created
 /// first, so a fresh machine needs nothing but a running server.
-pub async fn connect(url: &str, max_connections: u32, create_if_missing: bool) -> anyhow::Result<PgPool> {
+pub async fn connect(
+    url: &str,
+    max_connections: u32,
+    create_if_missing: bool,
+) -> anyhow::Result<PgPool> {
     let options = PgConnectOptions::from_str(url)
         .context("DATABASE_URL is not a valid postgres:// URL")?
         .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_secs(1));
@@ -35,11 +39,17 @@ pub async fn connect(url: &str, max_connections: u32, create_if_missing: bool) -
 }
 
 fn url_host(url: &str) -> String {
-    url::Url::parse(url).ok().and_then(|u| u.host_str().map(str::to_owned)).unwrap_or_default()
+    url::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned))
+        .unwrap_or_default()
 }
 
 fn url_port(url: &str) -> u16 {
-    url::Url::parse(url).ok().and_then(|u| u.port()).unwrap_or(5432)
+    url::Url::parse(url)
+        .ok()
+        .and_then(|u| u.port())
+        .unwrap_or(5432)
 }
 
 async fn create_database_if_missing(options: &PgConnectOptions) -> anyhow::Result<()> {
@@ -52,13 +62,17 @@ async fn create_database_if_missing(options: &PgConnectOptions) -> anyhow::Resul
         .connect()
         .await
         .context("cannot connect to PostgreSQL to check that the database exists")?;
-    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
-        .bind(&name)
-        .fetch_one(&mut admin)
-        .await?;
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+            .bind(&name)
+            .fetch_one(&mut admin)
+            .await?;
     if !exists {
         let quoted = format!("\"{}\"", name.replace('"', "\"\""));
-        match sqlx::query(&format!("CREATE DATABASE {quoted}")).execute(&mut admin).await {
+        match sqlx::query(&format!("CREATE DATABASE {quoted}"))
+            .execute(&mut admin)
+            .await
+        {
             Ok(_) => tracing::info!(database = %name, "created the database"),
             // Another process created it at the same moment.
             Err(e) if e.as_database_error().and_then(|d| d.code()).as_deref() == Some("42P04") => {}
@@ -71,6 +85,9 @@ async fn create_database_if_missing(options: &PgConnectOptions) -> anyhow::Resul
 
 /// Applies every pending migration (idempotent).
 pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
-    MIGRATOR.run(pool).await.context("applying migrations failed")?;
+    MIGRATOR
+        .run(pool)
+        .await
+        .context("applying migrations failed")?;
     Ok(())
 }

@@ -5,16 +5,18 @@ use std::{net::SocketAddr, time::Duration};
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use relivchats::{
-    Application, Config, Role,
-    config::Environment,
-    db, seed, startup, telemetry, temporal,
+    Application, Config, Role, config::Environment, db, seed, startup, telemetry, temporal,
     worker::WorkerThread,
 };
 use relivchats_api::auth::{AuthSettings, mint_dev_token};
 use relivchats_domain::UserId;
 
 #[derive(Debug, Parser)]
-#[command(name = "relivchats", version, about = "RelivChats: WhatsApp chat statistics and AI insights")]
+#[command(
+    name = "relivchats",
+    version,
+    about = "RelivChats: WhatsApp chat statistics and AI insights"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -99,12 +101,20 @@ async fn run() -> anyhow::Result<()> {
         Command::Worker => {
             let (_pool, client) = startup::prepare(&config).await?;
             let worker = WorkerThread::spawn(&config, client)?;
-            println!("Temporal worker polling task queue {:?}", config.temporal.task_queue);
+            println!(
+                "Temporal worker polling task queue {:?}",
+                config.temporal.task_queue
+            );
             startup::shutdown_signal().await;
             tokio::task::spawn_blocking(move || worker.stop()).await?
         }
         Command::Migrate => {
-            let pool = db::connect(config.database_url.expose(), 2, config.environment == Environment::Development).await?;
+            let pool = db::connect(
+                config.database_url.expose(),
+                2,
+                config.environment == Environment::Development,
+            )
+            .await?;
             db::migrate(&pool).await?;
             println!("migrations applied");
             Ok(())
@@ -117,26 +127,44 @@ async fn run() -> anyhow::Result<()> {
         }
         Command::Token { user, email, ttl } => {
             let AuthSettings::Dev { secret } = &config.auth else {
-                bail!("`token` mints dev-auth tokens, but AUTH_MODE is clerk: sign in through Clerk instead");
+                bail!(
+                    "`token` mints dev-auth tokens, but AUTH_MODE is clerk: sign in through Clerk instead"
+                );
             };
             let user = UserId::parse(&user).context("--user")?;
-            println!("{}", mint_dev_token(secret, &user, email.as_deref(), ttl.into())?);
+            println!(
+                "{}",
+                mint_dev_token(secret, &user, email.as_deref(), ttl.into())?
+            );
             Ok(())
         }
         Command::Probe => {
             let client = temporal::connect(&config.temporal, Duration::from_secs(10)).await?;
-            let (id, out) =
-                temporal::run_probe(&client, &config.temporal.task_queue, "cli", Duration::from_secs(30)).await?;
+            let (id, out) = temporal::run_probe(
+                &client,
+                &config.temporal.task_queue,
+                "cli",
+                Duration::from_secs(30),
+            )
+            .await?;
             println!("{}", serde_json::json!({"workflow_id": id, "result": out}));
             Ok(())
         }
-        Command::Admin { command: AdminCommand::Grant { user, coins, reason } } => {
+        Command::Admin {
+            command:
+                AdminCommand::Grant {
+                    user,
+                    coins,
+                    reason,
+                },
+        } => {
             let user = UserId::parse(&user).context("--user")?;
             if reason.trim().is_empty() {
                 bail!("--reason must say why (it is written into the ledger)");
             }
             let pool = db::connect(config.database_url.expose(), 2, false).await?;
-            let adjustment = relivchats_api::ledger::admin_adjust(&pool, &user, coins, reason.trim()).await?;
+            let adjustment =
+                relivchats_api::ledger::admin_adjust(&pool, &user, coins, reason.trim()).await?;
             println!("{}", serde_json::to_string(&adjustment)?);
             Ok(())
         }
@@ -150,7 +178,10 @@ async fn serve(config: &Config, role: Role) -> anyhow::Result<()> {
     println!("RelivChats API      {api}");
     println!("API docs            {api}/docs   (OpenAPI: {api}/openapi.json)");
     if let Some(ui) = temporal_ui_url(config) {
-        println!("Temporal UI         {ui}/namespaces/{}/workflows", config.temporal.namespace);
+        println!(
+            "Temporal UI         {ui}/namespaces/{}/workflows",
+            config.temporal.namespace
+        );
     }
     if role == Role::Serve {
         // Prove the wiring once: the probe shows up in the Temporal UI.
@@ -158,8 +189,12 @@ async fn serve(config: &Config, role: Role) -> anyhow::Result<()> {
         let queue = config.temporal.task_queue.clone();
         tokio::spawn(async move {
             match temporal::run_probe(&client, &queue, "serve", Duration::from_secs(60)).await {
-                Ok((id, out)) => tracing::info!(workflow_id = %id, database = %out.database_version, "health probe workflow completed"),
-                Err(e) => tracing::error!(error = %format!("{e:#}"), "health probe workflow failed"),
+                Ok((id, out)) => {
+                    tracing::info!(workflow_id = %id, database = %out.database_version, "health probe workflow completed")
+                }
+                Err(e) => {
+                    tracing::error!(error = %format!("{e:#}"), "health probe workflow failed")
+                }
             }
         });
     }

@@ -33,14 +33,21 @@ pub struct Application {
 
 impl std::fmt::Debug for Application {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Application").field("addr", &self.listener.local_addr().ok()).finish_non_exhaustive()
+        f.debug_struct("Application")
+            .field("addr", &self.listener.local_addr().ok())
+            .finish_non_exhaustive()
     }
 }
 
 /// Connects Postgres (applying migrations and seed in development) and Temporal.
 pub async fn prepare(config: &Config) -> anyhow::Result<(sqlx::PgPool, Client)> {
     let dev = config.environment == Environment::Development;
-    let pool = db::connect(config.database_url.expose(), config.database_max_connections, dev).await?;
+    let pool = db::connect(
+        config.database_url.expose(),
+        config.database_max_connections,
+        dev,
+    )
+    .await?;
     if dev {
         db::migrate(&pool).await?;
         let report = seed::run(&pool).await?;
@@ -62,8 +69,9 @@ impl Application {
             Role::Serve => Some(WorkerThread::spawn(config, client.clone())?),
             Role::Api => None,
         };
-        let dependencies: Vec<Arc<dyn DependencyCheck>> =
-            vec![Arc::new(TemporalCheck { client: client.clone() })];
+        let dependencies: Vec<Arc<dyn DependencyCheck>> = vec![Arc::new(TemporalCheck {
+            client: client.clone(),
+        })];
         let state = AppState::new(
             pool.clone(),
             Authenticator::new(&config.auth)?,
@@ -73,11 +81,19 @@ impl Application {
         let listener = TcpListener::bind(config.bind_addr)
             .await
             .with_context(|| format!("cannot listen on {}", config.bind_addr))?;
-        Ok(Self { listener, router: relivchats_api::router(state), worker, client, pool })
+        Ok(Self {
+            listener,
+            router: relivchats_api::router(state),
+            worker,
+            client,
+            pool,
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener.local_addr().expect("a bound listener has an address")
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
     }
 
     pub fn client(&self) -> &Client {
@@ -89,8 +105,13 @@ impl Application {
     }
 
     /// Serves until `shutdown` resolves, then stops the worker gracefully.
-    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        let served = axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await;
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let served = axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await;
         if let Some(worker) = self.worker {
             tokio::task::spawn_blocking(move || worker.stop()).await??;
         }

@@ -26,7 +26,8 @@ pub fn target_url(config: &TemporalConfig) -> anyhow::Result<Url> {
     } else {
         format!("http://{raw}")
     };
-    Url::parse(&with_scheme).with_context(|| format!("TEMPORAL_ADDRESS {raw:?} is not host:port or a URL"))
+    Url::parse(&with_scheme)
+        .with_context(|| format!("TEMPORAL_ADDRESS {raw:?} is not host:port or a URL"))
 }
 
 /// Connects to Temporal, retrying for up to `patience` (the dev server may still be starting).
@@ -46,7 +47,8 @@ pub async fn connect(config: &TemporalConfig, patience: Duration) -> anyhow::Res
         }
         match Connection::connect(options).await {
             Ok(conn) => {
-                let client = Client::new(conn, ClientOptions::new(config.namespace.clone()).build())?;
+                let client =
+                    Client::new(conn, ClientOptions::new(config.namespace.clone()).build())?;
                 return Ok(client);
             }
             Err(e) if tokio::time::Instant::now() < deadline => {
@@ -65,7 +67,10 @@ pub async fn connect(config: &TemporalConfig, patience: Duration) -> anyhow::Res
 /// Registers every custom search attribute the namespace lacks, so a bare
 /// `temporal server start-dev` works. On a production cluster the same attributes are created
 /// once by an operator (see README); this call then finds them all and adds nothing.
-pub async fn ensure_search_attributes(client: &Client, namespace: &str) -> anyhow::Result<Vec<String>> {
+pub async fn ensure_search_attributes(
+    client: &Client,
+    namespace: &str,
+) -> anyhow::Result<Vec<String>> {
     let mut operator = client.connection().operator_service();
     let existing = operator
         .list_search_attributes(tonic::Request::new(ListSearchAttributesRequest {
@@ -137,7 +142,9 @@ pub async fn run_probe(
     let options = WorkflowStartOptions::new(task_queue.to_owned(), workflow_id.clone())
         .static_summary(format!("health probe started by {started_by}"))
         .build();
-    let input = ProbeInput { started_by: started_by.to_owned() };
+    let input = ProbeInput {
+        started_by: started_by.to_owned(),
+    };
     let handle = client
         .start_workflow(HealthProbeWorkflow::run, input, options)
         .await

@@ -4,11 +4,7 @@
 //! dedicated OS thread with its own runtime (and its own database pool, whose connections then
 //! live on the runtime that drives them). Workflows and activities share one task queue.
 
-use std::{
-    sync::mpsc,
-    thread::JoinHandle,
-    time::Duration,
-};
+use std::{sync::mpsc, thread::JoinHandle, time::Duration};
 
 use anyhow::{Context, anyhow};
 use relivchats_activities::ProbeActivities;
@@ -69,7 +65,10 @@ impl WorkerThread {
                 })
             })?;
         match ready_rx.recv() {
-            Ok(shutdown) => Ok(Self { shutdown, thread: Some(thread) }),
+            Ok(shutdown) => Ok(Self {
+                shutdown,
+                thread: Some(thread),
+            }),
             // The thread ended before the worker existed: report why.
             Err(_) => Err(thread
                 .join()
@@ -83,7 +82,9 @@ impl WorkerThread {
     pub fn stop(mut self) -> anyhow::Result<()> {
         (self.shutdown)();
         match self.thread.take() {
-            Some(t) => t.join().map_err(|_| anyhow!("the worker thread panicked"))?,
+            Some(t) => t
+                .join()
+                .map_err(|_| anyhow!("the worker thread panicked"))?,
             None => Ok(()),
         }
     }
@@ -91,7 +92,9 @@ impl WorkerThread {
     /// Waits for the worker to end on its own (it only does on error).
     pub fn join(mut self) -> anyhow::Result<()> {
         match self.thread.take() {
-            Some(t) => t.join().map_err(|_| anyhow!("the worker thread panicked"))?,
+            Some(t) => t
+                .join()
+                .map_err(|_| anyhow!("the worker thread panicked"))?,
             None => Ok(()),
         }
     }

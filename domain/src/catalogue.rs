@@ -138,13 +138,17 @@ impl Catalogue {
         let mut problems = Vec::new();
         let categories: Vec<CategorySpec> = serde_json::from_str(categories_json)
             .map_err(|e| vec![format!("categories.json: {e}")])?;
-        let packages: Vec<PackageSpec> = serde_json::from_str(packages_json)
-            .map_err(|e| vec![format!("packages.json: {e}")])?;
+        let packages: Vec<PackageSpec> =
+            serde_json::from_str(packages_json).map_err(|e| vec![format!("packages.json: {e}")])?;
         let mut insight_types = BTreeMap::new();
         for (file, json) in insight_type_jsons {
             match serde_json::from_str::<InsightTypeSpec>(json) {
                 Ok(spec) => {
-                    problems.extend(check_insight_type(&spec).into_iter().map(|p| format!("{file}: {p}")));
+                    problems.extend(
+                        check_insight_type(&spec)
+                            .into_iter()
+                            .map(|p| format!("{file}: {p}")),
+                    );
                     if insight_types.insert(spec.name.clone(), spec).is_some() {
                         problems.push(format!("{file}: duplicate insight type name"));
                     }
@@ -152,9 +156,17 @@ impl Catalogue {
                 Err(e) => problems.push(format!("{file}: {e}")),
             }
         }
-        let catalogue = Self { categories, insight_types, packages };
+        let catalogue = Self {
+            categories,
+            insight_types,
+            packages,
+        };
         problems.extend(catalogue.check_references());
-        if problems.is_empty() { Ok(catalogue) } else { Err(problems) }
+        if problems.is_empty() {
+            Ok(catalogue)
+        } else {
+            Err(problems)
+        }
     }
 
     fn check_references(&self) -> Vec<String> {
@@ -180,13 +192,18 @@ impl Catalogue {
                     problems.push(format!("category {}: unknown insight type {t}", c.name));
                 }
                 if !linked.insert(t.clone()) {
-                    problems.push(format!("insight type {t} is linked to more than one category"));
+                    problems.push(format!(
+                        "insight type {t} is linked to more than one category"
+                    ));
                 }
             }
         }
         for t in self.insight_types.values() {
             if !ids.insert(t.id) {
-                problems.push(format!("insight type {}: id {} is used twice", t.name, t.id));
+                problems.push(format!(
+                    "insight type {}: id {} is used twice",
+                    t.name, t.id
+                ));
             }
         }
         for p in &self.packages {
@@ -195,7 +212,10 @@ impl Catalogue {
             }
             for price in [&p.price_usd, &p.price_inr] {
                 if !is_decimal_price(price) {
-                    problems.push(format!("package {}: price {price:?} is not a decimal", p.name));
+                    problems.push(format!(
+                        "package {}: price {price:?} is not a decimal",
+                        p.name
+                    ));
                 }
             }
         }
@@ -203,8 +223,14 @@ impl Catalogue {
     }
 
     /// The insight types of a category, in display order.
-    pub fn types_of<'a>(&'a self, category: &'a CategorySpec) -> impl Iterator<Item = &'a InsightTypeSpec> {
-        category.insight_types.iter().filter_map(|n| self.insight_types.get(n))
+    pub fn types_of<'a>(
+        &'a self,
+        category: &'a CategorySpec,
+    ) -> impl Iterator<Item = &'a InsightTypeSpec> {
+        category
+            .insight_types
+            .iter()
+            .filter_map(|n| self.insight_types.get(n))
     }
 }
 
@@ -231,7 +257,13 @@ pub fn check_insight_type(spec: &InsightTypeSpec) -> Vec<String> {
     }
     check_portable(&spec.response_schema, "$", &mut problems);
     problems.extend(check_template(&spec.prompt_template));
-    if spec.rag_query_keywords.split(',').filter(|k| !k.trim().is_empty()).count() < 5 {
+    if spec
+        .rag_query_keywords
+        .split(',')
+        .filter(|k| !k.trim().is_empty())
+        .count()
+        < 5
+    {
         problems.push("rag_query_keywords needs at least five cues".to_owned());
     }
     problems
@@ -298,7 +330,10 @@ mod tests {
     #[test]
     fn renders_known_placeholders_only() {
         let values = BTreeMap::from([("participants", "Asha, Ben".to_owned())]);
-        assert_eq!(render_prompt("Hi {participants} {x}", &values), "Hi Asha, Ben {x}");
+        assert_eq!(
+            render_prompt("Hi {participants} {x}", &values),
+            "Hi Asha, Ben {x}"
+        );
     }
 
     #[test]
@@ -313,7 +348,8 @@ mod tests {
     #[test]
     fn portable_schema_checker_flags_refs_and_missing_required() {
         let mut problems = Vec::new();
-        let schema = json!({"type": "object", "properties": {"a": {"$ref": "#/x"}}, "required": ["a", "b"]});
+        let schema =
+            json!({"type": "object", "properties": {"a": {"$ref": "#/x"}}, "required": ["a", "b"]});
         check_portable(&schema, "$", &mut problems);
         assert_eq!(problems.len(), 2, "{problems:?}");
     }
@@ -337,7 +373,11 @@ mod tests {
         };
         assert!(spec.allows_participants(2));
         assert!(!spec.allows_participants(3));
-        let group = InsightTypeSpec { supports_group_chats: true, max_participants: None, ..spec };
+        let group = InsightTypeSpec {
+            supports_group_chats: true,
+            max_participants: None,
+            ..spec
+        };
         assert!(group.allows_participants(40));
     }
 

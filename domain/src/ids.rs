@@ -74,8 +74,14 @@ mod tests {
 
     #[test]
     fn accepts_clerk_and_dev_ids() {
-        assert_eq!(UserId::parse("user_2abcDEF").unwrap().as_str(), "user_2abcDEF");
-        assert_eq!(UserId::parse("alice@example").unwrap().to_string(), "alice@example");
+        assert_eq!(
+            UserId::parse("user_2abcDEF").unwrap().as_str(),
+            "user_2abcDEF"
+        );
+        assert_eq!(
+            UserId::parse("alice@example").unwrap().to_string(),
+            "alice@example"
+        );
     }
 
     #[test]

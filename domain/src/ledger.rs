@@ -60,7 +60,9 @@ pub fn signup_bonus_key(user_id: &str) -> String {
 pub enum AdjustmentError {
     #[error("an adjustment of zero coins changes nothing")]
     Zero,
-    #[error("the balance is {balance} coins, {available} of them available: removing {requested} would take it below zero")]
+    #[error(
+        "the balance is {balance} coins, {available} of them available: removing {requested} would take it below zero"
+    )]
     BelowZero {
         balance: i64,
         available: i64,
@@ -113,6 +115,9 @@ mod tests {
             Err(AdjustmentError::BelowZero { available: 60, .. })
         ));
         assert_eq!(apply_adjustment(5, 0, 0), Err(AdjustmentError::Zero));
-        assert_eq!(apply_adjustment(i32::MAX, 0, 1), Err(AdjustmentError::Overflow));
+        assert_eq!(
+            apply_adjustment(i32::MAX, 0, 1),
+            Err(AdjustmentError::Overflow)
+        );
     }
 }

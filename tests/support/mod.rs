@@ -30,19 +30,30 @@ impl TestDatabase {
     pub async fn create() -> Self {
         let admin = admin_database_url();
         let name = format!("relivchats_test_{}", Uuid::new_v4().simple());
-        let mut conn = PgConnection::connect(&admin).await.expect("Postgres must be running for the integration tests");
-        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.unwrap();
+        let mut conn = PgConnection::connect(&admin)
+            .await
+            .expect("Postgres must be running for the integration tests");
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut conn)
+            .await
+            .unwrap();
         conn.close().await.unwrap();
         let mut url = url::Url::parse(&admin).unwrap();
         url.set_path(&name);
-        Self { name, url: url.to_string() }
+        Self {
+            name,
+            url: url.to_string(),
+        }
     }
 
     pub async fn drop_now(&self) {
         if let Ok(mut conn) = PgConnection::connect(&admin_database_url()).await {
-            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name))
-                .execute(&mut conn)
-                .await;
+            let _ = sqlx::query(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ))
+            .execute(&mut conn)
+            .await;
         }
     }
 }
@@ -90,10 +101,15 @@ impl TestApp {
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect();
         // Every test gets its own task queue, so workers of parallel tests never steal work.
-        vars.insert("TEMPORAL_TASK_QUEUE".into(), format!("test-{}", Uuid::new_v4().simple()));
+        vars.insert(
+            "TEMPORAL_TASK_QUEUE".into(),
+            format!("test-{}", Uuid::new_v4().simple()),
+        );
         vars.extend(overrides);
         let config = Config::from_map(&vars).expect("test configuration is valid");
-        let app = Application::build(&config, Role::Serve).await.expect("the application builds");
+        let app = Application::build(&config, Role::Serve)
+            .await
+            .expect("the application builds");
         let address = format!("http://{}", app.local_addr());
         let pool = app.pool().clone();
         let temporal = app.client().clone();
@@ -103,7 +119,10 @@ impl TestApp {
         }));
         Self {
             address,
-            http: reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap(),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .unwrap(),
             pool,
             config,
             temporal,
@@ -116,7 +135,13 @@ impl TestApp {
 
     /// A valid dev token for `user`.
     pub fn token(&self, user: &str) -> String {
-        mint_dev_token(&self.dev_secret, &UserId::parse(user).unwrap(), None, Duration::from_secs(600)).unwrap()
+        mint_dev_token(
+            &self.dev_secret,
+            &UserId::parse(user).unwrap(),
+            None,
+            Duration::from_secs(600),
+        )
+        .unwrap()
     }
 
     pub fn dev_secret(&self) -> &Secret {
@@ -169,9 +194,16 @@ pub async fn json(response: reqwest::Response) -> serde_json::Value {
 
 /// Asserts the one error shape: a `detail` sentence and an `error` object with a code.
 pub fn assert_error_shape(body: &serde_json::Value) {
-    let detail = body["detail"].as_str().unwrap_or_else(|| panic!("no detail in {body}"));
+    let detail = body["detail"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no detail in {body}"));
     assert!(detail.len() > 10, "detail should be a sentence: {detail:?}");
-    assert!(body["error"]["code"].as_str().is_some_and(|c| c.starts_with("ERR_")), "{body}");
+    assert!(
+        body["error"]["code"]
+            .as_str()
+            .is_some_and(|c| c.starts_with("ERR_")),
+        "{body}"
+    );
     assert!(body["error"]["request_id"].as_str().is_some(), "{body}");
 }
 

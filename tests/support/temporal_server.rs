@@ -18,11 +18,19 @@ pub fn temporal_cli() -> PathBuf {
         return PathBuf::from(p);
     }
     let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/temporal");
-    if venv.exists() { venv } else { PathBuf::from("temporal") }
+    if venv.exists() {
+        venv
+    } else {
+        PathBuf::from("temporal")
+    }
 }
 
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// The address of the shared dev server.
@@ -47,7 +55,9 @@ pub struct DevServer {
 impl DevServer {
     /// Stops the server (SIGTERM), e.g. to test what happens when Temporal goes away.
     pub fn kill(&self) {
-        let _ = std::process::Command::new("kill").arg(self.pid.to_string()).status();
+        let _ = std::process::Command::new("kill")
+            .arg(self.pid.to_string())
+            .status();
     }
 }
 
@@ -113,9 +123,15 @@ pub async fn start_dev_server(db_file: Option<&std::path::Path>) -> DevServer {
     for _ in 0..300 {
         if tokio::net::TcpStream::connect(&address).await.is_ok() {
             // The port opens slightly before the frontend serves; the client retries anyway.
-            return DevServer { address, pid: pid.parse().expect("the shell printed the server pid") };
+            return DevServer {
+                address,
+                pid: pid.parse().expect("the shell printed the server pid"),
+            };
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    panic!("the Temporal dev server ({}) did not start on {address}", cli.display());
+    panic!(
+        "the Temporal dev server ({}) did not start on {address}",
+        cli.display()
+    );
 }

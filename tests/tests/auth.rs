@@ -27,12 +27,19 @@ async fn assert_401(app: &TestApp, token: &str, expected: &str) {
     let body = json(response).await;
     assert_error_shape(&body);
     let detail = body["detail"].as_str().unwrap();
-    assert!(detail.contains(expected), "detail {detail:?} should mention {expected:?}");
+    assert!(
+        detail.contains(expected),
+        "detail {detail:?} should mention {expected:?}"
+    );
 }
 
 fn hs256(secret: &str, claims: &Value) -> String {
-    jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &EncodingKey::from_secret(secret.as_bytes()))
-        .unwrap()
+    jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        claims,
+        &EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .unwrap()
 }
 
 fn b64(bytes: &[u8]) -> String {
@@ -62,7 +69,12 @@ async fn dev_tokens() {
 
     let missing = app.get("/api/credits/balance", None).await;
     assert_eq!(missing.status(), 401);
-    assert!(json(missing).await["detail"].as_str().unwrap().contains("Authentication required"));
+    assert!(
+        json(missing).await["detail"]
+            .as_str()
+            .unwrap()
+            .contains("Authentication required")
+    );
 
     let basic = app
         .http
@@ -75,7 +87,12 @@ async fn dev_tokens() {
 
     let claims = |exp: i64| json!({"sub": "dev-bob", "iss": "relivchats-dev", "iat": now() - 7200, "exp": exp});
     assert_401(&app, &hs256(&secret, &claims(now() - 3600)), "expired").await;
-    assert_401(&app, &hs256("not-the-secret", &claims(now() + 3600)), "signature").await;
+    assert_401(
+        &app,
+        &hs256("not-the-secret", &claims(now() + 3600)),
+        "signature",
+    )
+    .await;
     assert_401(&app, "not.a.jwt", "malformed").await;
 
     // `alg: none` with no signature.
@@ -84,11 +101,17 @@ async fn dev_tokens() {
     assert_401(&app, &format!("{header}.{payload}."), "not accepted").await;
 
     // A token whose sub is not a usable id.
-    let bad_sub = hs256(&secret, &json!({"sub": "has space", "iss": "relivchats-dev", "iat": now(), "exp": now() + 60}));
+    let bad_sub = hs256(
+        &secret,
+        &json!({"sub": "has space", "iss": "relivchats-dev", "iat": now(), "exp": now() + 60}),
+    );
     assert_401(&app, &bad_sub, "valid user").await;
 
     // Nothing was provisioned for the rejected tokens.
-    let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(&app.pool).await.unwrap();
+    let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
     assert_eq!(users, 1, "only dev-alice exists");
 
     app.stop().await;
@@ -104,8 +127,9 @@ struct FakeClerk {
 
 async fn jwks(State(clerk): State<FakeClerk>, headers: HeaderMap) -> Json<Value> {
     clerk.fetches.fetch_add(1, Ordering::SeqCst);
-    *clerk.last_authorization.lock().unwrap() =
-        headers.get("authorization").map(|v| v.to_str().unwrap().to_owned());
+    *clerk.last_authorization.lock().unwrap() = headers
+        .get("authorization")
+        .map(|v| v.to_str().unwrap().to_owned());
     Json(json!({"keys": clerk.keys.lock().unwrap().clone()}))
 }
 
@@ -131,7 +155,8 @@ fn jwk(n: u8) -> Value {
 fn rs256(key: u8, kid: &str, claims: &Value) -> String {
     let mut header = Header::new(Algorithm::RS256);
     header.kid = Some(kid.to_owned());
-    let key = EncodingKey::from_rsa_pem(fixture(&format!("clerk_key_{key}.pem")).as_bytes()).unwrap();
+    let key =
+        EncodingKey::from_rsa_pem(fixture(&format!("clerk_key_{key}.pem")).as_bytes()).unwrap();
     jsonwebtoken::encode(&header, claims, &key).unwrap()
 }
 
@@ -151,7 +176,10 @@ async fn clerk_tokens() {
         ("AUTH_MODE", "clerk".to_owned()),
         ("CLERK_JWKS_URL", format!("{base}/.well-known/jwks.json")),
         ("CLERK_ISSUER", ISSUER.to_owned()),
-        ("CLERK_AUTHORIZED_PARTIES", format!("{SITE},http://localhost:3000")),
+        (
+            "CLERK_AUTHORIZED_PARTIES",
+            format!("{SITE},http://localhost:3000"),
+        ),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
@@ -166,14 +194,26 @@ async fn clerk_tokens() {
     assert_eq!(clerk.fetches.load(Ordering::SeqCst), 1);
 
     // Cached: a second request fetches nothing.
-    assert_eq!(app.get("/api/credits/balance", Some(&valid)).await.status(), 200);
+    assert_eq!(
+        app.get("/api/credits/balance", Some(&valid)).await.status(),
+        200
+    );
     assert_eq!(clerk.fetches.load(Ordering::SeqCst), 1);
 
     // Key rotation: a token signed by a new key makes exactly one refetch, then succeeds.
     clerk.keys.lock().unwrap().push(jwk(2));
     let rotated = rs256(2, "ins_test_key_2", &clerk_claims("user_2clerkB"));
-    assert_eq!(app.get("/api/credits/balance", Some(&rotated)).await.status(), 200);
-    assert_eq!(clerk.fetches.load(Ordering::SeqCst), 2, "one refetch for the unknown kid");
+    assert_eq!(
+        app.get("/api/credits/balance", Some(&rotated))
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        clerk.fetches.load(Ordering::SeqCst),
+        2,
+        "one refetch for the unknown kid"
+    );
 
     // A kid nobody serves: 401, and no further refetch (cool-down after the last one).
     let forged_kid = rs256(1, "ins_nobody", &clerk_claims("user_2clerkC"));
@@ -185,13 +225,20 @@ async fn clerk_tokens() {
         let mut header = Header::new(Algorithm::HS256);
         header.kid = Some("ins_test_key_1".to_owned());
         let public = jwk(1)["n"].as_str().unwrap().to_owned();
-        jsonwebtoken::encode(&header, &clerk_claims("user_2clerkA"), &EncodingKey::from_secret(public.as_bytes()))
-            .unwrap()
+        jsonwebtoken::encode(
+            &header,
+            &clerk_claims("user_2clerkA"),
+            &EncodingKey::from_secret(public.as_bytes()),
+        )
+        .unwrap()
     };
     assert_401(&app, &confused, "not accepted").await;
 
     // A dev token presented to a Clerk-mode server.
-    let dev = hs256("whatever", &json!({"sub": "x", "iss": "relivchats-dev", "iat": now(), "exp": now() + 60}));
+    let dev = hs256(
+        "whatever",
+        &json!({"sub": "x", "iss": "relivchats-dev", "iat": now(), "exp": now() + 60}),
+    );
     assert_401(&app, &dev, "not accepted").await;
 
     let mut claims = clerk_claims("user_2clerkA");
@@ -209,14 +256,27 @@ async fn clerk_tokens() {
     // Within the 5 s leeway an expired-by-2s token still passes.
     let mut claims = clerk_claims("user_2clerkA");
     claims["exp"] = json!(now() - 2);
-    assert_eq!(app.get("/api/credits/balance", Some(&rs256(1, "ins_test_key_1", &claims))).await.status(), 200);
+    assert_eq!(
+        app.get(
+            "/api/credits/balance",
+            Some(&rs256(1, "ins_test_key_1", &claims))
+        )
+        .await
+        .status(),
+        200
+    );
 
     let mut claims = clerk_claims("user_2clerkA");
     claims["nbf"] = json!(now() + 120);
     assert_401(&app, &rs256(1, "ins_test_key_1", &claims), "not valid yet").await;
 
     // Signed by key 2 but claiming key 1's kid: the signature does not verify.
-    assert_401(&app, &rs256(2, "ins_test_key_1", &clerk_claims("user_2clerkA")), "signature").await;
+    assert_401(
+        &app,
+        &rs256(2, "ins_test_key_1", &clerk_claims("user_2clerkA")),
+        "signature",
+    )
+    .await;
 
     app.stop().await;
 }
@@ -239,7 +299,13 @@ async fn clerk_backend_jwks_sends_the_secret_key() {
     let app = TestApp::spawn_with(overrides).await;
     // No issuer or parties configured: only the signature and times are checked.
     let token = rs256(1, "ins_test_key_1", &clerk_claims("user_2backend"));
-    assert_eq!(app.get("/api/credits/balance", Some(&token)).await.status(), 200);
-    assert_eq!(clerk.last_authorization.lock().unwrap().as_deref(), Some("Bearer sk_test_123"));
+    assert_eq!(
+        app.get("/api/credits/balance", Some(&token)).await.status(),
+        200
+    );
+    assert_eq!(
+        clerk.last_authorization.lock().unwrap().as_deref(),
+        Some("Bearer sk_test_123")
+    );
     app.stop().await;
 }

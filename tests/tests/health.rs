@@ -30,23 +30,46 @@ async fn root_health_docs_and_headers() {
     assert_eq!(spec.status(), 200);
     let spec = json(spec).await;
     assert!(spec["openapi"].as_str().unwrap().starts_with("3.1"));
-    for path in ["/api/users/store", "/api/categories", "/api/credits/balance", "/health/ready"] {
-        assert!(spec["paths"].get(path).is_some(), "{path} missing from the OpenAPI document");
+    for path in [
+        "/api/users/store",
+        "/api/categories",
+        "/api/credits/balance",
+        "/health/ready",
+    ] {
+        assert!(
+            spec["paths"].get(path).is_some(),
+            "{path} missing from the OpenAPI document"
+        );
     }
     let docs = app.http.get(app.url("/docs/")).send().await.unwrap();
     assert_eq!(docs.status(), 200);
     assert!(docs.text().await.unwrap().contains("swagger-ui"));
     let bundle = app.get("/docs/swagger-ui-bundle.js", None).await;
-    assert_eq!(bundle.status(), 200, "the Swagger UI assets are served locally (no CDN)");
+    assert_eq!(
+        bundle.status(),
+        200,
+        "the Swagger UI assets are served locally (no CDN)"
+    );
 
     let response = app.get("/health", None).await;
     let headers = response.headers();
     assert!(uuid::Uuid::parse_str(headers["x-request-id"].to_str().unwrap()).is_ok());
-    assert!(headers["x-process-time"].to_str().unwrap().parse::<f64>().is_ok());
+    assert!(
+        headers["x-process-time"]
+            .to_str()
+            .unwrap()
+            .parse::<f64>()
+            .is_ok()
+    );
     assert_eq!(headers["x-content-type-options"], "nosniff");
     assert_eq!(headers["x-frame-options"], "DENY");
     assert_eq!(headers["x-xss-protection"], "1; mode=block");
-    assert!(headers["strict-transport-security"].to_str().unwrap().contains("max-age=31536000"));
+    assert!(
+        headers["strict-transport-security"]
+            .to_str()
+            .unwrap()
+            .contains("max-age=31536000")
+    );
 
     app.stop().await;
 }
@@ -59,7 +82,12 @@ async fn unknown_routes_bad_methods_and_cors_use_the_one_error_shape() {
     assert_eq!(missing.status(), 404);
     assert_error_shape(&json(missing).await);
 
-    let wrong_method = app.http.put(app.url("/api/categories")).send().await.unwrap();
+    let wrong_method = app
+        .http
+        .put(app.url("/api/categories"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(wrong_method.status(), 405);
     assert_error_shape(&json(wrong_method).await);
 
@@ -86,8 +114,14 @@ async fn unknown_routes_bad_methods_and_cors_use_the_one_error_shape() {
         .send()
         .await
         .unwrap();
-    assert_eq!(preflight.headers()["access-control-allow-origin"], "http://localhost:3000");
-    assert_eq!(preflight.headers()["access-control-allow-credentials"], "true");
+    assert_eq!(
+        preflight.headers()["access-control-allow-origin"],
+        "http://localhost:3000"
+    );
+    assert_eq!(
+        preflight.headers()["access-control-allow-credentials"],
+        "true"
+    );
     let foreign = app
         .http
         .get(app.url("/health"))
@@ -95,7 +129,12 @@ async fn unknown_routes_bad_methods_and_cors_use_the_one_error_shape() {
         .send()
         .await
         .unwrap();
-    assert!(foreign.headers().get("access-control-allow-origin").is_none());
+    assert!(
+        foreign
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
 
     app.stop().await;
 }
@@ -118,7 +157,10 @@ async fn ready_names_temporal_when_it_is_down() {
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
     let body = last.expect("/health/ready turned 503 after Temporal stopped");
-    assert!(body["detail"].as_str().unwrap().contains("temporal"), "{body}");
+    assert!(
+        body["detail"].as_str().unwrap().contains("temporal"),
+        "{body}"
+    );
     assert_eq!(body["checks"]["postgres"]["status"], "ok");
     assert_eq!(body["checks"]["temporal"]["status"], "down");
     assert_eq!(app.get("/health", None).await.status(), 200);

@@ -11,15 +11,24 @@ async fn health_probe_runs_through_the_worker_and_is_listed() {
     let app = TestApp::spawn().await;
     let queue = app.config.temporal.task_queue.clone();
     let (workflow_id, out) =
-        relivchats::temporal::run_probe(&app.temporal, &queue, "test", Duration::from_secs(60)).await.unwrap();
+        relivchats::temporal::run_probe(&app.temporal, &queue, "test", Duration::from_secs(60))
+            .await
+            .unwrap();
     assert_eq!(out.started_by, "test");
-    assert!(out.database_version.starts_with("PostgreSQL"), "{}", out.database_version);
+    assert!(
+        out.database_version.starts_with("PostgreSQL"),
+        "{}",
+        out.database_version
+    );
 
     // The operator sees it: listed by type and id through the visibility API.
     let query = format!("WorkflowType = 'HealthProbe' AND WorkflowId = '{workflow_id}'");
     let mut found = false;
     for _ in 0..50 {
-        let mut stream = app.temporal.list_workflows(query.clone(), WorkflowListOptions::builder().limit(5).build());
+        let mut stream = app.temporal.list_workflows(
+            query.clone(),
+            WorkflowListOptions::builder().limit(5).build(),
+        );
         if let Some(item) = stream.next().await {
             let item = item.unwrap();
             assert_eq!(item.id(), workflow_id);

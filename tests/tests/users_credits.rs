@@ -13,7 +13,11 @@ async fn signup_bonus_is_granted_once_under_concurrent_first_requests() {
         let (app, token) = (&app, &token);
         async move {
             // Mix endpoints: any authenticated request provisions the user.
-            let path = if i % 2 == 0 { "/api/credits/balance" } else { "/api/credits/transactions" };
+            let path = if i % 2 == 0 {
+                "/api/credits/balance"
+            } else {
+                "/api/credits/transactions"
+            };
             app.get(path, Some(token)).await.status()
         }
     }))
@@ -30,7 +34,10 @@ async fn signup_bonus_is_granted_once_under_concurrent_first_requests() {
     assert_eq!(app.balance_and_ledger("racer").await, (50, 50));
 
     let balance = json(app.get("/api/credits/balance", Some(&token)).await).await;
-    assert_eq!(balance, json!({"user_id": "racer", "balance": 50, "held": 0, "available": 50}));
+    assert_eq!(
+        balance,
+        json!({"user_id": "racer", "balance": 50, "held": 0, "available": 50})
+    );
     app.stop().await;
 }
 
@@ -75,10 +82,11 @@ async fn users_store_trusts_only_the_token() {
         .unwrap();
     assert_eq!(spoof.status(), 403);
     assert_error_shape(&json(spoof).await);
-    let someone: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE user_id = 'someone_else'")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    let someone: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE user_id = 'someone_else'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
     assert_eq!(someone, 0);
 
     let missing_field = app
@@ -98,7 +106,10 @@ async fn users_store_trusts_only_the_token() {
 async fn delete_account_removes_the_users_data() {
     let app = TestApp::spawn().await;
     let token = app.token("leaver");
-    assert_eq!(app.get("/api/credits/balance", Some(&token)).await.status(), 200);
+    assert_eq!(
+        app.get("/api/credits/balance", Some(&token)).await.status(),
+        200
+    );
     // A chat row to be removed (the upload endpoint arrives with ingestion).
     sqlx::query("INSERT INTO chats (id, user_id) VALUES ($1, 'leaver')")
         .bind(uuid::Uuid::new_v4())
@@ -106,7 +117,13 @@ async fn delete_account_removes_the_users_data() {
         .await
         .unwrap();
 
-    let deleted = app.http.delete(app.url("/api/users/delete-account")).bearer_auth(&token).send().await.unwrap();
+    let deleted = app
+        .http
+        .delete(app.url("/api/users/delete-account"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(deleted.status(), 200);
     let body = json(deleted).await;
     assert_eq!(body["success"], true);
@@ -121,7 +138,12 @@ async fn delete_account_removes_the_users_data() {
     // A deleted account is refused until it signs in again (users/store reactivates it) …
     let after = app.get("/api/credits/balance", Some(&token)).await;
     assert_eq!(after.status(), 401);
-    assert!(json(after).await["detail"].as_str().unwrap().contains("deleted"));
+    assert!(
+        json(after).await["detail"]
+            .as_str()
+            .unwrap()
+            .contains("deleted")
+    );
     let back = app
         .http
         .post(app.url("/api/users/store"))
@@ -141,8 +163,12 @@ async fn ledger_listing_and_admin_adjustments() {
     let app = TestApp::spawn().await;
     let token = app.token("ledger-user");
     let user = UserId::parse("ledger-user").unwrap();
-    relivchats_api::ledger::admin_adjust(&app.pool, &user, 400, "test set-up").await.unwrap();
-    relivchats_api::ledger::admin_adjust(&app.pool, &user, -100, "goodwill reversed").await.unwrap();
+    relivchats_api::ledger::admin_adjust(&app.pool, &user, 400, "test set-up")
+        .await
+        .unwrap();
+    relivchats_api::ledger::admin_adjust(&app.pool, &user, -100, "goodwill reversed")
+        .await
+        .unwrap();
     let too_much = relivchats_api::ledger::admin_adjust(&app.pool, &user, -351, "too much").await;
     assert!(too_much.unwrap_err().to_string().contains("below zero"));
     assert_eq!(app.balance_and_ledger("ledger-user").await, (350, 350));
@@ -150,19 +176,32 @@ async fn ledger_listing_and_admin_adjustments() {
     let listing = json(app.get("/api/credits/transactions", Some(&token)).await).await;
     assert_eq!(listing["total_count"], 3);
     assert_eq!(listing["current_balance"], 350);
-    let amounts: Vec<i64> =
-        listing["transactions"].as_array().unwrap().iter().map(|t| t["amount"].as_i64().unwrap()).collect();
+    let amounts: Vec<i64> = listing["transactions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["amount"].as_i64().unwrap())
+        .collect();
     assert_eq!(amounts, vec![-100, 400, 50], "newest first");
     assert_eq!(listing["transactions"][0]["type"], "admin_adjustment");
-    assert_eq!(listing["transactions"][0]["description"], "goodwill reversed");
+    assert_eq!(
+        listing["transactions"][0]["description"],
+        "goodwill reversed"
+    );
     assert_eq!(listing["transactions"][2]["type"], "signup_bonus");
 
-    let page = json(app.get("/api/credits/transactions?limit=1&offset=1", Some(&token)).await).await;
+    let page = json(
+        app.get("/api/credits/transactions?limit=1&offset=1", Some(&token))
+            .await,
+    )
+    .await;
     assert_eq!(page["transactions"].as_array().unwrap().len(), 1);
     assert_eq!(page["transactions"][0]["amount"], 400);
 
     for bad in ["limit=0", "limit=101", "offset=-1", "limit=abc"] {
-        let response = app.get(&format!("/api/credits/transactions?{bad}"), Some(&token)).await;
+        let response = app
+            .get(&format!("/api/credits/transactions?{bad}"), Some(&token))
+            .await;
         assert_eq!(response.status(), 422, "{bad}");
         assert_error_shape(&json(response).await);
     }
@@ -173,7 +212,12 @@ async fn ledger_listing_and_admin_adjustments() {
 async fn categories_and_packages_are_seeded() {
     let app = TestApp::spawn().await;
     let categories = json(app.get("/api/categories", None).await).await;
-    let slugs: Vec<&str> = categories.as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+    let slugs: Vec<&str> = categories
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
     assert_eq!(slugs, vec!["romantic", "friendship", "family", "workplace"]);
     for c in categories.as_array().unwrap() {
         assert_eq!(c["base_cost"], 400);
@@ -182,10 +226,23 @@ async fn categories_and_packages_are_seeded() {
     }
     let romantic = &categories[0];
     assert_eq!(romantic["insight_types"][0]["name"], "conflict_resolution");
-    assert_eq!(romantic["insight_types"][0]["id"], "a9d8e7f6-5c4b-3a2d-1e0f-9a8b7c6d5e4f");
+    assert_eq!(
+        romantic["insight_types"][0]["id"],
+        "a9d8e7f6-5c4b-3a2d-1e0f-9a8b7c6d5e4f"
+    );
 
     let by_slug = json(app.get("/api/categories/workplace/insights", None).await).await;
-    let by_id = json(app.get(&format!("/api/categories/{}/insights", categories[3]["id"].as_str().unwrap()), None).await).await;
+    let by_id = json(
+        app.get(
+            &format!(
+                "/api/categories/{}/insights",
+                categories[3]["id"].as_str().unwrap()
+            ),
+            None,
+        )
+        .await,
+    )
+    .await;
     assert_eq!(by_slug, by_id);
     assert_eq!(by_slug.as_array().unwrap().len(), 6);
     let missing = app.get("/api/categories/astrology/insights", None).await;
@@ -197,13 +254,29 @@ async fn categories_and_packages_are_seeded() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|p| (p["coins"].as_i64().unwrap(), p["price_usd"].as_str().unwrap(), p["price_inr"].as_str().unwrap()))
+        .map(|p| {
+            (
+                p["coins"].as_i64().unwrap(),
+                p["price_usd"].as_str().unwrap(),
+                p["price_inr"].as_str().unwrap(),
+            )
+        })
         .collect();
-    assert_eq!(summary, vec![(400, "4.99", "399.00"), (850, "9.99", "799.00"), (1600, "17.99", "1499.00")]);
+    assert_eq!(
+        summary,
+        vec![
+            (400, "4.99", "399.00"),
+            (850, "9.99", "799.00"),
+            (1600, "17.99", "1499.00")
+        ]
+    );
 
     // Seeding again changes nothing (idempotent).
     let report = relivchats::seed::run(&app.pool).await.unwrap();
-    assert_eq!((report.categories, report.insight_types, report.packages), (4, 24, 3));
+    assert_eq!(
+        (report.categories, report.insight_types, report.packages),
+        (4, 24, 3)
+    );
     let again = json(app.get("/api/categories", None).await).await;
     assert_eq!(again, categories);
     app.stop().await;

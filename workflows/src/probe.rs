@@ -16,7 +16,10 @@ pub struct HealthProbeWorkflow;
 #[workflow_methods]
 impl HealthProbeWorkflow {
     #[run(name = "HealthProbe")]
-    pub async fn run(ctx: &mut WorkflowContext<Self>, input: ProbeInput) -> WorkflowResult<ProbeOutput> {
+    pub async fn run(
+        ctx: &mut WorkflowContext<Self>,
+        input: ProbeInput,
+    ) -> WorkflowResult<ProbeOutput> {
         let out = ctx
             .execute_activity(
                 ProbeContracts::probe_database,

@@ -71,21 +71,28 @@ const TYPE_COLUMNS: &str = r#"
 #[utoipa::path(get, path = "/api/categories", tag = "categories",
     responses((status = 200, body = Vec<CategoryResponse>)))]
 #[tracing::instrument(skip_all, err(Debug))]
-pub(crate) async fn list_categories(State(state): State<AppState>) -> ApiResult<ApiJson<Vec<CategoryResponse>>> {
+pub(crate) async fn list_categories(
+    State(state): State<AppState>,
+) -> ApiResult<ApiJson<Vec<CategoryResponse>>> {
     let categories: Vec<CategoryRow> = sqlx::query_as(
         r#"SELECT id, name, display_name, description, icon, credit_cost
            FROM analysis_categories WHERE is_active ORDER BY sort_order, name"#,
     )
     .fetch_all(&state.pool)
     .await?;
-    let types: Vec<InsightTypeResponse> =
-        sqlx::query_as(&format!("{TYPE_COLUMNS} WHERE t.is_active ORDER BY cit.display_order, t.name"))
-            .fetch_all(&state.pool)
-            .await?;
+    let types: Vec<InsightTypeResponse> = sqlx::query_as(&format!(
+        "{TYPE_COLUMNS} WHERE t.is_active ORDER BY cit.display_order, t.name"
+    ))
+    .fetch_all(&state.pool)
+    .await?;
     let out = categories
         .into_iter()
         .map(|c| {
-            let insight_types: Vec<_> = types.iter().filter(|t| t.category_id == c.id).cloned().collect();
+            let insight_types: Vec<_> = types
+                .iter()
+                .filter(|t| t.category_id == c.id)
+                .cloned()
+                .collect();
             CategoryResponse {
                 insights_count: insight_types.len(),
                 id: c.id,
@@ -111,14 +118,18 @@ pub(crate) async fn category_insights(
     ApiPath(category): ApiPath<String>,
 ) -> ApiResult<ApiJson<Vec<InsightTypeResponse>>> {
     let id: Option<Uuid> = match Uuid::parse_str(&category) {
-        Ok(id) => sqlx::query_scalar("SELECT id FROM analysis_categories WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&state.pool)
-            .await?,
-        Err(_) => sqlx::query_scalar("SELECT id FROM analysis_categories WHERE name = $1")
-            .bind(category.to_lowercase())
-            .fetch_optional(&state.pool)
-            .await?,
+        Ok(id) => {
+            sqlx::query_scalar("SELECT id FROM analysis_categories WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&state.pool)
+                .await?
+        }
+        Err(_) => {
+            sqlx::query_scalar("SELECT id FROM analysis_categories WHERE name = $1")
+                .bind(category.to_lowercase())
+                .fetch_optional(&state.pool)
+                .await?
+        }
     };
     let id = id.ok_or_else(|| ApiError::not_found("Category"))?;
     let types = sqlx::query_as(&format!(

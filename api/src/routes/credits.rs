@@ -33,7 +33,10 @@ pub(crate) struct BalanceResponse {
 #[utoipa::path(get, path = "/api/credits/balance", tag = "credits", security(("bearer" = [])),
     responses((status = 200, body = BalanceResponse), (status = 401, body = Object)))]
 #[tracing::instrument(skip_all, fields(user_id = %user.user_id), err(Debug))]
-pub(crate) async fn balance(State(state): State<AppState>, user: AuthUser) -> ApiResult<ApiJson<BalanceResponse>> {
+pub(crate) async fn balance(
+    State(state): State<AppState>,
+    user: AuthUser,
+) -> ApiResult<ApiJson<BalanceResponse>> {
     let (balance, held): (i32, i64) = sqlx::query_as(
         r#"SELECT u.credit_balance,
                   COALESCE((SELECT SUM(amount) FROM coin_reservations r
@@ -123,7 +126,11 @@ pub(crate) async fn transactions(
     .bind(uid)
     .fetch_one(&state.pool)
     .await?;
-    Ok(ApiJson(TransactionsResponse { transactions, total_count, current_balance }))
+    Ok(ApiJson(TransactionsResponse {
+        transactions,
+        total_count,
+        current_balance,
+    }))
 }
 
 #[derive(Debug, Serialize, ToSchema, sqlx::FromRow)]
@@ -144,7 +151,9 @@ pub(crate) struct PackageResponse {
 #[utoipa::path(get, path = "/api/credits/packages", tag = "credits",
     responses((status = 200, body = Vec<PackageResponse>)))]
 #[tracing::instrument(skip_all, err(Debug))]
-pub(crate) async fn packages(State(state): State<AppState>) -> ApiResult<ApiJson<Vec<PackageResponse>>> {
+pub(crate) async fn packages(
+    State(state): State<AppState>,
+) -> ApiResult<ApiJson<Vec<PackageResponse>>> {
     let packages = sqlx::query_as(
         r#"SELECT id, name, coins, price_usd::TEXT AS price_usd, price_inr::TEXT AS price_inr,
                   description, is_popular, sort_order

@@ -27,7 +27,11 @@ pub(crate) struct RootResponse {
 /// Names the service and where its docs are.
 #[utoipa::path(get, path = "/", tag = "health", responses((status = 200, body = RootResponse)))]
 pub(crate) async fn root() -> Json<RootResponse> {
-    Json(RootResponse { message: "RelivChats API", version: VERSION, docs: "/docs" })
+    Json(RootResponse {
+        message: "RelivChats API",
+        version: VERSION,
+        docs: "/docs",
+    })
 }
 
 #[derive(Serialize, ToSchema)]
@@ -83,7 +87,10 @@ pub(crate) async fn ready(State(state): State<AppState>) -> impl IntoResponse {
         checks.insert(name.to_owned(), entry);
     }
     if down.is_empty() {
-        (StatusCode::OK, Json(json!({"status": "ready", "checks": checks})))
+        (
+            StatusCode::OK,
+            Json(json!({"status": "ready", "checks": checks})),
+        )
     } else {
         let detail = format!("Not ready: {} is down.", down.join(", "));
         let body: Value = json!({
@@ -128,6 +135,10 @@ pub(crate) async fn db_pool(State(state): State<AppState>) -> Json<PoolResponse>
         total_connections: size,
         available,
         // Warn when fewer than a fifth of the connections are free.
-        status: if available * 5 < max { "warning" } else { "healthy" },
+        status: if available * 5 < max {
+            "warning"
+        } else {
+            "healthy"
+        },
     })
 }

@@ -1,6 +1,10 @@
 //! Users: sign-in sync and account deletion.
 
-use axum::{Router, extract::State, routing::{delete, post}};
+use axum::{
+    Router,
+    extract::State,
+    routing::{delete, post},
+};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -60,7 +64,12 @@ pub(crate) async fn store_user(
             "The user_id in the request does not match the signed-in user.".to_owned(),
         ));
     }
-    let email = body.email.as_deref().or(token.email.as_deref()).map(str::trim).filter(|e| !e.is_empty());
+    let email = body
+        .email
+        .as_deref()
+        .or(token.email.as_deref())
+        .map(str::trim)
+        .filter(|e| !e.is_empty());
     if email.is_some_and(|e| e.len() > 320 || !e.contains('@')) {
         return Err(ApiError::Validation {
             message: "The email address is not valid.".to_owned(),
@@ -121,8 +130,18 @@ pub(crate) async fn delete_account(
     tx.commit().await?;
     if let Some(clerk) = &state.settings.clerk_api {
         // Best effort: our data is already gone; a Clerk failure is logged for an operator.
-        let url = format!("{}/v1/users/{}", clerk.base_url.trim_end_matches('/'), user.user_id);
-        match state.http.delete(&url).bearer_auth(clerk.secret_key.expose()).send().await {
+        let url = format!(
+            "{}/v1/users/{}",
+            clerk.base_url.trim_end_matches('/'),
+            user.user_id
+        );
+        match state
+            .http
+            .delete(&url)
+            .bearer_auth(clerk.secret_key.expose())
+            .send()
+            .await
+        {
             Ok(r) if r.status().is_success() || r.status() == 404 => {}
             Ok(r) => tracing::warn!(status = %r.status(), "Clerk refused to delete the user"),
             Err(e) => tracing::warn!(error = %e, "Clerk could not be reached to delete the user"),
