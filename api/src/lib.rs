@@ -19,6 +19,7 @@ use axum::{
     response::IntoResponse,
 };
 use futures::future::BoxFuture;
+use relivchats_domain::crypto::Cipher;
 use sqlx::PgPool;
 use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer};
 
@@ -35,6 +36,8 @@ pub struct ApiSettings {
     pub cors_origins: Vec<String>,
     /// Clerk's Backend API, used to delete the Clerk user when an account is deleted.
     pub clerk_api: Option<ClerkApi>,
+    /// Largest accepted chat upload, in bytes (enforced while streaming: 413 beyond it).
+    pub max_upload_bytes: usize,
 }
 
 /// Clerk's Backend API (`https://api.clerk.com` in production).
@@ -60,12 +63,15 @@ pub struct AppState {
     pub dependencies: Arc<Vec<Arc<dyn DependencyCheck>>>,
     /// Outbound HTTP to vendors, with timeouts.
     pub http: reqwest::Client,
+    /// Encrypts chat content at rest.
+    pub cipher: Arc<Cipher>,
 }
 
 impl AppState {
     pub fn new(
         pool: PgPool,
         auth: Authenticator,
+        cipher: Cipher,
         settings: ApiSettings,
         dependencies: Vec<Arc<dyn DependencyCheck>>,
     ) -> anyhow::Result<Self> {
@@ -79,6 +85,7 @@ impl AppState {
             settings: Arc::new(settings),
             dependencies: Arc::new(dependencies),
             http,
+            cipher: Arc::new(cipher),
         })
     }
 }
@@ -87,6 +94,7 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .merge(routes::users::router())
+        .merge(routes::chats::router(state.settings.max_upload_bytes))
         .merge(routes::categories::router())
         .merge(routes::credits::router());
     Router::new()

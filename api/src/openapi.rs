@@ -19,6 +19,15 @@ use crate::{AppState, routes};
         routes::health::db_pool,
         routes::users::store_user,
         routes::users::delete_account,
+        routes::chats::upload_chat,
+        routes::chats::list_chats,
+        routes::chats::get_chat,
+        routes::chats::list_messages,
+        routes::chats::vector_status,
+        routes::chats::delete_chat,
+        routes::chats::share_chat,
+        routes::chats::unshare_chat,
+        routes::chats::public_stats,
         routes::categories::list_categories,
         routes::categories::category_insights,
         routes::credits::balance,
@@ -29,6 +38,7 @@ use crate::{AppState, routes};
     tags(
         (name = "health", description = "Liveness and readiness"),
         (name = "users", description = "Sign-in sync and account deletion"),
+        (name = "chats", description = "Upload, statistics, messages, sharing"),
         (name = "categories", description = "What can be unlocked"),
         (name = "credits", description = "Coins: balance, ledger, packages"),
     )

@@ -67,11 +67,18 @@ pub struct Config {
     pub cors_origins: Vec<String>,
     pub log_format: LogFormat,
     pub clerk_api: Option<ClerkApi>,
+    /// Fernet key for chat content at rest.
+    pub encryption_key: Secret,
+    /// Largest accepted upload, in bytes.
+    pub max_upload_bytes: usize,
 }
 
 const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/relivchats";
 const DEFAULT_CORS: [&str; 2] = ["http://localhost:3000", "http://localhost:3001"];
 pub const DEV_SECRET_FILE: &str = "dev-auth-secret";
+pub const ENCRYPTION_KEY_FILE: &str = "encryption-key";
+/// 25 MiB, the limit the frontend tells people about.
+const DEFAULT_MAX_UPLOAD_BYTES: usize = 25 * 1024 * 1024;
 
 impl Config {
     /// Reads the process environment.
@@ -131,7 +138,7 @@ impl Config {
             "dev" => AuthSettings::Dev {
                 secret: match get("DEV_AUTH_SECRET") {
                     Some(s) => Secret::new(s),
-                    None => Secret::new(dev_secret(&data_dir)?),
+                    None => Secret::new(local_secret(&data_dir, DEV_SECRET_FILE, random_hex)?),
                 },
             },
             "clerk" => AuthSettings::Clerk(ClerkSettings {
@@ -148,6 +155,15 @@ impl Config {
             base_url: get("CLERK_API_BASE").unwrap_or_else(|| "https://api.clerk.com".to_owned()),
             secret_key: Secret::new(key),
         });
+        let encryption_key = match get("ENCRYPTION_KEY") {
+            Some(key) => key,
+            None if prod => bail!(
+                "ENCRYPTION_KEY must be set in production (a Fernet key: 32 bytes, URL-safe base64); chat content is encrypted with it"
+            ),
+            None => local_secret(&data_dir, ENCRYPTION_KEY_FILE, relivchats_domain::crypto::Cipher::generate_key)?,
+        };
+        relivchats_domain::crypto::Cipher::new(&encryption_key)
+            .map_err(|e| anyhow::anyhow!("ENCRYPTION_KEY: {e}"))?;
         let log_format = match get("LOG_FORMAT").as_deref() {
             Some("json") => LogFormat::Json,
             Some("human") => LogFormat::Human,
@@ -172,6 +188,8 @@ impl Config {
                 .unwrap_or_else(|| DEFAULT_CORS.map(str::to_owned).to_vec()),
             log_format,
             clerk_api,
+            encryption_key: Secret::new(encryption_key),
+            max_upload_bytes: parse_num(get("MAX_UPLOAD_BYTES"), DEFAULT_MAX_UPLOAD_BYTES, "MAX_UPLOAD_BYTES")?,
         })
     }
 
@@ -182,6 +200,7 @@ impl Config {
             expose_internals: self.environment == Environment::Development,
             cors_origins: self.cors_origins.clone(),
             clerk_api: self.clerk_api.clone(),
+            max_upload_bytes: self.max_upload_bytes,
         }
     }
 }
@@ -220,11 +239,19 @@ fn parse_list(raw: &str) -> Vec<String> {
         .collect()
 }
 
-/// The dev-auth secret under `DATA_DIR`, generated the first time, so `token` and `serve`
-/// (separate processes) agree without anyone configuring a secret.
-fn dev_secret(data_dir: &Path) -> anyhow::Result<String> {
+fn random_hex() -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A secret kept under `DATA_DIR` (the dev-auth secret, the development encryption key),
+/// generated the first time, so separate processes (`token` and `serve`) agree without anyone
+/// configuring it.
+fn local_secret(data_dir: &Path, file: &str, generate: fn() -> String) -> anyhow::Result<String> {
     use std::io::Write;
-    let path = data_dir.join(DEV_SECRET_FILE);
+    let path = data_dir.join(file);
     if let Ok(existing) = std::fs::read_to_string(&path) {
         let existing = existing.trim().to_owned();
         if !existing.is_empty() {
@@ -233,12 +260,7 @@ fn dev_secret(data_dir: &Path) -> anyhow::Result<String> {
     }
     std::fs::create_dir_all(data_dir)
         .with_context(|| format!("cannot create DATA_DIR {}", data_dir.display()))?;
-    let secret: String = {
-        use rand::RngCore;
-        let mut bytes = [0u8; 32];
-        rand::rngs::OsRng.fill_bytes(&mut bytes);
-        bytes.iter().map(|b| format!("{b:02x}")).collect()
-    };
+    let secret = generate();
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -273,6 +295,7 @@ mod tests {
             ("ENVIRONMENT", "production"),
             ("DATABASE_URL", "postgres://x/y"),
             ("AUTH_MODE", "dev"),
+            ("ENCRYPTION_KEY", &relivchats_domain::crypto::Cipher::generate_key()),
         ]))
         .unwrap_err();
         assert!(err.to_string().contains("refused"), "{err}");

@@ -54,11 +54,30 @@ enum Command {
     },
     /// Run the HealthProbe workflow through Temporal and print its result.
     Probe,
+    /// Read a WhatsApp export (.txt or .zip) without a server: parse it or compute its
+    /// statistics, as JSON on stdout.
+    Chat {
+        #[command(subcommand)]
+        command: ChatCommand,
+    },
     /// Operator commands.
     Admin {
         #[command(subcommand)]
         command: AdminCommand,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum ChatCommand {
+    /// Print the messages as a JSON array of {timestamp, author, message}, in file order.
+    Parse {
+        file: std::path::PathBuf,
+        /// Print only {messages, authors, first, last, unreadable_lines}.
+        #[arg(long)]
+        summary: bool,
+    },
+    /// Print the chat_metadata statistics JSON.
+    Stats { file: std::path::PathBuf },
 }
 
 #[derive(Debug, Subcommand)]
@@ -85,6 +104,10 @@ async fn main() {
 
 async fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    // Reading a file needs no configuration (and must not create any under DATA_DIR).
+    if let Command::Chat { command } = &cli.command {
+        return chat_command(command);
+    }
     // A `.env` file is a development convenience; real environment variables win.
     let _ = dotenvy::dotenv();
     let mut config = Config::from_env()?;
@@ -150,6 +173,7 @@ async fn run() -> anyhow::Result<()> {
             println!("{}", serde_json::json!({"workflow_id": id, "result": out}));
             Ok(())
         }
+        Command::Chat { .. } => unreachable!("handled before configuration is read"),
         Command::Admin {
             command:
                 AdminCommand::Grant {
@@ -169,6 +193,22 @@ async fn run() -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+fn chat_command(command: &ChatCommand) -> anyhow::Result<()> {
+    use relivchats_domain::whatsapp;
+    let (path, render): (_, fn(&[u8]) -> Result<String, whatsapp::ImportError>) = match command {
+        ChatCommand::Parse { file, summary: false } => (file, whatsapp::parse_to_cli_json),
+        ChatCommand::Parse { file, summary: true } => (file, whatsapp::summary_json),
+        ChatCommand::Stats { file } => (file, whatsapp::stats_json),
+    };
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let json = render(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    out.write_all(json.as_bytes())?;
+    out.write_all(b"\n")?;
+    Ok(())
 }
 
 async fn serve(config: &Config, role: Role) -> anyhow::Result<()> {

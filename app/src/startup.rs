@@ -75,6 +75,8 @@ impl Application {
         let state = AppState::new(
             pool.clone(),
             Authenticator::new(&config.auth)?,
+            relivchats_domain::crypto::Cipher::new(config.encryption_key.expose())
+                .map_err(|e| anyhow::anyhow!("ENCRYPTION_KEY: {e}"))?,
             config.api_settings(),
             dependencies,
         )?;

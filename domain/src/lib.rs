@@ -6,7 +6,9 @@
 
 pub mod catalogue;
 pub mod contracts;
+pub mod crypto;
 pub mod ids;
 pub mod ledger;
+pub mod whatsapp;
 
 pub use ids::{UserId, UserIdError};

@@ -1,6 +1,7 @@
 //! One module per resource: its `router()`, handlers and SQL.
 
 pub mod categories;
+pub mod chats;
 pub mod credits;
 pub mod health;
 pub mod users;

@@ -1,0 +1,417 @@
+//! The second pass: turning lines into messages, borrowing text from the input.
+
+use std::borrow::Cow;
+
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
+use rustc_hash::FxHashMap;
+use serde::Serialize;
+
+use super::header::{RawHeader, parse_header};
+use super::kind::{MessageKind, classify};
+use super::lines::{Line, Lines};
+use super::marks::{strip_leading_direction_mark, strip_marks};
+use super::plan::{DateOrder, OrderEvidence, Plan, plan, quick_candidate, to_date};
+
+/// Index of a participant in [`ParsedChat::participants`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct AuthorId(pub u32);
+
+impl AuthorId {
+    /// The index into [`ParsedChat::participants`].
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// One message. The text borrows from the input unless it had to change (CRLF endings).
+/// The author is an index rather than a `String` so a million messages cost 48 bytes each.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message<'a> {
+    /// Local wall-clock time as written in the export (no zone: phones do not record one).
+    pub timestamp: NaiveDateTime,
+    /// `None` for lines WhatsApp wrote itself.
+    pub author: Option<AuthorId>,
+    /// The body: continuation lines joined with `\n`; one leading U+200E/U+200F,
+    /// carriage returns and trailing whitespace removed; nothing else changed.
+    pub text: Cow<'a, str>,
+    /// What the message is.
+    pub kind: MessageKind,
+}
+
+/// A message with its author's name resolved, as handed out by [`ParsedChat::iter`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MessageView<'c> {
+    /// See [`Message::timestamp`].
+    pub timestamp: NaiveDateTime,
+    /// The author's name with invisible marks removed; `None` for system lines.
+    pub author: Option<&'c str>,
+    /// The author's index, for per-participant tables.
+    pub author_id: Option<AuthorId>,
+    /// See [`Message::text`].
+    pub text: &'c str,
+    /// See [`Message::kind`].
+    pub kind: MessageKind,
+}
+
+/// Which app wrote the export, as far as the layout tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Platform {
+    /// `date, time - Name: text`.
+    Android,
+    /// `[date, time] Name: text`.
+    Ios,
+    /// No header found.
+    Unknown,
+}
+
+/// What the parser detected about the file's format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct FormatInfo {
+    /// Android or iOS layout.
+    pub platform: Platform,
+    /// Which number was taken as the day.
+    pub date_order: DateOrder,
+    /// Why that order was chosen.
+    pub date_order_evidence: OrderEvidence,
+    /// Whether times use a 12-hour clock with AM/PM markers.
+    pub twelve_hour_clock: bool,
+    /// Whether times carry seconds.
+    pub seconds: bool,
+}
+
+/// Unreadable line numbers kept at most; [`ParsedChat::unreadable_count`] has the total.
+pub const MAX_UNREADABLE_REPORTED: usize = 10_000;
+
+/// A parsed export.
+#[derive(Debug, Clone)]
+pub struct ParsedChat<'a> {
+    /// Messages in file order.
+    pub messages: Vec<Message<'a>>,
+    /// Distinct authors (invisible marks removed) in order of first appearance.
+    pub participants: Vec<String>,
+    /// 1-based numbers of lines that could not be read: text before the first message,
+    /// and header-like lines with an impossible date (their text is kept in the previous
+    /// message). At most [`MAX_UNREADABLE_REPORTED`] entries.
+    pub unreadable_lines: Vec<usize>,
+    /// How many lines were unreadable in total.
+    pub unreadable_count: usize,
+    /// The detected format.
+    pub format: FormatInfo,
+}
+
+impl ParsedChat<'_> {
+    /// The name behind an author id.
+    pub fn author_name(&self, id: AuthorId) -> &str {
+        self.participants.get(id.index()).map_or("", String::as_str)
+    }
+
+    /// Messages with author names resolved, in file order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = MessageView<'_>> + '_ {
+        self.messages.iter().map(|m| self.view(m))
+    }
+
+    /// One message with its author's name resolved.
+    pub fn view<'c>(&'c self, m: &'c Message<'_>) -> MessageView<'c> {
+        MessageView {
+            timestamp: m.timestamp,
+            author: m.author.map(|id| self.author_name(id)),
+            author_id: m.author,
+            text: &m.text,
+            kind: m.kind,
+        }
+    }
+
+    /// The chat title the product shows: `"Alice, Bob"` for two participants, otherwise
+    /// `"Group chat (N participants)"` (as the earlier service did, one participant included).
+    pub fn title(&self) -> String {
+        match self.participants.as_slice() {
+            [a, b] => format!("{a}, {b}"),
+            p => format!("Group chat ({} participants)", p.len()),
+        }
+    }
+}
+
+/// Parses decoded export text. Never fails: what it cannot read is reported in
+/// [`ParsedChat::unreadable_lines`]; an empty text gives an empty chat.
+pub fn parse(text: &str) -> ParsedChat<'_> {
+    let text = text.strip_prefix('\u{FEFF}').unwrap_or(text);
+    let plan = plan(text);
+    let mut b = Builder::new(text, plan);
+    for line in Lines::new(text) {
+        b.line(line);
+    }
+    b.finish()
+}
+
+/// A message whose body may still grow by continuation lines.
+struct Pending {
+    timestamp: NaiveDateTime,
+    author: Option<u32>,
+    body_start: usize,
+    body_end: usize,
+}
+
+#[derive(Default, Clone, Copy)]
+struct AuthorTally {
+    /// Messages that are not "mark + plain text", i.e. that a person plausibly wrote.
+    personal: u32,
+}
+
+struct Builder<'a> {
+    text: &'a str,
+    plan: Plan,
+    messages: Vec<Message<'a>>,
+    unreadable: Vec<usize>,
+    unreadable_count: usize,
+    pending: Option<Pending>,
+    names: Vec<String>,
+    tallies: Vec<AuthorTally>,
+    ids: FxHashMap<String, u32>,
+    last_raw_author: (&'a [u8], u32),
+    last_date: ([u16; 3], Option<NaiveDate>),
+}
+
+impl<'a> Builder<'a> {
+    fn new(text: &'a str, plan: Plan) -> Self {
+        Self {
+            text,
+            plan,
+            messages: Vec::with_capacity(plan.headers),
+            unreadable: Vec::new(),
+            unreadable_count: 0,
+            pending: None,
+            names: Vec::new(),
+            tallies: Vec::new(),
+            ids: FxHashMap::default(),
+            last_raw_author: (&[], u32::MAX),
+            last_date: ([0; 3], None),
+        }
+    }
+
+    #[inline]
+    fn line(&mut self, line: Line<'a>) {
+        let header = match self.plan.shape {
+            Some(shape) if quick_candidate(line.bytes) => parse_header(line.bytes).filter(|h| h.shape == shape),
+            _ => None,
+        };
+        let end = line.start + line.bytes.len();
+        let Some(h) = header else {
+            return self.continuation(line, end, false);
+        };
+        let Some(timestamp) = self.timestamp(&h) else {
+            return self.continuation(line, end, true);
+        };
+        self.flush();
+        let rest_start = line.start + h.rest;
+        let rest = line.bytes.get(h.rest..).unwrap_or_default();
+        let (author, body_start) = match split_author(rest) {
+            Some((name, body_off)) => (Some(name), rest_start + body_off),
+            None => (None, rest_start),
+        };
+        let body = self.text.get(body_start..end).unwrap_or_default();
+        let system = author.is_some() && is_system_notice(strip_leading_direction_mark(body));
+        let author = if system { None } else { author.map(|raw| self.author_id(raw)) };
+        self.pending = Some(Pending { timestamp, author, body_start, body_end: end });
+    }
+
+    /// A line that is not a header: more text for the current message, or unreadable.
+    fn continuation(&mut self, line: Line<'a>, end: usize, bad_header: bool) {
+        match &mut self.pending {
+            Some(p) => p.body_end = end,
+            None if line.bytes.iter().all(u8::is_ascii_whitespace) => return,
+            None => {}
+        }
+        if bad_header || self.pending.is_none() {
+            self.unreadable_count += 1;
+            if self.unreadable.len() < MAX_UNREADABLE_REPORTED {
+                self.unreadable.push(line.number);
+            }
+        }
+    }
+
+    fn timestamp(&mut self, h: &RawHeader) -> Option<NaiveDateTime> {
+        // Consecutive messages usually share a date: skip re-validating it.
+        let date = if self.last_date.0 == h.date && self.last_date.1.is_some() {
+            self.last_date.1
+        } else {
+            let d = to_date(self.plan.order, h.date);
+            self.last_date = (h.date, d);
+            d
+        }?;
+        let time = NaiveTime::from_hms_opt(h.hour24()?, u32::from(h.minute), u32::from(h.second))?;
+        Some(NaiveDateTime::new(date, time))
+    }
+
+    fn author_id(&mut self, raw: &'a [u8]) -> u32 {
+        if self.last_raw_author.0 == raw {
+            return self.last_raw_author.1;
+        }
+        let raw_str = std::str::from_utf8(raw).unwrap_or_default();
+        let name = strip_marks(raw_str);
+        let id = match self.ids.get(name.as_ref()) {
+            Some(&id) => id,
+            None => {
+                let id = self.names.len() as u32;
+                self.ids.insert(name.to_string(), id);
+                self.names.push(name.into_owned());
+                self.tallies.push(AuthorTally::default());
+                id
+            }
+        };
+        self.last_raw_author = (raw, id);
+        id
+    }
+
+    fn flush(&mut self) {
+        let Some(p) = self.pending.take() else { return };
+        let raw = self.text.get(p.body_start..p.body_end).unwrap_or_default();
+        let body = strip_leading_direction_mark(raw);
+        let had_mark = body.len() != raw.len();
+        let had_lrm = raw.starts_with('\u{200E}');
+        let body = body.trim_end();
+        let kind = if p.author.is_none() { MessageKind::System } else { classify(body, had_mark) };
+        if let Some(t) = p.author.and_then(|a| self.tallies.get_mut(a as usize)) {
+            t.personal += u32::from(!(had_lrm && kind == MessageKind::Text));
+        }
+        let text = if memchr::memchr(b'\r', body.as_bytes()).is_some() {
+            Cow::Owned(body.replace('\r', ""))
+        } else {
+            Cow::Borrowed(body)
+        };
+        self.messages.push(Message { timestamp: p.timestamp, author: p.author.map(AuthorId), text, kind });
+    }
+
+    fn finish(mut self) -> ParsedChat<'a> {
+        self.flush();
+        let shape = self.plan.shape;
+        let ios = shape.is_some_and(|s| s.terminator != b'-');
+        let (participants, messages) = if ios {
+            drop_chat_name_authors(self.names, &self.tallies, self.messages)
+        } else {
+            (self.names, self.messages)
+        };
+        let format = FormatInfo {
+            platform: match shape {
+                Some(s) if s.terminator == b'-' => Platform::Android,
+                Some(_) => Platform::Ios,
+                None => Platform::Unknown,
+            },
+            date_order: self.plan.order,
+            date_order_evidence: self.plan.order_evidence,
+            twelve_hour_clock: shape.is_some_and(|s| s.meridiem_pos != 0),
+            seconds: shape.is_some_and(|s| s.seconds),
+        };
+        ParsedChat {
+            messages,
+            participants,
+            unreadable_lines: self.unreadable,
+            unreadable_count: self.unreadable_count,
+            format,
+        }
+    }
+}
+
+/// iOS writes group events as `[date] Chat Name: ‎Alice added Bob`: the chat's name in the
+/// author position and a U+200E mark before the text (Android never does this). An "author" all of whose
+/// messages look like that is the chat, not a person: its lines become system lines.
+fn drop_chat_name_authors<'a>(
+    names: Vec<String>,
+    tallies: &[AuthorTally],
+    mut messages: Vec<Message<'a>>,
+) -> (Vec<String>, Vec<Message<'a>>) {
+    if tallies.iter().all(|t| t.personal > 0) {
+        return (names, messages);
+    }
+    let mut remap = Vec::with_capacity(names.len());
+    let mut kept = Vec::with_capacity(names.len());
+    for (name, t) in names.into_iter().zip(tallies) {
+        if t.personal > 0 {
+            remap.push(Some(kept.len() as u32));
+            kept.push(name);
+        } else {
+            remap.push(None);
+        }
+    }
+    for m in &mut messages {
+        if let Some(id) = m.author {
+            match remap.get(id.index()).copied().flatten() {
+                Some(new) => m.author = Some(AuthorId(new)),
+                None => {
+                    m.author = None;
+                    m.kind = MessageKind::System;
+                }
+            }
+        }
+    }
+    (kept, messages)
+}
+
+/// Longest author name we accept, in bytes; longer "names" are text with a colon in it.
+const MAX_AUTHOR_LEN: usize = 160;
+
+/// Splits `Name: text` into the raw name and the offset where the text starts.
+/// The name is what precedes the first `": "`; a candidate with quotes is a system line
+/// quoting something (`X changed the subject from "a: b"`).
+fn split_author(rest: &[u8]) -> Option<(&[u8], usize)> {
+    let window = &rest[..rest.len().min(MAX_AUTHOR_LEN + 2)];
+    let mut from = 0;
+    while let Some(i) = memchr::memchr(b':', window.get(from..)?) {
+        let colon = from + i;
+        let next = rest.get(colon + 1).copied();
+        if next == Some(b' ') || next.is_none() {
+            let name = &rest[..colon];
+            if name.is_empty() || name.len() > MAX_AUTHOR_LEN || has_quote(name) {
+                return None;
+            }
+            return Some((name, (colon + 2).min(rest.len())));
+        }
+        from = colon + 1;
+    }
+    None
+}
+
+fn has_quote(name: &[u8]) -> bool {
+    memchr::memchr(b'"', name).is_some() || memchr::memmem::find(name, "“".as_bytes()).is_some()
+}
+
+/// System notices that iOS files under the chat's (or contact's) name.
+const SYSTEM_NOTICES: &[&str] = &[
+    "Messages and calls are end-to-end encrypted",
+    "Messages to this group are now secured with end-to-end encryption",
+    "Messages to this chat and calls are now secured with end-to-end encryption",
+    "Messages you send to this group are now secured with end-to-end encryption",
+    "Nachrichten und Anrufe sind Ende-zu-Ende-verschlüsselt",
+    "Los mensajes y las llamadas están cifrados de extremo a extremo",
+    "As mensagens e as chamadas são protegidas com a criptografia de ponta a ponta",
+    "Les messages et les appels sont chiffrés de bout en bout",
+    "I messaggi e le chiamate sono crittografati end-to-end",
+    "Berichten en oproepen worden end-to-end versleuteld",
+    "Pesan dan panggilan terenkripsi secara end-to-end",
+];
+
+fn is_system_notice(body: &str) -> bool {
+    body.len() >= 40 && SYSTEM_NOTICES.iter().any(|n| body.starts_with(n))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_author_rules() {
+        assert_eq!(split_author(b"Alice: hi: there"), Some((&b"Alice"[..], 7)));
+        assert_eq!(split_author(b"Alice:"), Some((&b"Alice"[..], 6)));
+        assert_eq!(split_author(b"Alice added Bob"), None);
+        assert_eq!(split_author(b"Bob changed the subject from \"a: b\" to \"c\""), None);
+        assert_eq!(split_author(b"Dr. J:x: y"), Some((&b"Dr. J:x"[..], 9)));
+    }
+
+    #[test]
+    fn multi_line_and_system() {
+        let chat = parse("12/08/2016, 16:20 - Messages are encrypted\n12/08/2016, 16:21 - Alice: one\ntwo\r\n\n12/08/2016, 16:22 - Bob: x\n");
+        let v: Vec<_> = chat.iter().map(|m| (m.author, m.text)).collect();
+        assert_eq!(v, vec![(None, "Messages are encrypted"), (Some("Alice"), "one\ntwo"), (Some("Bob"), "x")]);
+        assert_eq!(chat.participants, ["Alice", "Bob"]);
+    }
+}

@@ -1,0 +1,186 @@
+//! Word, link and emoji scanning for the statistics, in one pass over each message.
+//!
+//! The earlier service removed URLs and emoji from the text and then took `[a-zA-Z]+`
+//! tokens longer than two letters, lowercased, minus stopwords. Removing (not blanking)
+//! means a URL or emoji glued to a word does not split it; the scanner reproduces that by
+//! treating both as transparent.
+
+use super::emoji::emoji_len;
+
+/// NLTK's English stopword list (nltk_data `corpora/stopwords/english`, 198 entries).
+/// Entries with apostrophes never match `[a-zA-Z]+` tokens; they are kept so the list
+/// stays the published one.
+pub(crate) const NLTK_ENGLISH: &[&str] = &[
+    "a", "about", "above", "after", "again", "against", "ain", "all", "am", "an", "and", "any", "are", "aren",
+    "aren't", "as", "at", "be", "because", "been", "before", "being", "below", "between", "both", "but", "by",
+    "can", "couldn", "couldn't", "d", "did", "didn", "didn't", "do", "does", "doesn", "doesn't", "doing", "don",
+    "don't", "down", "during", "each", "few", "for", "from", "further", "had", "hadn", "hadn't", "has", "hasn",
+    "hasn't", "have", "haven", "haven't", "having", "he", "he'd", "he'll", "her", "here", "hers", "herself",
+    "he's", "him", "himself", "his", "how", "i", "i'd", "if", "i'll", "i'm", "in", "into", "is", "isn", "isn't",
+    "it", "it'd", "it'll", "it's", "its", "itself", "i've", "just", "ll", "m", "ma", "me", "mightn", "mightn't",
+    "more", "most", "mustn", "mustn't", "my", "myself", "needn", "needn't", "no", "nor", "not", "now", "o", "of",
+    "off", "on", "once", "only", "or", "other", "our", "ours", "ourselves", "out", "over", "own", "re", "s",
+    "same", "shan", "shan't", "she", "she'd", "she'll", "she's", "should", "shouldn", "shouldn't", "should've",
+    "so", "some", "such", "t", "than", "that", "that'll", "the", "their", "theirs", "them", "themselves", "then",
+    "there", "these", "they", "they'd", "they'll", "they're", "they've", "this", "those", "through", "to", "too",
+    "under", "until", "up", "ve", "very", "was", "wasn", "wasn't", "we", "we'd", "we'll", "were", "we're",
+    "weren", "weren't", "we've", "what", "when", "where", "which", "while", "who", "whom", "why", "will", "with",
+    "won", "won't", "wouldn", "wouldn't", "y", "you", "you'd", "you'll", "your", "you're", "yours", "yourself",
+    "yourselves", "you've",
+];
+
+/// The 30 romanised-Hindi stopwords of the earlier service.
+pub(crate) const HINDI: &[&str] = &[
+    "hai", "hain", "ka", "ki", "ke", "ko", "me", "mein", "se", "ne", "par", "aur", "kya", "toh", "bhi", "tha",
+    "thi", "the", "ho", "hum", "tu", "yeh", "woh", "is", "us", "ek", "nahi", "kyu", "kyun", "kaise",
+];
+
+/// WhatsApp's own words (placeholders and call notices), also stopwords.
+pub(crate) const NOISE: &[&str] = &[
+    "missed", "call", "voice", "video", "omitted", "media", "audio", "sticker", "gif", "document", "contact",
+    "location", "deleted", "message", "attached", "null", "incoming", "outgoing", "ended", "declined",
+    "cancelled", "unavailable", "calling", "ringing", "image", "photo", "file", "shared", "live",
+];
+
+/// What the scanner found, reported to the statistics as it goes.
+pub(crate) trait Sink {
+    /// A lowercased `[a-z]{3,}` token (stopwords not yet removed).
+    fn word(&mut self, word: &[u8]);
+    /// An emoji as written (skin tones still in).
+    fn emoji(&mut self, emoji: &str);
+    /// A URL (`http://` or `https://` up to the next whitespace).
+    fn link(&mut self, url: &str);
+}
+
+/// Scans one message. `words` is false for messages whose words do not count (deleted,
+/// media, calls); their links and emoji still do.
+pub(crate) fn scan(text: &str, words: bool, buf: &mut Vec<u8>, sink: &mut impl Sink) {
+    let b = text.as_bytes();
+    buf.clear();
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if c.is_ascii_alphabetic() {
+            if c == b'h' {
+                let url_len = url_len(text, i);
+                if url_len > 0 {
+                    sink.link(&text[i..i + url_len]);
+                    i += url_len;
+                    continue;
+                }
+            }
+            if words {
+                buf.push(c.to_ascii_lowercase());
+            }
+            i += 1;
+        } else if c < 0x80 {
+            if matches!(c, b'#' | b'*' | b'0'..=b'9') && matches!(b.get(i + 1), Some(0xEF | 0xE2)) {
+                let n = emoji_len(text, i);
+                if n > 0 {
+                    sink.emoji(&text[i..i + n]);
+                    i += n;
+                    continue;
+                }
+            }
+            flush(buf, sink);
+            i += 1;
+        } else {
+            let n = emoji_len(text, i);
+            if n > 0 {
+                sink.emoji(&text[i..i + n]);
+                i += n;
+                continue;
+            }
+            flush(buf, sink);
+            i += super::super::marks::utf8_len(c);
+        }
+    }
+    flush(buf, sink);
+}
+
+#[inline]
+fn flush(buf: &mut Vec<u8>, sink: &mut impl Sink) {
+    if buf.len() > 2 {
+        sink.word(buf);
+    }
+    buf.clear();
+}
+
+/// Length of the URL starting at `i`, or 0.
+fn url_len(text: &str, i: usize) -> usize {
+    let rest = &text.as_bytes()[i..];
+    let scheme = if rest.starts_with(b"https://") {
+        8
+    } else if rest.starts_with(b"http://") {
+        7
+    } else {
+        return 0;
+    };
+    let tail = &text[i + scheme..];
+    let end = tail.find(char::is_whitespace).unwrap_or(tail.len());
+    // `\S+` needs at least one character after the scheme.
+    if end == 0 { 0 } else { scheme + end }
+}
+
+/// `[a-z]` words longer than two letters in `text`, lowercased: the `word_count` of
+/// `longest_message`.
+pub(crate) fn simple_word_count(text: &str) -> usize {
+    text.as_bytes()
+        .split(|b| !b.is_ascii_alphabetic())
+        .filter(|w| w.len() > 2)
+        .count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Default)]
+    struct Collect {
+        words: Vec<String>,
+        emojis: Vec<String>,
+        links: Vec<String>,
+    }
+
+    impl Sink for Collect {
+        fn word(&mut self, w: &[u8]) {
+            self.words.push(String::from_utf8_lossy(w).into_owned());
+        }
+        fn emoji(&mut self, e: &str) {
+            self.emojis.push(e.to_owned());
+        }
+        fn link(&mut self, u: &str) {
+            self.links.push(u.to_owned());
+        }
+    }
+
+    fn run(text: &str) -> Collect {
+        let mut c = Collect::default();
+        scan(text, true, &mut Vec::new(), &mut c);
+        c
+    }
+
+    #[test]
+    fn tokens_links_emoji() {
+        let c = run("Hello WORLD, see https://x.com/a?b=1 now! ok héllo 12abc");
+        assert_eq!(c.words, ["hello", "world", "see", "now", "llo", "abc"]);
+        assert_eq!(c.links, ["https://x.com/a?b=1"]);
+        let c = run("love😍you 👍🏽 🇮🇳 👨‍👩‍👧 1️⃣ http:// x");
+        // `http://` followed by a space is no URL (`\S+` needs a character): a plain word.
+        assert_eq!(c.words, ["loveyou", "http"]);
+        assert_eq!(c.emojis, ["😍", "👍🏽", "🇮🇳", "👨‍👩‍👧", "1️⃣"]);
+        assert!(c.links.is_empty());
+    }
+
+    #[test]
+    fn stopword_lists_have_the_published_sizes() {
+        assert_eq!(NLTK_ENGLISH.len(), 198);
+        assert_eq!(HINDI.len(), 30);
+        assert_eq!(NOISE.len(), 29);
+    }
+
+    #[test]
+    fn longest_message_word_count() {
+        assert_eq!(simple_word_count("I am the best, ok? yes!"), 3);
+    }
+}
