@@ -4,6 +4,13 @@
 //! clients) and are registered on the worker as `Arc<Self>`. Business failures are returned as
 //! non-retryable `ApplicationFailure`s; everything else is retried by Temporal.
 
+pub mod insights;
+pub mod ledger;
+pub mod payments;
 pub mod probe;
+pub mod providers;
 
+pub use insights::{InsightActivities, InsightFailure, InsightSettings, Providers};
+pub use ledger::LedgerActivities;
+pub use payments::PaymentActivities;
 pub use probe::ProbeActivities;

@@ -38,6 +38,8 @@ pub struct ApiSettings {
     pub clerk_api: Option<ClerkApi>,
     /// Largest accepted chat upload, in bytes (enforced while streaming: 413 beyond it).
     pub max_upload_bytes: usize,
+    /// Deadline, timeouts and retries of unlocks, passed into each workflow's input.
+    pub unlock_timings: relivchats_domain::contracts::unlock::UnlockTimings,
 }
 
 /// Clerk's Backend API (`https://api.clerk.com` in production).
@@ -54,6 +56,15 @@ pub trait DependencyCheck: Send + Sync {
     fn check(&self) -> BoxFuture<'_, Result<(), String>>;
 }
 
+/// Vector search for `/api/rag/query`, and vector cleanup when a chat or account is deleted.
+#[derive(Clone)]
+pub struct Retrieval {
+    pub embedder: Arc<dyn relivchats_domain::retrieval::Embedder>,
+    pub store: Arc<dyn relivchats_domain::retrieval::VectorStore>,
+    /// Excerpts returned when the request does not say (`RAG_TOP_K`).
+    pub top_k: usize,
+}
+
 /// State shared by every handler.
 #[derive(Clone)]
 pub struct AppState {
@@ -65,6 +76,14 @@ pub struct AppState {
     pub http: reqwest::Client,
     /// Encrypts chat content at rest.
     pub cipher: Arc<Cipher>,
+    /// Set with [`AppState::with_retrieval`]; without it retrieval answers 503.
+    pub retrieval: Option<Retrieval>,
+    /// Starts, queries and signals workflows (types from `relivchats_domain::contracts`).
+    pub temporal: temporalio_client::Client,
+    /// The task queue workflows are started on.
+    pub task_queue: Arc<str>,
+    /// Set with [`AppState::with_payments`]; without it payment routes answer 503.
+    pub payments: Option<Arc<routes::payments::PaymentProviders>>,
 }
 
 impl AppState {
@@ -72,6 +91,8 @@ impl AppState {
         pool: PgPool,
         auth: Authenticator,
         cipher: Cipher,
+        temporal: temporalio_client::Client,
+        task_queue: &str,
         settings: ApiSettings,
         dependencies: Vec<Arc<dyn DependencyCheck>>,
     ) -> anyhow::Result<Self> {
@@ -86,7 +107,25 @@ impl AppState {
             dependencies: Arc::new(dependencies),
             http,
             cipher: Arc::new(cipher),
+            retrieval: None,
+            temporal,
+            task_queue: Arc::from(task_queue),
+            payments: None,
         })
+    }
+}
+
+impl AppState {
+    /// Adds the payment providers (Stripe, Razorpay) configured for this process.
+    pub fn with_payments(mut self, payments: routes::payments::PaymentProviders) -> Self {
+        self.payments = Some(Arc::new(payments));
+        self
+    }
+
+    /// Adds the vector search (the same embedder and store the worker uses).
+    pub fn with_retrieval(mut self, retrieval: Retrieval) -> Self {
+        self.retrieval = Some(retrieval);
+        self
     }
 }
 
@@ -96,7 +135,10 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::users::router())
         .merge(routes::chats::router(state.settings.max_upload_bytes))
         .merge(routes::categories::router())
-        .merge(routes::credits::router());
+        .merge(routes::insights::router())
+        .merge(routes::credits::router())
+        .merge(routes::payments::router())
+        .merge(routes::rag::router());
     Router::new()
         .merge(routes::health::router())
         .nest("/api", api)

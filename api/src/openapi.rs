@@ -28,11 +28,21 @@ use crate::{AppState, routes};
         routes::chats::share_chat,
         routes::chats::unshare_chat,
         routes::chats::public_stats,
+        routes::insights::unlock,
+        routes::insights::job_status,
+        routes::insights::chat_insights,
+        routes::insights::retry_insight,
         routes::categories::list_categories,
         routes::categories::category_insights,
         routes::credits::balance,
         routes::credits::transactions,
         routes::credits::packages,
+        routes::payments::create_order,
+        routes::payments::get_order,
+        routes::payments::razorpay_webhook,
+        routes::payments::stripe_webhook,
+        routes::payments::verify_razorpay,
+        routes::rag::rag_query,
     ),
     modifiers(&BearerAuth),
     tags(
@@ -40,7 +50,10 @@ use crate::{AppState, routes};
         (name = "users", description = "Sign-in sync and account deletion"),
         (name = "chats", description = "Upload, statistics, messages, sharing"),
         (name = "categories", description = "What can be unlocked"),
+        (name = "insights", description = "Unlock a category (the UnlockInsights saga), follow it, read and retry insights"),
         (name = "credits", description = "Coins: balance, ledger, packages"),
+        (name = "payments", description = "Buy coins: provider orders, their status, provider webhooks"),
+        (name = "rag", description = "Semantic search over a chat"),
     )
 )]
 pub struct ApiDoc;

@@ -71,6 +71,12 @@ pub struct Config {
     pub encryption_key: Secret,
     /// Largest accepted upload, in bytes.
     pub max_upload_bytes: usize,
+    /// LLM, embedder and vector store (`LLM_PROVIDER`, `EMBEDDING_PROVIDER`, `VECTOR_STORE` …).
+    pub providers: crate::providers::ProviderConfig,
+    /// Deadline, timeouts and retries of unlocks.
+    pub unlock_timings: relivchats_domain::contracts::unlock::UnlockTimings,
+    /// Stripe and Razorpay (`STRIPE_*`, `RAZORPAY_*`); unset providers answer 503.
+    pub payments: crate::payments::PaymentsConfig,
 }
 
 const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/relivchats";
@@ -190,6 +196,9 @@ impl Config {
             clerk_api,
             encryption_key: Secret::new(encryption_key),
             max_upload_bytes: parse_num(get("MAX_UPLOAD_BYTES"), DEFAULT_MAX_UPLOAD_BYTES, "MAX_UPLOAD_BYTES")?,
+            providers: crate::providers::ProviderConfig::from_vars(vars)?,
+            unlock_timings: unlock_timings(&get)?,
+            payments: crate::payments::PaymentsConfig::from_map(vars)?,
         })
     }
 
@@ -201,8 +210,23 @@ impl Config {
             cors_origins: self.cors_origins.clone(),
             clerk_api: self.clerk_api.clone(),
             max_upload_bytes: self.max_upload_bytes,
+            unlock_timings: self.unlock_timings.clone(),
         }
     }
+}
+
+fn unlock_timings(get: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<relivchats_domain::contracts::unlock::UnlockTimings> {
+    let d = relivchats_domain::contracts::unlock::UnlockTimings::default();
+    let t = relivchats_domain::contracts::unlock::UnlockTimings {
+        deadline_secs: parse_num(get("UNLOCK_DEADLINE_SECS"), d.deadline_secs, "UNLOCK_DEADLINE_SECS")?,
+        insight_timeout_secs: parse_num(get("INSIGHT_TIMEOUT_SECS"), d.insight_timeout_secs, "INSIGHT_TIMEOUT_SECS")?,
+        insight_max_attempts: parse_num(get("INSIGHT_MAX_ATTEMPTS"), d.insight_max_attempts, "INSIGHT_MAX_ATTEMPTS")?,
+        refund_window_secs: parse_num(get("UNLOCK_REFUND_WINDOW_SECS"), d.refund_window_secs, "UNLOCK_REFUND_WINDOW_SECS")?,
+    };
+    if t.deadline_secs == 0 || t.insight_timeout_secs == 0 || t.insight_max_attempts == 0 {
+        bail!("UNLOCK_DEADLINE_SECS, INSIGHT_TIMEOUT_SECS and INSIGHT_MAX_ATTEMPTS must be at least 1");
+    }
+    Ok(t)
 }
 
 fn parse_bool(raw: Option<&str>, key: &str) -> anyhow::Result<Option<bool>> {

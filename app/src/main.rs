@@ -92,6 +92,37 @@ enum AdminCommand {
         #[arg(long)]
         reason: String,
     },
+    /// List payment orders, newest first, one JSON object per line (e.g. `--status flagged`:
+    /// payments whose amount or currency did not match, waiting for an operator).
+    Orders {
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+    },
+    /// List unlock workflows (the same filter works in the Temporal UI).
+    Unlocks {
+        #[arg(long)]
+        user: Option<String>,
+        /// The `UnlockStatus` search attribute: reserving, indexing, generating, settling,
+        /// completed, partial_failure, failed, refunded.
+        #[arg(long)]
+        status: Option<String>,
+    },
+    /// Refund an unlock: signals `manual_refund` to its workflow (release before capture, a
+    /// `refund` ledger entry after).
+    Refund {
+        #[arg(long)]
+        chat: uuid::Uuid,
+        /// Category slug (romantic, friendship, family, workplace) or id.
+        #[arg(long)]
+        category: String,
+        #[arg(long)]
+        reason: String,
+        /// Who is refunding (recorded with the reason).
+        #[arg(long, env = "USER", default_value = "operator")]
+        operator: String,
+    },
 }
 
 #[tokio::main]
@@ -123,7 +154,11 @@ async fn run() -> anyhow::Result<()> {
         }
         Command::Worker => {
             let (_pool, client) = startup::prepare(&config).await?;
-            let worker = WorkerThread::spawn(&config, client)?;
+            if config.providers.vector_store == relivchats::providers::VectorStoreKind::Edge {
+                tracing::warn!("VECTOR_STORE=edge: this worker holds the vectors in-process; a separate `relivchats api` cannot reach them (use VECTOR_STORE=qdrant for split deployments)");
+            }
+            let providers = relivchats::providers::build_for(&config, true).await?;
+            let worker = WorkerThread::spawn(&config, client, providers)?;
             println!(
                 "Temporal worker polling task queue {:?}",
                 config.temporal.task_queue
@@ -174,6 +209,23 @@ async fn run() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Chat { .. } => unreachable!("handled before configuration is read"),
+        Command::Admin { command: AdminCommand::Unlocks { user, status } } => {
+            let client = temporal::connect(&config.temporal, Duration::from_secs(10)).await?;
+            for line in relivchats::admin::list_unlocks(&client, user.as_deref(), status.as_deref()).await? {
+                println!("{line}");
+            }
+            Ok(())
+        }
+        Command::Admin { command: AdminCommand::Refund { chat, category, reason, operator } } => {
+            if reason.trim().is_empty() {
+                bail!("--reason must say why (it is written into the ledger)");
+            }
+            let pool = db::connect(config.database_url.expose(), 2, false).await?;
+            let client = temporal::connect(&config.temporal, Duration::from_secs(10)).await?;
+            let id = relivchats::admin::refund_unlock(&pool, &client, chat, &category, reason.trim(), &operator).await?;
+            println!("manual_refund sent to {id}");
+            Ok(())
+        }
         Command::Admin {
             command:
                 AdminCommand::Grant {
@@ -190,6 +242,15 @@ async fn run() -> anyhow::Result<()> {
             let adjustment =
                 relivchats_api::ledger::admin_adjust(&pool, &user, coins, reason.trim()).await?;
             println!("{}", serde_json::to_string(&adjustment)?);
+            Ok(())
+        }
+        Command::Admin {
+            command: AdminCommand::Orders { status, limit },
+        } => {
+            let pool = db::connect(config.database_url.expose(), 2, false).await?;
+            for order in relivchats::payments::list_orders(&pool, status.as_deref(), limit).await? {
+                println!("{}", serde_json::to_string(&order)?);
+            }
             Ok(())
         }
     }

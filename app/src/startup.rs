@@ -29,6 +29,7 @@ pub struct Application {
     worker: Option<WorkerThread>,
     client: Client,
     pool: sqlx::PgPool,
+    providers: relivchats_activities::Providers,
 }
 
 impl std::fmt::Debug for Application {
@@ -65,21 +66,33 @@ impl Application {
     /// Binds the listener (port 0 picks a free one) and starts the worker when `role` asks.
     pub async fn build(config: &Config, role: Role) -> anyhow::Result<Self> {
         let (pool, client) = prepare(config).await?;
+        let providers = crate::providers::build_for(config, role == Role::Serve).await?;
         let worker = match role {
-            Role::Serve => Some(WorkerThread::spawn(config, client.clone())?),
+            Role::Serve => Some(WorkerThread::spawn(config, client.clone(), providers.clone())?),
             Role::Api => None,
         };
-        let dependencies: Vec<Arc<dyn DependencyCheck>> = vec![Arc::new(TemporalCheck {
-            client: client.clone(),
-        })];
+        let dependencies: Vec<Arc<dyn DependencyCheck>> = vec![
+            Arc::new(TemporalCheck {
+                client: client.clone(),
+            }),
+            Arc::new(crate::providers::VectorStoreCheck(providers.store.clone())),
+        ];
         let state = AppState::new(
             pool.clone(),
             Authenticator::new(&config.auth)?,
             relivchats_domain::crypto::Cipher::new(config.encryption_key.expose())
                 .map_err(|e| anyhow::anyhow!("ENCRYPTION_KEY: {e}"))?,
+            client.clone(),
+            &config.temporal.task_queue,
             config.api_settings(),
             dependencies,
-        )?;
+        )?
+        .with_retrieval(relivchats_api::Retrieval {
+            embedder: providers.embedder.clone(),
+            store: providers.store.clone(),
+            top_k: config.providers.rag_top_k,
+        })
+        .with_payments(config.payments.providers()?);
         let listener = TcpListener::bind(config.bind_addr)
             .await
             .with_context(|| format!("cannot listen on {}", config.bind_addr))?;
@@ -89,6 +102,7 @@ impl Application {
             worker,
             client,
             pool,
+            providers,
         })
     }
 
@@ -104,6 +118,11 @@ impl Application {
 
     pub fn pool(&self) -> &sqlx::PgPool {
         &self.pool
+    }
+
+    /// The process's providers (the same ones the worker's activities use).
+    pub fn providers(&self) -> &relivchats_activities::Providers {
+        &self.providers
     }
 
     /// Serves until `shutdown` resolves, then stops the worker gracefully.

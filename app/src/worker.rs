@@ -7,8 +7,13 @@
 use std::{sync::mpsc, thread::JoinHandle, time::Duration};
 
 use anyhow::{Context, anyhow};
-use relivchats_activities::ProbeActivities;
-use relivchats_workflows::HealthProbeWorkflow;
+use relivchats_activities::{
+    InsightActivities, LedgerActivities, PaymentActivities, ProbeActivities, Providers,
+};
+use relivchats_workflows::{
+    HealthProbeWorkflow, RefundPaymentWorkflow, RetryInsightWorkflow, TopUpWorkflow,
+    UnlockInsightsWorkflow,
+};
 use temporalio_client::Client;
 use temporalio_sdk::{
     Runtime, Worker, WorkerOptions,
@@ -37,7 +42,8 @@ const GRACEFUL_SHUTDOWN: Duration = Duration::from_secs(20);
 
 impl WorkerThread {
     /// Starts polling `config.temporal.task_queue`; returns once the worker exists.
-    pub fn spawn(config: &Config, client: Client) -> anyhow::Result<Self> {
+    /// `providers` are the process's one set (the Edge shard admits one holder).
+    pub fn spawn(config: &Config, client: Client, providers: Providers) -> anyhow::Result<Self> {
         let (ready_tx, ready_rx) = mpsc::channel::<Shutdown>();
         let config = config.clone();
         let thread = std::thread::Builder::new()
@@ -57,7 +63,7 @@ impl WorkerThread {
                     .await?;
                     let runtime = Runtime::from_current_tokio(Default::default())
                         .map_err(|e| anyhow!("cannot start the Temporal runtime: {e}"))?;
-                    let mut worker = Worker::new(&runtime, client, worker_options(&config, pool)?)
+                    let mut worker = Worker::new(&runtime, client, worker_options(&config, pool, providers)?)
                         .map_err(|e| anyhow!("cannot create the Temporal worker: {e}"))?;
                     let _ = ready_tx.send(Box::new(worker.shutdown_handle()));
                     tracing::info!(task_queue = %config.temporal.task_queue, "Temporal worker polling");
@@ -108,7 +114,19 @@ impl Drop for WorkerThread {
     }
 }
 
-fn worker_options(config: &Config, pool: sqlx::PgPool) -> anyhow::Result<WorkerOptions> {
+fn worker_options(
+    config: &Config,
+    pool: sqlx::PgPool,
+    providers: Providers,
+) -> anyhow::Result<WorkerOptions> {
+    let cipher = relivchats_domain::crypto::Cipher::new(config.encryption_key.expose())
+        .map_err(|e| anyhow!("ENCRYPTION_KEY: {e}"))?;
+    let insights = InsightActivities::new(
+        pool.clone(),
+        std::sync::Arc::new(cipher),
+        providers,
+        config.providers.insight_settings(),
+    );
     let t = &config.temporal;
     let tuner = TunerHolder::builder()
         .workflow_task_slot_supplier(FixedSizeSlotSupplier::new(t.max_concurrent_workflow_tasks))
@@ -121,7 +139,18 @@ fn worker_options(config: &Config, pool: sqlx::PgPool) -> anyhow::Result<WorkerO
         .graceful_shutdown_period(GRACEFUL_SHUTDOWN)
         .register_workflow::<HealthProbeWorkflow>()
         .context("registering HealthProbe")?
+        .register_workflow::<UnlockInsightsWorkflow>()
+        .context("registering UnlockInsights")?
+        .register_workflow::<RetryInsightWorkflow>()
+        .context("registering RetryInsight")?
+        .register_workflow::<TopUpWorkflow>()
+        .context("registering TopUp")?
+        .register_workflow::<RefundPaymentWorkflow>()
+        .context("registering RefundPayment")?
+        .register_activities(PaymentActivities::new(pool.clone()))
+        .register_activities(LedgerActivities::new(pool.clone()))
         .register_activities(ProbeActivities::new(pool))
+        .register_activities(insights)
         .build();
     Ok(options)
 }

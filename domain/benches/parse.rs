@@ -19,7 +19,9 @@ fn main() {
     if let Ok(path) = std::env::var("RELIVCHATS_BENCH_CHILD") {
         return child(&path);
     }
-    let filter: Option<usize> = std::env::var("RELIVCHATS_BENCH_SIZE").ok().and_then(|s| s.parse().ok());
+    let filter: Option<usize> = std::env::var("RELIVCHATS_BENCH_SIZE")
+        .ok()
+        .and_then(|s| s.parse().ok());
     for n in SIZES.into_iter().filter(|n| filter.is_none_or(|f| f == *n)) {
         run(n);
     }
@@ -46,7 +48,10 @@ fn run(n: usize) {
         let chat = whatsapp::parse(&text);
         std::hint::black_box(whatsapp::chat_metadata(&chat));
     });
-    println!("== {n} messages: {} ({mb:.1} MB, {messages} parsed)", path.display());
+    println!(
+        "== {n} messages: {} ({mb:.1} MB, {messages} parsed)",
+        path.display()
+    );
     report("parse only  ", mb, messages, parse);
     report("parse+stats ", mb, messages, full);
     match peak_memory(&path) {
@@ -83,7 +88,10 @@ fn best_of(reps: usize, mut f: impl FnMut()) -> Duration {
 
 fn peak_memory(path: &std::path::Path) -> Option<(f64, f64)> {
     let exe = std::env::current_exe().ok()?;
-    let out = std::process::Command::new(exe).env("RELIVCHATS_BENCH_CHILD", path).output().ok()?;
+    let out = std::process::Command::new(exe)
+        .env("RELIVCHATS_BENCH_CHILD", path)
+        .output()
+        .ok()?;
     let s = String::from_utf8_lossy(&out.stdout);
     let mut it = s.split_whitespace().map(|v| v.parse::<f64>().ok());
     Some((it.next()??, it.next()??))
@@ -113,10 +121,18 @@ fn vm_hwm() -> Option<f64> {
 fn generate(n: usize) -> String {
     let mut rng = Rng(0x5EED_1234_ABCD_0001);
     let vocab = vocabulary(&mut rng);
-    let names = ["Aarav Sharma", "Meera", "Rohan K.", "Priya 🌸", "+91 98765 43210"];
+    let names = [
+        "Aarav Sharma",
+        "Meera",
+        "Rohan K.",
+        "Priya 🌸",
+        "+91 98765 43210",
+    ];
     let emoji = ["😂", "❤️", "👍🏽", "🙏", "😍", "🔥", "🇮🇳", "👨‍👩‍👧", "😭", "🥰"];
     let mut out = String::with_capacity(n * 80);
-    let mut t = chrono::NaiveDate::from_ymd_opt(2019, 1, 1).and_then(|d| d.and_hms_opt(8, 0, 0)).expect("date");
+    let mut t = chrono::NaiveDate::from_ymd_opt(2019, 1, 1)
+        .and_then(|d| d.and_hms_opt(8, 0, 0))
+        .expect("date");
     out.push_str(&format!("{} - Messages and calls are end-to-end encrypted. No one outside of this chat, not even WhatsApp, can read or listen to them. Tap to learn more.\n", t.format("%d/%m/%Y, %H:%M")));
     let mut speaker = 0usize;
     for _ in 1..n {
@@ -127,7 +143,11 @@ fn generate(n: usize) -> String {
         };
         t += chrono::Duration::seconds(gap as i64 + 1);
         if rng.below(100) < 45 {
-            speaker = if rng.below(100) < 93 { 1 - speaker.min(1) } else { 2 + rng.below(3) as usize };
+            speaker = if rng.below(100) < 93 {
+                1 - speaker.min(1)
+            } else {
+                2 + rng.below(3) as usize
+            };
         }
         out.push_str(&t.format("%d/%m/%Y, %H:%M - ").to_string());
         let roll = rng.below(1000);
@@ -142,7 +162,8 @@ fn generate(n: usize) -> String {
             32..=36 => out.push_str("This message was deleted"),
             37..=41 => out.push_str("Missed voice call"),
             _ => {
-                let words = 1 + rng.below(if rng.below(10) == 0 { 40 } else { 9 }) as usize;
+                let max_words = if rng.below(10) == 0 { 40 } else { 9 };
+                let words = 1 + rng.below(max_words) as usize;
                 for w in 0..words {
                     if w > 0 {
                         out.push(if rng.below(40) == 0 { '\n' } else { ' ' });
@@ -170,10 +191,16 @@ fn vocabulary(rng: &mut Rng) -> Vec<String> {
         good how now see tomorrow today call home come yaar kya hai nahi acha theek bhai \
         sure thanks please sorry night morning baby miss send photo food work done going";
     let mut v: Vec<String> = common.split_whitespace().map(str::to_owned).collect();
-    let syllables = ["ka", "ri", "mo", "ta", "ne", "shi", "lu", "ve", "ra", "pa", "do", "mi", "sa", "te"];
+    let syllables = [
+        "ka", "ri", "mo", "ta", "ne", "shi", "lu", "ve", "ra", "pa", "do", "mi", "sa", "te",
+    ];
     for _ in 0..3_000 {
         let len = 2 + rng.below(3) as usize;
-        v.push((0..len).map(|_| syllables[rng.below(syllables.len() as u64) as usize]).collect());
+        v.push(
+            (0..len)
+                .map(|_| syllables[rng.below(syllables.len() as u64) as usize])
+                .collect(),
+        );
     }
     // Zipf-like: repeat common words so they dominate, as in real chats.
     let head: Vec<String> = v[..80].to_vec();

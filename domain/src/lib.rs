@@ -4,11 +4,14 @@
 //! on, the ledger rules, the insight catalogue format, and the Temporal contracts (task queue,
 //! workflow and activity names, their inputs and outputs) shared by `workflows` and `activities`.
 
+pub mod analyst;
 pub mod catalogue;
 pub mod contracts;
 pub mod crypto;
 pub mod ids;
 pub mod ledger;
+pub mod payments;
+pub mod retrieval;
 pub mod whatsapp;
 
 pub use ids::{UserId, UserIdError};

@@ -42,7 +42,10 @@ fn check(input: &Path, bless: bool) -> Result<(), String> {
         return match whatsapp::parse_to_cli_json(&bytes) {
             Err(e) if e.to_string().contains(want.trim()) => Ok(()),
             Err(e) => Err(format!("wrong error: {e}")),
-            Ok(out) => Err(format!("expected a rejection, got {}", &out[..out.len().min(200)])),
+            Ok(out) => Err(format!(
+                "expected a rejection, got {}",
+                &out[..out.len().min(200)]
+            )),
         };
     }
     let got = whatsapp::parse_to_cli_json(&bytes).map_err(|e| format!("rejected: {e}"))?;
@@ -51,7 +54,8 @@ fn check(input: &Path, bless: bool) -> Result<(), String> {
     let summary_file = sibling(input, ".summary.json");
     if summary_file.exists() {
         let summary: Value =
-            serde_json::from_str(&whatsapp::summary_json(&bytes).map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
+            serde_json::from_str(&whatsapp::summary_json(&bytes).map_err(|e| e.to_string())?)
+                .map_err(|e| e.to_string())?;
         compare(&summary_file, &summary, bless)?;
     }
     Ok(())
@@ -62,7 +66,8 @@ fn compare(expected_file: &Path, got: &Value, bless: bool) -> Result<(), String>
         let pretty = serde_json::to_string_pretty(got).map_err(|e| e.to_string())?;
         return std::fs::write(expected_file, pretty + "\n").map_err(|e| e.to_string());
     }
-    let want = std::fs::read_to_string(expected_file).map_err(|e| format!("{}: {e}", expected_file.display()))?;
+    let want = std::fs::read_to_string(expected_file)
+        .map_err(|e| format!("{}: {e}", expected_file.display()))?;
     let want: Value = serde_json::from_str(&want).map_err(|e| e.to_string())?;
     if &want == got {
         Ok(())
@@ -82,9 +87,18 @@ fn every_fixture_parses_as_expected() {
     assert!(inputs.len() >= 40, "only {} fixtures", inputs.len());
     let failures: Vec<String> = inputs
         .iter()
-        .filter_map(|p| check(p, bless).err().map(|e| format!("{}: {e}", p.display())))
+        .filter_map(|p| {
+            check(p, bless)
+                .err()
+                .map(|e| format!("{}: {e}", p.display()))
+        })
         .collect();
-    assert!(failures.is_empty(), "{} fixture(s) failed:\n{}", failures.len(), failures.join("\n\n"));
+    assert!(
+        failures.is_empty(),
+        "{} fixture(s) failed:\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
 }
 
 mod zips {
@@ -114,7 +128,10 @@ mod zips {
             ("WhatsApp Chat with Bob.txt", CHAT.as_bytes()),
         ]);
         assert_eq!(whatsapp::decode(&z).expect("decode"), CHAT);
-        let z = zip_of(&[("a/_chat.txt", CHAT.as_bytes()), ("a/WhatsApp Chat - x.txt", b"other")]);
+        let z = zip_of(&[
+            ("a/_chat.txt", CHAT.as_bytes()),
+            ("a/WhatsApp Chat - x.txt", b"other"),
+        ]);
         assert_eq!(whatsapp::decode(&z).expect("decode"), CHAT);
         let z = zip_of(&[("small.txt", b"x"), ("export.TXT", CHAT.as_bytes())]);
         assert_eq!(whatsapp::decode(&z).expect("decode"), CHAT);
@@ -141,8 +158,14 @@ mod zips {
         let zeros = vec![0u8; 8 << 20];
         let z = zip_of(&[("_chat.txt", &zeros)]);
         assert!(z.len() < 64 * 1024, "compressed to {}", z.len());
-        let limits = DecodeLimits { max_text_bytes: 1 << 20, ..DecodeLimits::default() };
-        assert_eq!(whatsapp::decode_with(&z, limits), Err(ImportError::TooLarge { limit_mib: 1 }));
+        let limits = DecodeLimits {
+            max_text_bytes: 1 << 20,
+            ..DecodeLimits::default()
+        };
+        assert_eq!(
+            whatsapp::decode_with(&z, limits),
+            Err(ImportError::TooLarge { limit_mib: 1 })
+        );
     }
 
     #[test]
@@ -150,8 +173,14 @@ mod zips {
         let names: Vec<String> = (0..50).map(|i| format!("f{i}.jpg")).collect();
         let entries: Vec<(&str, &[u8])> = names.iter().map(|n| (n.as_str(), &b""[..])).collect();
         let z = zip_of(&entries);
-        let limits = DecodeLimits { max_entries: 10, ..DecodeLimits::default() };
-        assert_eq!(whatsapp::decode_with(&z, limits), Err(ImportError::TooManyEntries { limit: 10 }));
+        let limits = DecodeLimits {
+            max_entries: 10,
+            ..DecodeLimits::default()
+        };
+        assert_eq!(
+            whatsapp::decode_with(&z, limits),
+            Err(ImportError::TooManyEntries { limit: 10 })
+        );
     }
 
     #[test]
@@ -159,7 +188,10 @@ mod zips {
         let mut z = zip_of(&[("_chat.txt", CHAT.as_bytes())]);
         z.truncate(z.len() / 2);
         assert!(matches!(whatsapp::decode(&z), Err(ImportError::BadZip(_))));
-        assert!(matches!(whatsapp::decode(b"PK\x03\x04garbage"), Err(ImportError::BadZip(_))));
+        assert!(matches!(
+            whatsapp::decode(b"PK\x03\x04garbage"),
+            Err(ImportError::BadZip(_))
+        ));
     }
 
     #[test]
@@ -180,5 +212,8 @@ mod zips {
 #[test]
 fn empty_file_is_an_empty_list_not_an_error() {
     assert_eq!(whatsapp::parse_to_cli_json(b"").expect("empty"), "[]");
-    assert!(matches!(whatsapp::parse_to_cli_json(b"hello\n"), Err(ImportError::NotAChat)));
+    assert!(matches!(
+        whatsapp::parse_to_cli_json(b"hello\n"),
+        Err(ImportError::NotAChat)
+    ));
 }

@@ -8,7 +8,9 @@ fn meta(text: &str) -> ChatMetadata {
 }
 
 fn user<'m>(m: &'m ChatMetadata, name: &str) -> &'m UserStats {
-    m.user_stats.get(name).unwrap_or_else(|| panic!("no user {name}"))
+    m.user_stats
+        .get(name)
+        .unwrap_or_else(|| panic!("no user {name}"))
 }
 
 /// `HH:MM:SS` on 2024-03-01 (a Friday) as an Android header with seconds.
@@ -19,31 +21,76 @@ fn line(time: &str, who: &str, text: &str) -> String {
 #[test]
 fn top_level_keys_are_exactly_the_contract_plus_new_ones() {
     let v = serde_json::to_value(meta(&line("10:00:00", "A", "hi"))).expect("json");
-    let keys: Vec<&str> = v.as_object().expect("object").keys().map(String::as_str).collect();
+    let keys: Vec<&str> = v
+        .as_object()
+        .expect("object")
+        .keys()
+        .map(String::as_str)
+        .collect();
     let old = [
-        "total_messages", "total_words", "date_range", "total_days", "messages_per_day_avg", "messages_by_date",
-        "deleted_messages_count", "media_shared_count", "links_shared_count", "links", "busiest_hour",
-        "busiest_day", "hourly_distribution", "daily_distribution", "top_words", "top_emojis", "user_stats",
+        "total_messages",
+        "total_words",
+        "date_range",
+        "total_days",
+        "messages_per_day_avg",
+        "messages_by_date",
+        "deleted_messages_count",
+        "media_shared_count",
+        "links_shared_count",
+        "links",
+        "busiest_hour",
+        "busiest_day",
+        "hourly_distribution",
+        "daily_distribution",
+        "top_words",
+        "top_emojis",
+        "user_stats",
     ];
-    let new = ["system_messages_count", "edited_messages_count", "unreadable_lines_count", "parser"];
+    let new = [
+        "system_messages_count",
+        "edited_messages_count",
+        "unreadable_lines_count",
+        "parser",
+    ];
     let mut want: Vec<&str> = old.iter().chain(new.iter()).copied().collect();
     want.sort_unstable();
     let mut got = keys.clone();
     got.sort_unstable();
     assert_eq!(got, want);
-    let user_keys: Vec<String> = v["user_stats"]["A"].as_object().expect("user").keys().cloned().collect();
+    let user_keys: Vec<String> = v["user_stats"]["A"]
+        .as_object()
+        .expect("user")
+        .keys()
+        .cloned()
+        .collect();
     let mut user_keys: Vec<&str> = user_keys.iter().map(String::as_str).collect();
     user_keys.sort_unstable();
     let mut want_user = vec![
-        "message_count", "word_count", "avg_words_per_message", "avg_message_length_chars", "deleted_messages",
-        "media_shared", "links_shared", "conversation_initiations", "double_texting_rate", "questions_asked",
-        "avg_response_time_seconds", "top_words", "top_emojis", "busiest_hour", "hourly_distribution",
+        "message_count",
+        "word_count",
+        "avg_words_per_message",
+        "avg_message_length_chars",
+        "deleted_messages",
+        "media_shared",
+        "links_shared",
+        "conversation_initiations",
+        "double_texting_rate",
+        "questions_asked",
+        "avg_response_time_seconds",
+        "top_words",
+        "top_emojis",
+        "busiest_hour",
+        "hourly_distribution",
         "longest_message",
     ];
     want_user.sort_unstable();
     assert_eq!(user_keys, want_user);
     assert_eq!(v["hourly_distribution"].as_array().map(Vec::len), Some(24));
-    let days: Vec<&String> = v["daily_distribution"].as_object().expect("days").keys().collect();
+    let days: Vec<&String> = v["daily_distribution"]
+        .as_object()
+        .expect("days")
+        .keys()
+        .collect();
     assert_eq!(days.len(), 7);
     assert_eq!(v["date_range"]["start"], "2024-03-01T10:00:00");
     assert!(v["messages_per_day_avg"].is_f64());
@@ -70,7 +117,10 @@ fn counts_dates_and_distributions() {
     assert_eq!(m.messages_by_date.get("2024-03-01"), Some(&2));
     assert_eq!(m.messages_by_date.get("2024-03-03"), None);
     assert_eq!(m.hourly_distribution[9], 2);
-    assert_eq!(m.busiest_hour, 9, "9 and 10 tie at 2: the earlier hour wins");
+    assert_eq!(
+        m.busiest_hour, 9,
+        "9 and 10 tie at 2: the earlier hour wins"
+    );
     assert_eq!(m.daily_distribution.0, [1, 0, 0, 0, 2, 1, 0]);
     assert_eq!(m.busiest_day, "Friday");
 }
@@ -78,8 +128,16 @@ fn counts_dates_and_distributions() {
 #[test]
 fn word_rules_and_stopwords() {
     let text = [
-        line("10:00:00", "A", "The pizza is GREAT great, pizza! aur kya hai"),
-        line("10:01:00", "A", "missed call voice video omitted https://pizza.example/pizza we"),
+        line(
+            "10:00:00",
+            "A",
+            "The pizza is GREAT great, pizza! aur kya hai",
+        ),
+        line(
+            "10:01:00",
+            "A",
+            "missed call voice video omitted https://pizza.example/pizza we",
+        ),
         line("10:02:00", "A", "<Media omitted>"),
         line("10:03:00", "A", "This message was deleted"),
         line("10:04:00", "A", "Missed voice call"),
@@ -87,7 +145,11 @@ fn word_rules_and_stopwords() {
     ]
     .concat();
     let m = meta(&text);
-    let words: Vec<(&str, u64)> = m.top_words.iter().map(|w| (w.word.as_str(), w.count)).collect();
+    let words: Vec<(&str, u64)> = m
+        .top_words
+        .iter()
+        .map(|w| (w.word.as_str(), w.count))
+        .collect();
     assert_eq!(words, [("pizza", 2), ("great", 2), ("pizzaparty", 1)]);
     assert_eq!(m.total_words, 5);
     let a = user(&m, "A");
@@ -107,12 +169,23 @@ fn classes_counts_and_lengths() {
     ]
     .concat();
     let m = meta(&text);
-    assert_eq!((m.media_shared_count, m.deleted_messages_count, m.edited_messages_count), (1, 1, 1));
+    assert_eq!(
+        (
+            m.media_shared_count,
+            m.deleted_messages_count,
+            m.edited_messages_count
+        ),
+        (1, 1, 1)
+    );
     let a = user(&m, "A");
     assert_eq!((a.media_shared, a.deleted_messages), (1, 1));
     // Calls still count for characters: (4 + 17 + 31) / 3.
     assert_eq!(a.avg_message_length_chars, 17.33);
-    let kinds: Vec<MessageKind> = whatsapp::parse(&text).messages.iter().map(|m| m.kind).collect();
+    let kinds: Vec<MessageKind> = whatsapp::parse(&text)
+        .messages
+        .iter()
+        .map(|m| m.kind)
+        .collect();
     use MessageKind::*;
     assert_eq!(kinds, [Media, Deleted, Text, Call, Edited]);
 }
@@ -157,7 +230,8 @@ fn double_texting_runs() {
     let m = meta(&text);
     assert_eq!(user(&m, "A").double_texting_rate, 50.0);
     assert_eq!(user(&m, "B").double_texting_rate, 50.0);
-    let text = line("10:00:00", "A", "x") + &line("10:01:00", "B", "y") + &line("10:02:00", "B", "z");
+    let text =
+        line("10:00:00", "A", "x") + &line("10:01:00", "B", "y") + &line("10:02:00", "B", "z");
     let m = meta(&text);
     assert_eq!(user(&m, "A").double_texting_rate, 0.0);
     assert_eq!(user(&m, "B").double_texting_rate, 100.0);
@@ -165,7 +239,11 @@ fn double_texting_runs() {
 
 #[test]
 fn questions_links_and_cap() {
-    let mut text = line("10:00:00", "A", "where? see http://a.example and https://b.example/x?y");
+    let mut text = line(
+        "10:00:00",
+        "A",
+        "where? see http://a.example and https://b.example/x?y",
+    );
     for i in 0..1_005 {
         text.push_str(&line("10:01:00", "B", &format!("https://l.example/{i}")));
     }
@@ -185,15 +263,30 @@ fn questions_links_and_cap() {
 fn emoji_with_skin_tones_flags_and_zwj() {
     let text = line("10:00:00", "A", "👍🏽👍 👍🏿 🇮🇳🇮🇳 👨‍👩‍👧 ❤️ hi😂");
     let m = meta(&text);
-    let got: Vec<(&str, u64)> = m.top_emojis.iter().map(|e| (e.emoji.as_str(), e.count)).collect();
+    let got: Vec<(&str, u64)> = m
+        .top_emojis
+        .iter()
+        .map(|e| (e.emoji.as_str(), e.count))
+        .collect();
     assert_eq!(got, [("👍", 3), ("🇮🇳", 2), ("👨‍👩‍👧", 1), ("❤️", 1), ("😂", 1)]);
     assert_eq!(user(&m, "A").top_emojis.len(), 5);
 }
 
 #[test]
 fn top_lists_are_capped() {
-    let words: String = (0..60).map(|i| format!("word{} ", char::from(b'a' + (i % 26) as u8).to_string().repeat(i / 26 + 1))).collect();
-    let emojis: String = (0x1F600u32..0x1F600 + 45).filter_map(char::from_u32).collect();
+    let words: String = (0..60)
+        .map(|i| {
+            format!(
+                "word{} ",
+                char::from(b'a' + (i % 26) as u8)
+                    .to_string()
+                    .repeat(i / 26 + 1)
+            )
+        })
+        .collect();
+    let emojis: String = (0x1F600u32..0x1F600 + 45)
+        .filter_map(char::from_u32)
+        .collect();
     let m = meta(&line("10:00:00", "A", &format!("{words} {emojis}")));
     assert_eq!(m.top_words.len(), 50);
     assert_eq!(m.top_emojis.len(), 40);
@@ -203,21 +296,31 @@ fn top_lists_are_capped() {
 #[test]
 fn longest_message_is_cut_at_500_chars() {
     let long = "é".repeat(501);
-    let text = line("10:00:00", "A", "the quick brown fox") + &line("10:01:00", "A", &long) + &line("10:02:00", "B", "<Media omitted>");
+    let text = line("10:00:00", "A", "the quick brown fox")
+        + &line("10:01:00", "A", &long)
+        + &line("10:02:00", "B", "<Media omitted>");
     let m = meta(&text);
     let l = &user(&m, "A").longest_message;
     assert_eq!(l.char_count, 501);
-    assert_eq!(l.message.as_deref(), Some(format!("{}...", "é".repeat(500)).as_str()));
+    assert_eq!(
+        l.message.as_deref(),
+        Some(format!("{}...", "é".repeat(500)).as_str())
+    );
     assert_eq!(l.timestamp.as_deref(), Some("2024-03-01T10:01:00"));
     let b = serde_json::to_value(&user(&m, "B").longest_message).expect("json");
-    assert_eq!(b, serde_json::json!({"word_count": 0, "char_count": 0, "timestamp": null, "message": null}));
+    assert_eq!(
+        b,
+        serde_json::json!({"word_count": 0, "char_count": 0, "timestamp": null, "message": null})
+    );
     let m = meta(&line("10:00:00", "A", "I am the best, ok? yes!"));
     assert_eq!(user(&m, "A").longest_message.word_count, 3);
 }
 
 #[test]
 fn unsorted_chats_are_read_in_time_order() {
-    let text = line("10:10:00", "A", "later") + &line("10:00:00", "B", "earlier") + &line("10:20:00", "A", "last");
+    let text = line("10:10:00", "A", "later")
+        + &line("10:00:00", "B", "earlier")
+        + &line("10:20:00", "A", "last");
     let m = meta(&text);
     assert_eq!(m.date_range.start.as_deref(), Some("2024-03-01T10:00:00"));
     assert_eq!(user(&m, "B").conversation_initiations, 1);
@@ -228,7 +331,10 @@ fn unsorted_chats_are_read_in_time_order() {
 fn empty_chat_has_defaults() {
     let v = serde_json::to_value(meta("")).expect("json");
     assert_eq!(v["total_messages"], 0);
-    assert_eq!(v["date_range"], serde_json::json!({"start": null, "end": null}));
+    assert_eq!(
+        v["date_range"],
+        serde_json::json!({"start": null, "end": null})
+    );
     assert_eq!(v["total_days"], 0);
     assert_eq!(v["user_stats"], serde_json::json!({}));
     assert_eq!(v["parser"]["platform"], Value::from("unknown"));

@@ -3,6 +3,8 @@
 
 #![allow(unreachable_pub, dead_code)]
 
+pub mod fake_payments;
+pub mod fakes;
 pub mod temporal_server;
 
 use std::{collections::HashMap, sync::Arc, time::Duration};
@@ -66,6 +68,8 @@ pub struct TestApp {
     pub config: Config,
     pub temporal: temporalio_client::Client,
     pub database: TestDatabase,
+    /// The app's retrieval and model providers (the same the worker's activities use).
+    pub providers: relivchats_activities::Providers,
     dev_secret: Secret,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<anyhow::Result<()>>>,
@@ -113,6 +117,7 @@ impl TestApp {
         let address = format!("http://{}", app.local_addr());
         let pool = app.pool().clone();
         let temporal = app.client().clone();
+        let providers = app.providers().clone();
         let (tx, rx) = oneshot::channel();
         let server = tokio::spawn(app.run_until_stopped(async move {
             let _ = rx.await;
@@ -127,6 +132,7 @@ impl TestApp {
             config,
             temporal,
             database,
+            providers,
             dev_secret: Secret::new(dev_secret),
             shutdown: Some(tx),
             server: Some(server),
@@ -171,6 +177,31 @@ impl TestApp {
         .fetch_one(&self.pool)
         .await
         .unwrap()
+    }
+
+    /// Stops the application and starts it again on the same database, data directory and
+    /// configuration, as a process restart would.
+    pub async fn restart(self) -> Self {
+        let TestApp { http, pool, config, database, providers, dev_secret, shutdown, server, .. } = self;
+        if let Some(tx) = shutdown {
+            let _ = tx.send(());
+        }
+        if let Some(server) = server {
+            server.await.unwrap().unwrap();
+        }
+        pool.close().await;
+        // The last holder of the old Edge shard: a new process could not open it otherwise.
+        drop(providers);
+        let app = Application::build(&config, Role::Serve)
+            .await
+            .expect("the application builds again");
+        let (tx, rx) = oneshot::channel();
+        let address = format!("http://{}", app.local_addr());
+        let (pool, temporal, providers) = (app.pool().clone(), app.client().clone(), app.providers().clone());
+        let server = tokio::spawn(app.run_until_stopped(async move {
+            let _ = rx.await;
+        }));
+        Self { address, http, pool, config, temporal, database, providers, dev_secret, shutdown: Some(tx), server: Some(server) }
     }
 
     /// Stops the server and the worker, and drops the database.

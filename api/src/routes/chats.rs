@@ -493,6 +493,15 @@ pub(crate) async fn delete_chat(
     user: AuthUser,
     ApiPath(chat_id): ApiPath<Uuid>,
 ) -> ApiResult<ApiJson<DeleteChatResponse>> {
+    let owned: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM chats WHERE id = $1 AND user_id = $2)")
+        .bind(chat_id)
+        .bind(user.user_id.as_str())
+        .fetch_one(&state.pool)
+        .await?;
+    if !owned {
+        return Err(ApiError::not_found("Chat"));
+    }
+    super::rag::remove_vectors(&state, &[chat_id]).await?;
     let deleted = sqlx::query("DELETE FROM chats WHERE id = $1 AND user_id = $2")
         .bind(chat_id)
         .bind(user.user_id.as_str())

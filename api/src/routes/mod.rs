@@ -4,4 +4,7 @@ pub mod categories;
 pub mod chats;
 pub mod credits;
 pub mod health;
+pub mod insights;
+pub mod payments;
+pub mod rag;
 pub mod users;

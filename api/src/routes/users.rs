@@ -114,6 +114,11 @@ pub(crate) async fn delete_account(
     State(state): State<AppState>,
     user: AuthUser,
 ) -> ApiResult<ApiJson<UserDeleteResponse>> {
+    let chat_ids: Vec<uuid::Uuid> = sqlx::query_scalar("SELECT id FROM chats WHERE user_id = $1")
+        .bind(user.user_id.as_str())
+        .fetch_all(&state.pool)
+        .await?;
+    super::rag::remove_vectors(&state, &chat_ids).await?;
     let mut tx = state.pool.begin().await?;
     let chats_deleted = sqlx::query("DELETE FROM chats WHERE user_id = $1")
         .bind(user.user_id.as_str())

@@ -3,7 +3,10 @@
 //! Workflows call activities through the definitions declared here, and the `activities` crate
 //! implements them with `#[activity(definition = …)]`, so neither crate depends on the other.
 
+pub mod insights;
+pub mod payments;
 pub mod probe;
+pub mod unlock;
 pub mod search_attributes;
 
 /// The task queue used when `TEMPORAL_TASK_QUEUE` is not set: workflows and activities share it.

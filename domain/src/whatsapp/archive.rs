@@ -13,28 +13,39 @@ use super::decode::{DecodeLimits, ImportError};
 
 /// Zip files start with a local header, an empty-archive end record, or a spanning marker.
 pub(crate) fn is_zip(bytes: &[u8]) -> bool {
-    matches!(bytes.get(..4), Some(b"PK\x03\x04" | b"PK\x05\x06" | b"PK\x07\x08"))
+    matches!(
+        bytes.get(..4),
+        Some(b"PK\x03\x04" | b"PK\x05\x06" | b"PK\x07\x08")
+    )
 }
 
 /// The raw bytes of the chat text inside a zip export.
 pub(crate) fn extract_chat(bytes: &[u8], limits: DecodeLimits) -> Result<Vec<u8>, ImportError> {
     if declared_entries(bytes).is_some_and(|n| n > limits.max_entries as u64) {
-        return Err(ImportError::TooManyEntries { limit: limits.max_entries });
+        return Err(ImportError::TooManyEntries {
+            limit: limits.max_entries,
+        });
     }
     let mut zip = ZipArchive::new(Cursor::new(bytes)).map_err(zip_error)?;
     if zip.len() > limits.max_entries {
-        return Err(ImportError::TooManyEntries { limit: limits.max_entries });
+        return Err(ImportError::TooManyEntries {
+            limit: limits.max_entries,
+        });
     }
     let index = choose_entry(&mut zip)?;
     let entry = zip.by_index(index).map_err(zip_error)?;
     let mut out = Vec::new();
-    let read = entry.take(limits.max_text_bytes.saturating_add(1)).read_to_end(&mut out);
+    let read = entry
+        .take(limits.max_text_bytes.saturating_add(1))
+        .read_to_end(&mut out);
     read.map_err(|e| match e.kind() {
         std::io::ErrorKind::Unsupported => ImportError::UnsupportedCompression,
         _ => ImportError::BadZip("the chat text inside is corrupted"),
     })?;
     if out.len() as u64 > limits.max_text_bytes {
-        return Err(ImportError::TooLarge { limit_mib: limits.max_text_bytes / (1024 * 1024) });
+        return Err(ImportError::TooLarge {
+            limit_mib: limits.max_text_bytes / (1024 * 1024),
+        });
     }
     Ok(out)
 }
@@ -68,7 +79,9 @@ fn choose_entry(zip: &mut ZipArchive<Cursor<&[u8]>>) -> Result<usize, ImportErro
     let mut best: Option<(u8, u64, usize)> = None;
     let mut saw_zip = false;
     for i in 0..zip.len() {
-        let Some(name) = zip.name_for_index(i) else { continue };
+        let Some(name) = zip.name_for_index(i) else {
+            continue;
+        };
         let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
         if name.starts_with("__MACOSX/") || base.starts_with("._") || base.is_empty() {
             continue;
@@ -119,5 +132,7 @@ fn declared_entries(bytes: &[u8]) -> Option<u64> {
     if bytes.get(at..at.checked_add(4)?)? != b"PK\x06\x06" {
         return Some(u64::from(total));
     }
-    Some(u64::from_le_bytes(bytes.get(at + 32..at + 40)?.try_into().ok()?))
+    Some(u64::from_le_bytes(
+        bytes.get(at + 32..at + 40)?.try_into().ok()?,
+    ))
 }

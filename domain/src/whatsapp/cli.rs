@@ -26,7 +26,11 @@ pub fn write_cli_json<W: Write>(chat: &ParsedChat<'_>, out: &mut W) -> io::Resul
         serde_json::to_writer(&mut *out, m.text)?;
         out.write_all(b"}")?;
     }
-    out.write_all(if chat.messages.is_empty() { b"]" } else { b"\n]" })
+    out.write_all(if chat.messages.is_empty() {
+        b"]"
+    } else {
+        b"\n]"
+    })
 }
 
 /// The message array of the CLI contract as a string.
@@ -71,7 +75,14 @@ pub fn summary(chat: &ParsedChat<'_>) -> Summary {
 /// profile of a million-message dump otherwise).
 pub(crate) fn iso(t: NaiveDateTime, buf: &mut [u8; 19]) -> &[u8] {
     let year = t.year().clamp(0, 9999) as u32;
-    let parts = [(year, 4, 0), (t.month(), 2, 5), (t.day(), 2, 8), (t.hour(), 2, 11), (t.minute(), 2, 14), (t.second(), 2, 17)];
+    let parts = [
+        (year, 4, 0),
+        (t.month(), 2, 5),
+        (t.day(), 2, 8),
+        (t.hour(), 2, 11),
+        (t.minute(), 2, 14),
+        (t.second(), 2, 17),
+    ];
     *buf = *b"0000-00-00T00:00:00";
     for (mut v, width, at) in parts {
         for k in (0..width).rev() {

@@ -14,16 +14,22 @@ use super::archive;
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum ImportError {
     /// A well-known non-text format (PDF, image, …).
-    #[error("This file is not a WhatsApp chat export: it looks like {0}. In WhatsApp, open the chat, choose \"Export chat\" and upload the .txt or .zip file it creates.")]
+    #[error(
+        "This file is not a WhatsApp chat export: it looks like {0}. In WhatsApp, open the chat, choose \"Export chat\" and upload the .txt or .zip file it creates."
+    )]
     KnownBinary(&'static str),
     /// Binary data of some other kind.
     #[error("This file is not a WhatsApp chat export: it contains binary data, not text.")]
     Binary,
     /// Text in an encoding WhatsApp never writes (or corrupted text).
-    #[error("This file is not a WhatsApp chat export: its text is not in UTF-8 or UTF-16, the encodings WhatsApp uses.")]
+    #[error(
+        "This file is not a WhatsApp chat export: its text is not in UTF-8 or UTF-16, the encodings WhatsApp uses."
+    )]
     NotUnicode,
     /// Text, but no line of it is a WhatsApp message.
-    #[error("This file is not a WhatsApp chat export: none of its lines starts with a date and time like \"12/08/2016, 16:20 - Name: message\".")]
+    #[error(
+        "This file is not a WhatsApp chat export: none of its lines starts with a date and time like \"12/08/2016, 16:20 - Name: message\"."
+    )]
     NotAChat,
     /// The zip archive is damaged or truncated.
     #[error("This zip file could not be opened: it is damaged or incomplete ({0}).")]
@@ -32,7 +38,9 @@ pub enum ImportError {
     #[error("This zip file does not contain a WhatsApp chat: there is no .txt file in it.")]
     NoTextInZip,
     /// The archive only holds other archives.
-    #[error("This zip file only contains another zip file. We do not open zip files inside zip files: unzip it once and upload the WhatsApp export inside.")]
+    #[error(
+        "This zip file only contains another zip file. We do not open zip files inside zip files: unzip it once and upload the WhatsApp export inside."
+    )]
     NestedZip,
     /// The chat text unpacks to more than the limit (a zip bomb, or not a chat).
     #[error("This zip file is too large once unpacked: the chat text is over {limit_mib} MiB.")]
@@ -50,7 +58,9 @@ pub enum ImportError {
     #[error("This zip file is password-protected. Upload the export without a password.")]
     Encrypted,
     /// Compression other than stored/deflate (phones only write those two).
-    #[error("This zip file uses a compression method we cannot read. Upload the export as WhatsApp created it.")]
+    #[error(
+        "This zip file uses a compression method we cannot read. Upload the export as WhatsApp created it."
+    )]
     UnsupportedCompression,
 }
 
@@ -66,7 +76,10 @@ pub struct DecodeLimits {
 
 impl Default for DecodeLimits {
     fn default() -> Self {
-        Self { max_text_bytes: 64 * 1024 * 1024, max_entries: 10_000 }
+        Self {
+            max_text_bytes: 64 * 1024 * 1024,
+            max_entries: 10_000,
+        }
     }
 }
 
@@ -170,7 +183,10 @@ fn known_binary(b: &[u8]) -> Option<&'static str> {
         (b"OggS", "an audio file"),
         (b"ID3", "an MP3 audio file"),
         (b"\xD0\xCF\x11\xE0", "an old Microsoft Office document"),
-        (b"SQLite format 3", "a database file (WhatsApp's msgstore backup is not an export)"),
+        (
+            b"SQLite format 3",
+            "a database file (WhatsApp's msgstore backup is not an export)",
+        ),
     ];
     if let Some((_, what)) = MAGIC.iter().find(|(m, _)| b.starts_with(m)) {
         return Some(what);
@@ -196,12 +212,20 @@ mod tests {
         assert_eq!(decode(b"").unwrap(), "");
         assert_eq!(decode(b"\xC3\x28"), Err(ImportError::NotUnicode));
         assert_eq!(decode(b"ab\0cd\0\0\0ef"), Err(ImportError::Binary));
-        assert!(matches!(decode(b"%PDF-1.7\n"), Err(ImportError::KnownBinary(_))));
+        assert!(matches!(
+            decode(b"%PDF-1.7\n"),
+            Err(ImportError::KnownBinary(_))
+        ));
     }
 
     #[test]
     fn messages_are_sentences() {
         let msg = ImportError::KnownBinary("a PDF document").to_string();
-        assert!(msg.starts_with("This file is not a WhatsApp chat export: it looks like a PDF document."), "{msg}");
+        assert!(
+            msg.starts_with(
+                "This file is not a WhatsApp chat export: it looks like a PDF document."
+            ),
+            "{msg}"
+        );
     }
 }

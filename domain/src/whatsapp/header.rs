@@ -45,6 +45,9 @@ pub(crate) struct RawHeader {
     pub(crate) shape: Shape,
     /// Byte offset in the line where the text after the header starts.
     pub(crate) rest: usize,
+    /// Bytes of the line up to the end of the date (lines that start with the same bytes
+    /// carry the same date).
+    pub(crate) date_len: usize,
 }
 
 impl RawHeader {
@@ -62,15 +65,54 @@ impl RawHeader {
 }
 
 /// Markers that mean "morning", compared after removing dots, spaces and ASCII case.
-const AM: &[&str] = &["am", "a", "vorm", "vm", "fm", "午前", "오전", "上午", "ص", "πμ", "de", "дп", "öö", "sa"];
+const AM: &[&str] = &[
+    "am", "a", "vorm", "vm", "fm", "午前", "오전", "上午", "ص", "πμ", "de", "дп", "öö", "sa",
+];
 /// Markers that mean "afternoon", compared the same way.
-const PM: &[&str] = &["pm", "p", "nachm", "nm", "em", "午後", "오후", "下午", "م", "μμ", "du", "пп", "ös", "ch"];
+const PM: &[&str] = &[
+    "pm", "p", "nachm", "nm", "em", "午後", "오후", "下午", "م", "μμ", "du", "пп", "ös", "ch",
+];
 /// Words allowed between the date and the time (`klo` fi, `um` de, `à`/`às` fr/pt, `at`).
-const FILLERS: &[&str] = &["klo", "kl", "um", "à", "às", "a", "at", "om", "o", "в", "saat"];
+const FILLERS: &[&str] = &[
+    "klo", "kl", "um", "à", "às", "a", "at", "om", "o", "в", "saat",
+];
+
+/// The date at the start of a header line, as written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct DatePart {
+    pub(crate) date: [u16; 3],
+    pub(crate) bracket: bool,
+    pub(crate) date_sep: u8,
+    pub(crate) long_year_first: Option<bool>,
+    /// Bytes of the line up to the end of the date.
+    pub(crate) len: usize,
+}
 
 /// Reads one header at the start of `line`, or `None` when the line does not start with one.
 pub(crate) fn parse_header(line: &[u8]) -> Option<RawHeader> {
-    let mut c = Cursor { b: line, i: 0, post_start: 0 };
+    let mut c = Cursor {
+        b: line,
+        i: 0,
+        post_start: 0,
+    };
+    let date = parse_date(&mut c)?;
+    parse_after_date(c, date)
+}
+
+/// Like [`parse_header`] for a line known to start with the same bytes as the line `date`
+/// was read from: consecutive messages share their date, so only the time is read.
+pub(crate) fn parse_header_same_date(line: &[u8], date: DatePart) -> Option<RawHeader> {
+    parse_after_date(
+        Cursor {
+            b: line,
+            i: date.len,
+            post_start: 0,
+        },
+        date,
+    )
+}
+
+fn parse_date(c: &mut Cursor<'_>) -> Option<DatePart> {
     c.skip_marks();
     let bracket = c.eat(b'[');
     c.skip_marks();
@@ -87,6 +129,23 @@ pub(crate) fn parse_header(line: &[u8]) -> Option<RawHeader> {
         (1 | 2, 1 | 2) => None,
         _ => return None,
     };
+    Some(DatePart {
+        date: [f1, f2, f3],
+        bracket,
+        date_sep,
+        long_year_first,
+        len: c.i,
+    })
+}
+
+fn parse_after_date(mut c: Cursor<'_>, d: DatePart) -> Option<RawHeader> {
+    let DatePart {
+        date,
+        bracket,
+        date_sep,
+        long_year_first,
+        len: date_len,
+    } = d;
     c.skip_marks();
     // Hungarian and Korean dates end with a dot: `2016. 08. 12.`.
     if date_sep == b'.' {
@@ -117,7 +176,10 @@ pub(crate) fn parse_header(line: &[u8]) -> Option<RawHeader> {
     let post = c.meridiem_after_time()?;
     let post_at = c.post_start;
     let meridiem = pre.or(post);
-    let upper_ampm = post.is_some() && line.get(post_at..post_at + 2).is_some_and(|w| matches!(w, b"AM" | b"PM"));
+    let upper_ampm = post.is_some()
+        && c.b
+            .get(post_at..post_at + 2)
+            .is_some_and(|w| matches!(w, b"AM" | b"PM"));
     let terminator = c.terminator(bracket)?;
     let shape = Shape {
         bracket,
@@ -125,11 +187,17 @@ pub(crate) fn parse_header(line: &[u8]) -> Option<RawHeader> {
         long_year_first,
         seconds,
         time_sep,
-        meridiem_pos: if pre.is_some() { 1 } else if post.is_some() { 2 } else { 0 },
+        meridiem_pos: if pre.is_some() {
+            1
+        } else if post.is_some() {
+            2
+        } else {
+            0
+        },
         terminator,
     };
     Some(RawHeader {
-        date: [f1, f2, f3],
+        date,
         hour: hour as u8,
         minute: minute as u8,
         second: second as u8,
@@ -137,7 +205,21 @@ pub(crate) fn parse_header(line: &[u8]) -> Option<RawHeader> {
         upper_ampm,
         shape,
         rest: c.i,
+        date_len,
     })
+}
+
+impl RawHeader {
+    /// The date part this header was read with, for [`parse_header_same_date`].
+    pub(crate) fn date_part(&self) -> DatePart {
+        DatePart {
+            date: self.date,
+            bracket: self.shape.bracket,
+            date_sep: self.shape.date_sep,
+            long_year_first: self.shape.long_year_first,
+            len: self.date_len,
+        }
+    }
 }
 
 /// Looks a marker up after dropping dots, spaces and ASCII case (`P. M.` → `pm`).
@@ -172,7 +254,11 @@ fn meridiem_of(word: &[u8]) -> Option<Meridiem> {
 
 /// Lowercases the few non-ASCII markers that come in capitals (`ΠΜ`, `ДП`, `ÖÖ`).
 fn lower_greek_cyrillic_turkish(s: &str) -> std::borrow::Cow<'_, str> {
-    if s.is_ascii() { s.into() } else { s.to_lowercase().into() }
+    if s.is_ascii() {
+        s.into()
+    } else {
+        s.to_lowercase().into()
+    }
 }
 
 struct Cursor<'a> {
@@ -223,6 +309,16 @@ impl Cursor<'_> {
     fn skip_blank(&mut self) -> bool {
         let start = self.i;
         loop {
+            // Fast path: a plain space, or any other ASCII byte (which ends the run).
+            match self.peek() {
+                Some(b' ') => {
+                    self.i += 1;
+                    continue;
+                }
+                Some(b) if b < 0x80 && b != b'\t' => return self.i > start,
+                None => return self.i > start,
+                _ => {}
+            }
             let n = space_len(self.b, self.i).max(mark_len(self.b, self.i));
             if n == 0 {
                 return self.i > start;
@@ -454,7 +550,10 @@ mod tests {
             "",
             "[",
         ] {
-            assert!(h(line).is_none() || h(line).is_some_and(|r| r.rest == line.len()), "{line}");
+            assert!(
+                h(line).is_none() || h(line).is_some_and(|r| r.rest == line.len()),
+                "{line}"
+            );
         }
         assert!(h("12/08/2016, 16:20 -5 degrees").is_none());
         assert!(h("12/08/2016 was great").is_none());

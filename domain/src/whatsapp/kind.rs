@@ -52,12 +52,28 @@ const MEDIA_OMITTED: &[&str] = &[
 ];
 
 /// iOS placeholders end with one of these (`‎image omitted`, `‎Bild weggelassen`).
-const OMITTED_SUFFIXES: &[&str] =
-    &[" omitted", " omitida", " omitido", " weggelassen", " absente", " omessa", " omesso", " ocultada", " ocultado", " weggelaten"];
+const OMITTED_SUFFIXES: &[&str] = &[
+    " omitted",
+    " omitida",
+    " omitido",
+    " weggelassen",
+    " absente",
+    " omessa",
+    " omesso",
+    " ocultada",
+    " ocultado",
+    " weggelaten",
+];
 
 /// Android with media: `IMG-20200101-WA0001.jpg (file attached)`.
-const FILE_ATTACHED_SUFFIXES: &[&str] =
-    &["(file attached)", "(Datei angehängt)", "(archivo adjunto)", "(fichier joint)", "(file allegato)", "(arquivo anexado)"];
+const FILE_ATTACHED_SUFFIXES: &[&str] = &[
+    "(file attached)",
+    "(Datei angehängt)",
+    "(archivo adjunto)",
+    "(fichier joint)",
+    "(file allegato)",
+    "(arquivo anexado)",
+];
 
 /// Deleted stubs, compared whole (after one leading mark and a trailing dot are removed).
 const DELETED: &[&str] = &[
@@ -89,15 +105,18 @@ pub(crate) const EDITED_MARKER: &str = "<This message was edited>";
 
 /// Classifies a message body (already without its one leading direction mark).
 /// `had_mark` says whether the body started with U+200E/U+200F, which iOS puts before
-/// placeholders and never before typed text.
-pub(crate) fn classify(body: &str, had_mark: bool) -> MessageKind {
+/// placeholders and never before typed text. `first_line` is the body's first line (the
+/// parser knows where it ends, so nothing here searches for `\n`).
+pub(crate) fn classify(body: &str, first_line: &str, had_mark: bool) -> MessageKind {
     let Some(&first) = body.as_bytes().first() else {
         return MessageKind::Text;
     };
-    if body.len() <= 120 {
-        if let Some(kind) = classify_short(body, first, had_mark) {
-            return kind;
-        }
+    let single_line = first_line.len() == body.len();
+    if single_line
+        && body.len() <= 120
+        && let Some(kind) = classify_short(body, first, had_mark)
+    {
+        return kind;
     }
     if body.as_bytes().last() == Some(&b'>') && body.ends_with(EDITED_MARKER) {
         return MessageKind::Edited;
@@ -106,13 +125,18 @@ pub(crate) fn classify(body: &str, had_mark: bool) -> MessageKind {
         return MessageKind::Media;
     }
     // Android with media: `IMG-….jpg (file attached)`, the caption on the next line.
-    let first_line = body.split('\n').next().unwrap_or(body);
-    if first_line.ends_with(')') && FILE_ATTACHED_SUFFIXES.iter().any(|s| first_line.ends_with(s)) {
+    let first_line = first_line.trim_end_matches('\r');
+    if first_line.ends_with(')')
+        && FILE_ATTACHED_SUFFIXES
+            .iter()
+            .any(|s| first_line.ends_with(s))
+    {
         return MessageKind::Media;
     }
     MessageKind::Text
 }
 
+/// Placeholders, stubs and call notices: single-line bodies of at most 120 bytes.
 fn classify_short(body: &str, first: u8, had_mark: bool) -> Option<MessageKind> {
     let last = *body.as_bytes().last()?;
     if first == b'<' && last == b'>' && MEDIA_OMITTED.contains(&body) {
@@ -133,9 +157,6 @@ fn classify_short(body: &str, first: u8, had_mark: bool) -> Option<MessageKind> 
 /// Without the leading mark only the plain English placeholders count, so a typed
 /// sentence ending in "omitted" stays text.
 fn is_ios_omitted(body: &str, had_mark: bool) -> bool {
-    if body.contains('\n') {
-        return false;
-    }
     if had_mark {
         return OMITTED_SUFFIXES.iter().any(|s| body.ends_with(s));
     }
@@ -164,7 +185,10 @@ pub(crate) fn is_call(body: &str) -> bool {
     if body.eq_ignore_ascii_case("null") || body.eq_ignore_ascii_case("none") {
         return true;
     }
-    let starts_at = |at: usize, p: &str| b.get(at..at + p.len()).is_some_and(|s| s.eq_ignore_ascii_case(p.as_bytes()));
+    let starts_at = |at: usize, p: &str| {
+        b.get(at..at + p.len())
+            .is_some_and(|s| s.eq_ignore_ascii_case(p.as_bytes()))
+    };
     let call_at = |at: usize| starts_at(at, "voice call") || starts_at(at, "video call");
     match first {
         b'm' => starts_at(0, "missed ") && call_at(7),
@@ -182,20 +206,84 @@ mod tests {
 
     #[test]
     fn classes() {
-        assert_eq!(classify("<Media omitted>", false), MessageKind::Media);
-        assert_eq!(classify("image omitted", true), MessageKind::Media);
-        assert_eq!(classify("report.pdf • 3 pages document omitted", true), MessageKind::Media);
-        assert_eq!(classify("the rest was omitted", false), MessageKind::Text);
-        assert_eq!(classify("<attached: 00000012-PHOTO-2020-06-05-13-44-04.jpg>", true), MessageKind::Media);
-        assert_eq!(classify("IMG-20200101-WA0001.jpg (file attached)", false), MessageKind::Media);
-        assert_eq!(classify("This message was deleted", false), MessageKind::Deleted);
-        assert_eq!(classify("This message was deleted.", true), MessageKind::Deleted);
-        assert_eq!(classify("You deleted this message", false), MessageKind::Deleted);
-        assert_eq!(classify("ok <This message was edited>", false), MessageKind::Edited);
-        assert_eq!(classify("Missed voice call", false), MessageKind::Call);
-        assert_eq!(classify("Video call, 12 min", false), MessageKind::Call);
-        assert_eq!(classify("null", false), MessageKind::Call);
-        assert_eq!(classify("nullify", false), MessageKind::Text);
-        assert_eq!(classify("", false), MessageKind::Text);
+        assert_eq!(
+            classify("<Media omitted>", "<Media omitted>", false),
+            MessageKind::Media
+        );
+        assert_eq!(
+            classify("image omitted", "image omitted", true),
+            MessageKind::Media
+        );
+        assert_eq!(
+            classify(
+                "report.pdf • 3 pages document omitted",
+                "report.pdf • 3 pages document omitted",
+                true
+            ),
+            MessageKind::Media
+        );
+        assert_eq!(
+            classify("the rest was omitted", "the rest was omitted", false),
+            MessageKind::Text
+        );
+        assert_eq!(
+            classify(
+                "<attached: 00000012-PHOTO-2020-06-05-13-44-04.jpg>",
+                "<attached: 00000012-PHOTO-2020-06-05-13-44-04.jpg>",
+                true
+            ),
+            MessageKind::Media
+        );
+        assert_eq!(
+            classify(
+                "IMG-20200101-WA0001.jpg (file attached)",
+                "IMG-20200101-WA0001.jpg (file attached)",
+                false
+            ),
+            MessageKind::Media
+        );
+        assert_eq!(
+            classify(
+                "This message was deleted",
+                "This message was deleted",
+                false
+            ),
+            MessageKind::Deleted
+        );
+        assert_eq!(
+            classify(
+                "This message was deleted.",
+                "This message was deleted.",
+                true
+            ),
+            MessageKind::Deleted
+        );
+        assert_eq!(
+            classify(
+                "You deleted this message",
+                "You deleted this message",
+                false
+            ),
+            MessageKind::Deleted
+        );
+        assert_eq!(
+            classify(
+                "ok <This message was edited>",
+                "ok <This message was edited>",
+                false
+            ),
+            MessageKind::Edited
+        );
+        assert_eq!(
+            classify("Missed voice call", "Missed voice call", false),
+            MessageKind::Call
+        );
+        assert_eq!(
+            classify("Video call, 12 min", "Video call, 12 min", false),
+            MessageKind::Call
+        );
+        assert_eq!(classify("null", "null", false), MessageKind::Call);
+        assert_eq!(classify("nullify", "nullify", false), MessageKind::Text);
+        assert_eq!(classify("", "", false), MessageKind::Text);
     }
 }

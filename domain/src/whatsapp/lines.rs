@@ -21,7 +21,11 @@ pub(crate) struct Lines<'a> {
 
 impl<'a> Lines<'a> {
     pub(crate) fn new(text: &'a str) -> Self {
-        Self { text: text.as_bytes(), pos: 0, number: 0 }
+        Self {
+            text: text.as_bytes(),
+            pos: 0,
+            number: 0,
+        }
     }
 }
 
@@ -42,7 +46,11 @@ impl<'a> Iterator for Lines<'a> {
         if let [head @ .., b'\r'] = bytes {
             bytes = head;
         }
-        Some(Line { number: self.number, start, bytes })
+        Some(Line {
+            number: self.number,
+            start,
+            bytes,
+        })
     }
 }
 
@@ -52,8 +60,18 @@ mod tests {
 
     #[test]
     fn splits_lf_and_crlf() {
-        let v: Vec<_> = Lines::new("a\r\nb\n\nc").map(|l| (l.number, l.start, l.bytes)).collect();
-        assert_eq!(v, vec![(1, 0, &b"a"[..]), (2, 3, &b"b"[..]), (3, 5, &b""[..]), (4, 6, &b"c"[..])]);
+        let v: Vec<_> = Lines::new("a\r\nb\n\nc")
+            .map(|l| (l.number, l.start, l.bytes))
+            .collect();
+        assert_eq!(
+            v,
+            vec![
+                (1, 0, &b"a"[..]),
+                (2, 3, &b"b"[..]),
+                (3, 5, &b""[..]),
+                (4, 6, &b"c"[..])
+            ]
+        );
         assert_eq!(Lines::new("").count(), 0);
         assert_eq!(Lines::new("x\n").count(), 1);
     }

@@ -58,7 +58,11 @@ pub(crate) fn strip_marks(s: &str) -> std::borrow::Cow<'_, str> {
         i += ch_len.max(1);
     }
     let trimmed = out.trim();
-    if trimmed.len() == out.len() { std::borrow::Cow::Owned(out) } else { trimmed.to_owned().into() }
+    if trimmed.len() == out.len() {
+        std::borrow::Cow::Owned(out)
+    } else {
+        trimmed.to_owned().into()
+    }
 }
 
 /// Length of the UTF-8 sequence that starts with `lead` (1 for ASCII and stray bytes).
@@ -75,7 +79,9 @@ pub(crate) fn utf8_len(lead: u8) -> usize {
 /// `s` without one leading U+200E / U+200F (iOS puts one before placeholders and notices).
 #[inline]
 pub(crate) fn strip_leading_direction_mark(s: &str) -> &str {
-    s.strip_prefix('\u{200E}').or_else(|| s.strip_prefix('\u{200F}')).unwrap_or(s)
+    s.strip_prefix('\u{200E}')
+        .or_else(|| s.strip_prefix('\u{200F}'))
+        .unwrap_or(s)
 }
 
 #[cfg(test)]
@@ -84,7 +90,10 @@ mod tests {
 
     #[test]
     fn marks_are_recognised() {
-        for m in ["\u{200E}", "\u{200F}", "\u{202A}", "\u{202C}", "\u{2068}", "\u{2069}", "\u{FEFF}", "\u{061C}"] {
+        for m in [
+            "\u{200E}", "\u{200F}", "\u{202A}", "\u{202C}", "\u{2068}", "\u{2069}", "\u{FEFF}",
+            "\u{061C}",
+        ] {
             assert_eq!(mark_len(m.as_bytes(), 0), m.len(), "{m:?}");
         }
         assert_eq!(mark_len("a".as_bytes(), 0), 0);
@@ -93,7 +102,10 @@ mod tests {
 
     #[test]
     fn strip_marks_keeps_text() {
-        assert_eq!(strip_marks("\u{202A}+91 98765 43210\u{202C}"), "+91 98765 43210");
+        assert_eq!(
+            strip_marks("\u{202A}+91 98765 43210\u{202C}"),
+            "+91 98765 43210"
+        );
         assert_eq!(strip_marks("Ana 🌸"), "Ana 🌸");
         assert_eq!(strip_marks("\u{2068}Bob\u{2069}"), "Bob");
     }

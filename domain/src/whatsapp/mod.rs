@@ -36,13 +36,14 @@ pub use cli::{Summary, cli_json, summary, write_cli_json};
 pub use decode::{DecodeLimits, ImportError, decode, decode_with};
 pub use kind::MessageKind;
 pub use parse::{
-    AuthorId, FormatInfo, MAX_UNREADABLE_REPORTED, Message, MessageView, ParsedChat, Platform, parse,
+    AuthorId, FormatInfo, MAX_UNREADABLE_REPORTED, Message, MessageView, ParsedChat, Platform,
+    parse,
 };
 pub use plan::{DateOrder, OrderEvidence};
 pub use stats::{
-    ChatMetadata, DailyDistribution, DateRange, EmojiCount, INITIATION_GAP_SECONDS, LONGEST_MESSAGE_CHARS, Link,
-    LongestMessage, MAX_LINKS, RESPONSE_WINDOW_SECONDS, StatsBuilder, TOP_EMOJIS, TOP_WORDS, UserStats, UserStatsMap,
-    WEEKDAYS, WordCount, chat_metadata,
+    ChatMetadata, DailyDistribution, DateRange, EmojiCount, INITIATION_GAP_SECONDS,
+    LONGEST_MESSAGE_CHARS, Link, LongestMessage, MAX_LINKS, RESPONSE_WINDOW_SECONDS, StatsBuilder,
+    TOP_EMOJIS, TOP_WORDS, UserStats, UserStatsMap, WEEKDAYS, WordCount, chat_metadata,
 };
 
 /// Rejects text that has content but not a single message in it: a file that is not a

@@ -6,7 +6,7 @@ use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 
-use super::header::{RawHeader, parse_header};
+use super::header::{DatePart, RawHeader, parse_header, parse_header_same_date};
 use super::kind::{MessageKind, classify};
 use super::lines::{Line, Lines};
 use super::marks::{strip_leading_direction_mark, strip_marks};
@@ -150,6 +150,8 @@ struct Pending {
     author: Option<u32>,
     body_start: usize,
     body_end: usize,
+    /// End of the header line: where the first line of the body ends.
+    first_line_end: usize,
 }
 
 #[derive(Default, Clone, Copy)]
@@ -168,8 +170,13 @@ struct Builder<'a> {
     names: Vec<String>,
     tallies: Vec<AuthorTally>,
     ids: FxHashMap<String, u32>,
+    raw_ids: FxHashMap<&'a [u8], u32>,
     last_raw_author: (&'a [u8], u32),
     last_date: ([u16; 3], Option<NaiveDate>),
+    /// The date bytes and date of the last header read.
+    last_header: Option<(&'a [u8], DatePart)>,
+    /// Whether the text has any `\r` at all (one scan instead of one per message).
+    has_cr: bool,
 }
 
 impl<'a> Builder<'a> {
@@ -184,15 +191,20 @@ impl<'a> Builder<'a> {
             names: Vec::new(),
             tallies: Vec::new(),
             ids: FxHashMap::default(),
+            raw_ids: FxHashMap::default(),
             last_raw_author: (&[], u32::MAX),
             last_date: ([0; 3], None),
+            last_header: None,
+            has_cr: memchr::memchr(b'\r', text.as_bytes()).is_some(),
         }
     }
 
     #[inline]
     fn line(&mut self, line: Line<'a>) {
         let header = match self.plan.shape {
-            Some(shape) if quick_candidate(line.bytes) => parse_header(line.bytes).filter(|h| h.shape == shape),
+            Some(shape) if quick_candidate(line.bytes) => {
+                self.header(line.bytes).filter(|h| h.shape == shape)
+            }
             _ => None,
         };
         let end = line.start + line.bytes.len();
@@ -211,8 +223,31 @@ impl<'a> Builder<'a> {
         };
         let body = self.text.get(body_start..end).unwrap_or_default();
         let system = author.is_some() && is_system_notice(strip_leading_direction_mark(body));
-        let author = if system { None } else { author.map(|raw| self.author_id(raw)) };
-        self.pending = Some(Pending { timestamp, author, body_start, body_end: end });
+        let author = if system {
+            None
+        } else {
+            author.map(|raw| self.author_id(raw))
+        };
+        self.pending = Some(Pending {
+            timestamp,
+            author,
+            body_start,
+            body_end: end,
+            first_line_end: end,
+        });
+    }
+
+    /// Reads a header, skipping the date when the line repeats the previous header's date.
+    #[inline]
+    fn header(&mut self, bytes: &'a [u8]) -> Option<RawHeader> {
+        let h = match self.last_header {
+            Some((prefix, date)) if bytes.starts_with(prefix) => {
+                parse_header_same_date(bytes, date)
+            }
+            _ => parse_header(bytes),
+        }?;
+        self.last_header = Some((bytes.get(..h.date_len).unwrap_or_default(), h.date_part()));
+        Some(h)
     }
 
     /// A line that is not a header: more text for the current message, or unreadable.
@@ -247,6 +282,11 @@ impl<'a> Builder<'a> {
         if self.last_raw_author.0 == raw {
             return self.last_raw_author.1;
         }
+        // Names repeat byte for byte, so the raw bytes are looked up before any cleaning.
+        if let Some(&id) = self.raw_ids.get(raw) {
+            self.last_raw_author = (raw, id);
+            return id;
+        }
         let raw_str = std::str::from_utf8(raw).unwrap_or_default();
         let name = strip_marks(raw_str);
         let id = match self.ids.get(name.as_ref()) {
@@ -259,6 +299,7 @@ impl<'a> Builder<'a> {
                 id
             }
         };
+        self.raw_ids.insert(raw, id);
         self.last_raw_author = (raw, id);
         id
     }
@@ -266,20 +307,35 @@ impl<'a> Builder<'a> {
     fn flush(&mut self) {
         let Some(p) = self.pending.take() else { return };
         let raw = self.text.get(p.body_start..p.body_end).unwrap_or_default();
-        let body = strip_leading_direction_mark(raw);
-        let had_mark = body.len() != raw.len();
+        let stripped = strip_leading_direction_mark(raw);
+        let mark_len = raw.len() - stripped.len();
+        let had_mark = mark_len > 0;
         let had_lrm = raw.starts_with('\u{200E}');
-        let body = body.trim_end();
-        let kind = if p.author.is_none() { MessageKind::System } else { classify(body, had_mark) };
+        let body = stripped.trim_end();
+        let first_len = p
+            .first_line_end
+            .saturating_sub(p.body_start + mark_len)
+            .min(body.len());
+        let first_line = body.get(..first_len).unwrap_or(body);
+        let kind = if p.author.is_none() {
+            MessageKind::System
+        } else {
+            classify(body, first_line, had_mark)
+        };
         if let Some(t) = p.author.and_then(|a| self.tallies.get_mut(a as usize)) {
             t.personal += u32::from(!(had_lrm && kind == MessageKind::Text));
         }
-        let text = if memchr::memchr(b'\r', body.as_bytes()).is_some() {
+        let text = if self.has_cr && memchr::memchr(b'\r', body.as_bytes()).is_some() {
             Cow::Owned(body.replace('\r', ""))
         } else {
             Cow::Borrowed(body)
         };
-        self.messages.push(Message { timestamp: p.timestamp, author: p.author.map(AuthorId), text, kind });
+        self.messages.push(Message {
+            timestamp: p.timestamp,
+            author: p.author.map(AuthorId),
+            text,
+            kind,
+        });
     }
 
     fn finish(mut self) -> ParsedChat<'a> {
@@ -403,15 +459,27 @@ mod tests {
         assert_eq!(split_author(b"Alice: hi: there"), Some((&b"Alice"[..], 7)));
         assert_eq!(split_author(b"Alice:"), Some((&b"Alice"[..], 6)));
         assert_eq!(split_author(b"Alice added Bob"), None);
-        assert_eq!(split_author(b"Bob changed the subject from \"a: b\" to \"c\""), None);
+        assert_eq!(
+            split_author(b"Bob changed the subject from \"a: b\" to \"c\""),
+            None
+        );
         assert_eq!(split_author(b"Dr. J:x: y"), Some((&b"Dr. J:x"[..], 9)));
     }
 
     #[test]
     fn multi_line_and_system() {
-        let chat = parse("12/08/2016, 16:20 - Messages are encrypted\n12/08/2016, 16:21 - Alice: one\ntwo\r\n\n12/08/2016, 16:22 - Bob: x\n");
+        let chat = parse(
+            "12/08/2016, 16:20 - Messages are encrypted\n12/08/2016, 16:21 - Alice: one\ntwo\r\n\n12/08/2016, 16:22 - Bob: x\n",
+        );
         let v: Vec<_> = chat.iter().map(|m| (m.author, m.text)).collect();
-        assert_eq!(v, vec![(None, "Messages are encrypted"), (Some("Alice"), "one\ntwo"), (Some("Bob"), "x")]);
+        assert_eq!(
+            v,
+            vec![
+                (None, "Messages are encrypted"),
+                (Some("Alice"), "one\ntwo"),
+                (Some("Bob"), "x")
+            ]
+        );
         assert_eq!(chat.participants, ["Alice", "Bob"]);
     }
 }

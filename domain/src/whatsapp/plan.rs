@@ -35,7 +35,8 @@ pub(crate) struct Plan {
     pub(crate) order: DateOrder,
     /// How the order was decided, for [`super::FormatInfo`].
     pub(crate) order_evidence: OrderEvidence,
-    /// Header lines in the chosen layout: the number of messages, give or take.
+    /// Lines that may start a message: an upper bound on the message count, used to size
+    /// the message vector once (untouched capacity costs address space, not memory).
     pub(crate) headers: usize,
 }
 
@@ -63,8 +64,12 @@ struct Votes {
     upper_ampm: bool,
 }
 
-const ORDERS: [DateOrder; 4] =
-    [DateOrder::DayMonthYear, DateOrder::MonthDayYear, DateOrder::YearMonthDay, DateOrder::YearDayMonth];
+const ORDERS: [DateOrder; 4] = [
+    DateOrder::DayMonthYear,
+    DateOrder::MonthDayYear,
+    DateOrder::YearMonthDay,
+    DateOrder::YearDayMonth,
+];
 
 impl Votes {
     fn add(&mut self, h: &RawHeader) {
@@ -96,7 +101,11 @@ fn sort_key(order: DateOrder, [a, b, c]: [u16; 3]) -> (u16, u16, u16) {
 /// The calendar date the three fields mean under `order` (two-digit years are 20xx).
 pub(crate) fn to_date(order: DateOrder, fields: [u16; 3]) -> Option<NaiveDate> {
     let (y, m, d) = sort_key(order, fields);
-    let y = if y < 100 { 2000 + i32::from(y) } else { i32::from(y) };
+    let y = if y < 100 {
+        2000 + i32::from(y)
+    } else {
+        i32::from(y)
+    };
     NaiveDate::from_ymd_opt(y, u32::from(m), u32::from(d))
 }
 
@@ -107,10 +116,22 @@ const MAX_SHAPES: usize = 16;
 pub(crate) fn plan(text: &str) -> Plan {
     let mut shapes: Vec<(Shape, Votes)> = Vec::new();
     let mut last = 0usize;
+    // Messages of one day share their date text; such lines add no vote (same fields,
+    // no step backwards), so only a byte comparison is spent on them.
+    let mut last_date: &[u8] = &[];
+    let mut candidates = 0usize;
     for line in Lines::new(text) {
-        let Some(h) = quick_candidate(line.bytes).then(|| parse_header(line.bytes)).flatten() else {
+        if !quick_candidate(line.bytes) {
+            continue;
+        }
+        candidates += 1;
+        if !last_date.is_empty() && line.bytes.starts_with(last_date) {
+            continue;
+        }
+        let Some(h) = parse_header(line.bytes) else {
             continue;
         };
+        last_date = line.bytes.get(..h.date_len).unwrap_or_default();
         // Consecutive headers almost always share a layout: check the last one first.
         let idx = if shapes.get(last).is_some_and(|(s, _)| *s == h.shape) {
             Some(last)
@@ -129,22 +150,36 @@ pub(crate) fn plan(text: &str) -> Plan {
         last = idx;
     }
     // Ties go to the layout seen first.
-    let best = shapes.iter().enumerate().max_by_key(|(i, (_, v))| (v.count, std::cmp::Reverse(*i)));
+    let best = shapes
+        .iter()
+        .enumerate()
+        .max_by_key(|(i, (_, v))| (v.count, std::cmp::Reverse(*i)));
     match best {
         Some((_, (shape, votes))) => {
             let (order, order_evidence) = decide(shape, votes);
-            Plan { shape: Some(*shape), order, order_evidence, headers: votes.count as usize }
+            Plan {
+                shape: Some(*shape),
+                order,
+                order_evidence,
+                headers: candidates,
+            }
         }
-        None => {
-            Plan { shape: None, order: DateOrder::DayMonthYear, order_evidence: OrderEvidence::Default, headers: 0 }
-        }
+        None => Plan {
+            shape: None,
+            order: DateOrder::DayMonthYear,
+            order_evidence: OrderEvidence::Default,
+            headers: 0,
+        },
     }
 }
 
 /// Cheap pre-filter: a header starts with a digit, `[`, or an invisible mark.
 #[inline]
 pub(crate) fn quick_candidate(line: &[u8]) -> bool {
-    matches!(line.first(), Some(b'0'..=b'9' | b'[' | 0xE2 | 0xEF | 0xD8 | 0xD9 | 0xDB))
+    matches!(
+        line.first(),
+        Some(b'0'..=b'9' | b'[' | 0xE2 | 0xEF | 0xD8 | 0xD9 | 0xDB)
+    )
 }
 
 fn decide(shape: &Shape, v: &Votes) -> (DateOrder, OrderEvidence) {
@@ -154,7 +189,11 @@ fn decide(shape: &Shape, v: &Votes) -> (DateOrder, OrderEvidence) {
         // Two-digit years: year first only when the first field cannot be a day.
         None => v.over31[0] > 0 && v.over31[2] == 0,
     };
-    let (a, b, fa, fb) = if year_first { (YearMonthDay, YearDayMonth, 2, 1) } else { (DayMonthYear, MonthDayYear, 0, 1) };
+    let (a, b, fa, fb) = if year_first {
+        (YearMonthDay, YearDayMonth, 2, 1)
+    } else {
+        (DayMonthYear, MonthDayYear, 0, 1)
+    };
     // The day field of reading `a` is `fa`; a value > 12 in it is only possible under `a`.
     let (only_a, only_b) = (v.over12[fa], v.over12[fb]);
     let evidence = OrderEvidence::Unambiguous;
@@ -197,7 +236,10 @@ mod tests {
         // 01/02 then 02/01 then 03/01: day-first goes backwards once (1 Feb → 2 Jan).
         let text = "01/02/21, 10:00 - A: x\n02/01/21, 10:00 - A: x\n03/01/21, 10:00 - A: x\n";
         let p = plan(text);
-        assert_eq!((p.order, p.order_evidence), (DateOrder::MonthDayYear, OrderEvidence::Monotonic));
+        assert_eq!(
+            (p.order, p.order_evidence),
+            (DateOrder::MonthDayYear, OrderEvidence::Monotonic)
+        );
     }
 
     #[test]

@@ -8,8 +8,8 @@ use super::counter::{EmojiCounter, PerUser, Vocab};
 use super::emoji::strip_skin_tones;
 use super::words::{Sink, scan, simple_word_count};
 use super::{
-    ChatMetadata, DailyDistribution, DateRange, EmojiCount, Link, LongestMessage, UserStats, UserStatsMap,
-    WEEKDAYS, WordCount, round2,
+    ChatMetadata, DailyDistribution, DateRange, EmojiCount, Link, LongestMessage, UserStats,
+    UserStatsMap, WEEKDAYS, WordCount, round2,
 };
 use crate::whatsapp::cli::iso_string;
 use crate::whatsapp::kind::MessageKind;
@@ -70,6 +70,8 @@ pub struct StatsBuilder<'a> {
     hourly: [u64; 24],
     daily: [u64; 7],
     by_date: BTreeMap<NaiveDate, u64>,
+    /// The day being counted (messages come in time order, so one day at a time).
+    day: Option<(NaiveDate, u64)>,
     range: Option<(NaiveDateTime, NaiveDateTime)>,
     /// The previous participant message: its time and author, and the length of the
     /// author's current run.
@@ -97,6 +99,7 @@ impl<'a> StatsBuilder<'a> {
             hourly: [0; 24],
             daily: [0; 7],
             by_date: BTreeMap::new(),
+            day: None,
             range: None,
             prev: None,
             run: 0,
@@ -106,8 +109,17 @@ impl<'a> StatsBuilder<'a> {
     }
 
     /// Adds the next message (in time order). System lines only count as such.
-    pub fn push(&mut self, timestamp: NaiveDateTime, author: Option<AuthorId>, text: &'a str, kind: MessageKind) {
-        let Some(uid) = author.map(AuthorId::index).filter(|&u| u < self.users.len()) else {
+    pub fn push(
+        &mut self,
+        timestamp: NaiveDateTime,
+        author: Option<AuthorId>,
+        text: &'a str,
+        kind: MessageKind,
+    ) {
+        let Some(uid) = author
+            .map(AuthorId::index)
+            .filter(|&u| u < self.users.len())
+        else {
             self.system += 1;
             return;
         };
@@ -121,7 +133,16 @@ impl<'a> StatsBuilder<'a> {
         let hour = t.hour() as usize;
         self.hourly[hour] += 1;
         self.daily[t.weekday().num_days_from_monday() as usize] += 1;
-        *self.by_date.entry(t.date()).or_insert(0) += 1;
+        let date = t.date();
+        match &mut self.day {
+            Some((d, n)) if *d == date => *n += 1,
+            day => {
+                if let Some((d, n)) = day.take() {
+                    *self.by_date.entry(d).or_insert(0) += n;
+                }
+                *day = Some((date, 1));
+            }
+        }
         self.range = Some(match self.range {
             None => (t, t),
             Some((a, b)) => (a.min(t), b.max(t)),
@@ -184,11 +205,18 @@ impl<'a> StatsBuilder<'a> {
         }
         // Words come from the text without the edit marker WhatsApp appended.
         let scanned = match kind {
-            MessageKind::Edited => text.strip_suffix(crate::whatsapp::kind::EDITED_MARKER).unwrap_or(text),
+            MessageKind::Edited => text
+                .strip_suffix(crate::whatsapp::kind::EDITED_MARKER)
+                .unwrap_or(text),
             _ => text,
         };
         let mut buf = std::mem::take(&mut self.token_buf);
-        let mut sink = MessageSink { b: self, uid, t, words: 0 };
+        let mut sink = MessageSink {
+            b: self,
+            uid,
+            t,
+            words: 0,
+        };
         scan(scanned, kind.has_words(), &mut buf, &mut sink);
         let words = sink.words;
         self.token_buf = buf;
@@ -201,9 +229,16 @@ impl<'a> StatsBuilder<'a> {
         if let Some((_, uid)) = self.prev {
             self.close_run(uid);
         }
+        if let Some((d, n)) = self.day.take() {
+            *self.by_date.entry(d).or_insert(0) += n;
+        }
         let total_days = self.range.map_or(0, |(a, b)| (b - a).num_days() + 1);
         let user_stats = self.user_stats();
-        let per_day = if total_days > 0 { self.total_messages as f64 / total_days as f64 } else { 0.0 };
+        let per_day = if total_days > 0 {
+            self.total_messages as f64 / total_days as f64
+        } else {
+            0.0
+        };
         ChatMetadata {
             total_messages: self.total_messages,
             total_words: self.total_words,
@@ -213,7 +248,11 @@ impl<'a> StatsBuilder<'a> {
             },
             total_days,
             messages_per_day_avg: round2(per_day),
-            messages_by_date: self.by_date.iter().map(|(d, n)| (d.format("%Y-%m-%d").to_string(), *n)).collect(),
+            messages_by_date: self
+                .by_date
+                .iter()
+                .map(|(d, n)| (d.format("%Y-%m-%d").to_string(), *n))
+                .collect(),
             deleted_messages_count: self.deleted,
             media_shared_count: self.media,
             links_shared_count: self.links.len() as u64,
@@ -243,7 +282,11 @@ impl<'a> StatsBuilder<'a> {
                 media_shared: u.media,
                 links_shared: u.links,
                 conversation_initiations: u.initiations,
-                double_texting_rate: round2(if u.runs > 0 { u.double_runs as f64 * 100.0 / u.runs as f64 } else { 0.0 }),
+                double_texting_rate: round2(if u.runs > 0 {
+                    u.double_runs as f64 * 100.0 / u.runs as f64
+                } else {
+                    0.0
+                }),
                 questions_asked: u.questions,
                 avg_response_time_seconds: ratio(u.response_sum as f64, u.responses),
                 top_words: words(self.vocab.top_for(uid, &u.extra_words, TOP_WORDS)),
@@ -282,7 +325,11 @@ impl Sink for MessageSink<'_, '_> {
         self.b.users[self.uid].links += 1;
         if self.b.links.len() < MAX_LINKS {
             let user = self.b.names[self.uid].clone();
-            self.b.links.push(Link { url: url.to_owned(), user, timestamp: iso_string(self.t) });
+            self.b.links.push(Link {
+                url: url.to_owned(),
+                user,
+                timestamp: iso_string(self.t),
+            });
         }
     }
 }
@@ -303,16 +350,25 @@ fn argmax(v: &[u64]) -> usize {
 }
 
 fn words(v: Vec<(String, u64)>) -> Vec<WordCount> {
-    v.into_iter().map(|(word, count)| WordCount { word, count }).collect()
+    v.into_iter()
+        .map(|(word, count)| WordCount { word, count })
+        .collect()
 }
 
 fn emojis(v: Vec<(String, u64)>) -> Vec<EmojiCount> {
-    v.into_iter().map(|(emoji, count)| EmojiCount { emoji, count }).collect()
+    v.into_iter()
+        .map(|(emoji, count)| EmojiCount { emoji, count })
+        .collect()
 }
 
 fn longest(l: Option<(u64, &str, NaiveDateTime)>) -> LongestMessage {
     match l {
-        None => LongestMessage { word_count: 0, char_count: 0, timestamp: None, message: None },
+        None => LongestMessage {
+            word_count: 0,
+            char_count: 0,
+            timestamp: None,
+            message: None,
+        },
         Some((chars, text, t)) => {
             let message = match text.char_indices().nth(LONGEST_MESSAGE_CHARS) {
                 Some((cut, _)) => format!("{}...", &text[..cut]),

@@ -51,7 +51,12 @@ pub(crate) struct Vocab {
 
 impl Vocab {
     pub(crate) fn new() -> Self {
-        let mut v = Self { ids: FxHashMap::default(), words: Vec::new(), names: Vec::new(), seq: [0; INLINE] };
+        let mut v = Self {
+            ids: FxHashMap::default(),
+            words: Vec::new(),
+            names: Vec::new(),
+            seq: [0; INLINE],
+        };
         for w in NLTK_ENGLISH.iter().chain(HINDI).chain(NOISE) {
             let id = v.intern(w.as_bytes());
             v.words[id as usize].stop = true;
@@ -94,18 +99,31 @@ impl Vocab {
     pub(crate) fn top(&self, n: usize) -> Vec<(String, u64)> {
         let items = self.words.iter().enumerate().filter(|(_, w)| w.total > 0);
         let ranked = top_n(items.map(|(id, w)| (w.total, id as u32, id as u32)), n);
-        ranked.into_iter().map(|(id, c)| (self.names[id as usize].to_string(), c)).collect()
+        ranked
+            .into_iter()
+            .map(|(id, c)| (self.names[id as usize].to_string(), c))
+            .collect()
     }
 
     /// The `n` most frequent words of participant `user`.
     pub(crate) fn top_for(&self, user: usize, extra: &PerUser, n: usize) -> Vec<(String, u64)> {
         let ranked = if user < INLINE {
-            let items = self.words.iter().enumerate().filter(|(_, w)| w.count[user] > 0);
-            top_n(items.map(|(id, w)| (w.count[user], w.first[user], id as u32)), n)
+            let items = self
+                .words
+                .iter()
+                .enumerate()
+                .filter(|(_, w)| w.count[user] > 0);
+            top_n(
+                items.map(|(id, w)| (w.count[user], w.first[user], id as u32)),
+                n,
+            )
         } else {
             top_n(extra.counts.iter().map(|(&id, &(c, seq))| (c, seq, id)), n)
         };
-        ranked.into_iter().map(|(id, c)| (self.names[id as usize].to_string(), c)).collect()
+        ranked
+            .into_iter()
+            .map(|(id, c)| (self.names[id as usize].to_string(), c))
+            .collect()
     }
 }
 
@@ -134,13 +152,28 @@ impl EmojiCounter {
     }
 
     pub(crate) fn top(&self, n: usize) -> Vec<(String, u64)> {
-        let ranked = top_n(self.totals.iter().enumerate().map(|(id, &c)| (c, id as u32, id as u32)), n);
-        ranked.into_iter().map(|(id, c)| (self.names[id as usize].to_string(), c)).collect()
+        let ranked = top_n(
+            self.totals
+                .iter()
+                .enumerate()
+                .map(|(id, &c)| (c, id as u32, id as u32)),
+            n,
+        );
+        ranked
+            .into_iter()
+            .map(|(id, c)| (self.names[id as usize].to_string(), c))
+            .collect()
     }
 
     pub(crate) fn top_for(&self, per_user: &PerUser, n: usize) -> Vec<(String, u64)> {
-        let ranked = top_n(per_user.counts.iter().map(|(&id, &(c, seq))| (c, seq, id)), n);
-        ranked.into_iter().map(|(id, c)| (self.names[id as usize].to_string(), c)).collect()
+        let ranked = top_n(
+            per_user.counts.iter().map(|(&id, &(c, seq))| (c, seq, id)),
+            n,
+        );
+        ranked
+            .into_iter()
+            .map(|(id, c)| (self.names[id as usize].to_string(), c))
+            .collect()
     }
 }
 
@@ -172,7 +205,10 @@ mod tests {
             assert!(v.add(w.as_bytes(), 0, &mut extra));
         }
         // zeta and alpha tie at 2: zeta was seen first.
-        assert_eq!(v.top(2), vec![("zeta".to_string(), 2), ("alpha".to_string(), 2)]);
+        assert_eq!(
+            v.top(2),
+            vec![("zeta".to_string(), 2), ("alpha".to_string(), 2)]
+        );
         assert_eq!(v.top_for(0, &extra, 5).len(), 3);
         assert!(v.add(b"gamma", 3, &mut extra));
         assert_eq!(v.top_for(3, &extra, 5), vec![("gamma".to_string(), 1)]);

@@ -12,7 +12,9 @@ const MAX_CLUSTER_CHARS: usize = 16;
 pub(crate) fn emoji_len(text: &str, i: usize) -> usize {
     let Some(rest) = text.get(i..) else { return 0 };
     let mut chars = rest.char_indices();
-    let Some((_, first)) = chars.next() else { return 0 };
+    let Some((_, first)) = chars.next() else {
+        return 0;
+    };
     if !could_start(first) {
         return 0;
     }
@@ -25,7 +27,8 @@ pub(crate) fn emoji_len(text: &str, i: usize) -> usize {
     let mut pending_join = false;
     let mut flag_half = is_regional(first);
     for (at, c) in chars {
-        let extend = pending_join || is_modifier(c) || c == '\u{200D}' || (flag_half && is_regional(c));
+        let extend =
+            pending_join || is_modifier(c) || c == '\u{200D}' || (flag_half && is_regional(c));
         if !extend || n == MAX_CLUSTER_CHARS {
             break;
         }
@@ -35,7 +38,12 @@ pub(crate) fn emoji_len(text: &str, i: usize) -> usize {
         ends[n] = end;
         n += 1;
     }
-    ends[..n].iter().rev().find(|&&e| emojis::get(&rest[..e]).is_some()).copied().unwrap_or(0)
+    ends[..n]
+        .iter()
+        .rev()
+        .find(|&&e| emojis::get(&rest[..e]).is_some())
+        .copied()
+        .unwrap_or(0)
 }
 
 /// Variation selectors, skin tones, the keycap mark and tag characters.

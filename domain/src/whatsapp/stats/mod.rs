@@ -16,7 +16,8 @@ use serde::Serialize;
 use serde::ser::SerializeMap;
 
 pub use builder::{
-    INITIATION_GAP_SECONDS, LONGEST_MESSAGE_CHARS, MAX_LINKS, RESPONSE_WINDOW_SECONDS, StatsBuilder, TOP_EMOJIS, TOP_WORDS,
+    INITIATION_GAP_SECONDS, LONGEST_MESSAGE_CHARS, MAX_LINKS, RESPONSE_WINDOW_SECONDS,
+    StatsBuilder, TOP_EMOJIS, TOP_WORDS,
 };
 
 use super::parse::{FormatInfo, ParsedChat};
@@ -113,7 +114,15 @@ pub struct EmojiCount {
 pub struct DailyDistribution(pub [u64; 7]);
 
 /// Weekday names, Monday first, as the frontend expects them.
-pub const WEEKDAYS: [&str; 7] = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
+pub const WEEKDAYS: [&str; 7] = [
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+    "Sunday",
+];
 
 impl Serialize for DailyDistribution {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -201,7 +210,10 @@ pub struct LongestMessage {
 /// no index is built.
 pub fn chat_metadata(chat: &ParsedChat<'_>) -> ChatMetadata {
     let mut b = StatsBuilder::new(&chat.participants);
-    let sorted = chat.messages.windows(2).all(|w| w[0].timestamp <= w[1].timestamp);
+    let sorted = chat
+        .messages
+        .windows(2)
+        .all(|w| w[0].timestamp <= w[1].timestamp);
     if sorted {
         for m in &chat.messages {
             b.push(m.timestamp, m.author, &m.text, m.kind);

@@ -11,35 +11,244 @@ use super::emoji::emoji_len;
 /// Entries with apostrophes never match `[a-zA-Z]+` tokens; they are kept so the list
 /// stays the published one.
 pub(crate) const NLTK_ENGLISH: &[&str] = &[
-    "a", "about", "above", "after", "again", "against", "ain", "all", "am", "an", "and", "any", "are", "aren",
-    "aren't", "as", "at", "be", "because", "been", "before", "being", "below", "between", "both", "but", "by",
-    "can", "couldn", "couldn't", "d", "did", "didn", "didn't", "do", "does", "doesn", "doesn't", "doing", "don",
-    "don't", "down", "during", "each", "few", "for", "from", "further", "had", "hadn", "hadn't", "has", "hasn",
-    "hasn't", "have", "haven", "haven't", "having", "he", "he'd", "he'll", "her", "here", "hers", "herself",
-    "he's", "him", "himself", "his", "how", "i", "i'd", "if", "i'll", "i'm", "in", "into", "is", "isn", "isn't",
-    "it", "it'd", "it'll", "it's", "its", "itself", "i've", "just", "ll", "m", "ma", "me", "mightn", "mightn't",
-    "more", "most", "mustn", "mustn't", "my", "myself", "needn", "needn't", "no", "nor", "not", "now", "o", "of",
-    "off", "on", "once", "only", "or", "other", "our", "ours", "ourselves", "out", "over", "own", "re", "s",
-    "same", "shan", "shan't", "she", "she'd", "she'll", "she's", "should", "shouldn", "shouldn't", "should've",
-    "so", "some", "such", "t", "than", "that", "that'll", "the", "their", "theirs", "them", "themselves", "then",
-    "there", "these", "they", "they'd", "they'll", "they're", "they've", "this", "those", "through", "to", "too",
-    "under", "until", "up", "ve", "very", "was", "wasn", "wasn't", "we", "we'd", "we'll", "were", "we're",
-    "weren", "weren't", "we've", "what", "when", "where", "which", "while", "who", "whom", "why", "will", "with",
-    "won", "won't", "wouldn", "wouldn't", "y", "you", "you'd", "you'll", "your", "you're", "yours", "yourself",
-    "yourselves", "you've",
+    "a",
+    "about",
+    "above",
+    "after",
+    "again",
+    "against",
+    "ain",
+    "all",
+    "am",
+    "an",
+    "and",
+    "any",
+    "are",
+    "aren",
+    "aren't",
+    "as",
+    "at",
+    "be",
+    "because",
+    "been",
+    "before",
+    "being",
+    "below",
+    "between",
+    "both",
+    "but",
+    "by",
+    "can",
+    "couldn",
+    "couldn't",
+    "d",
+    "did",
+    "didn",
+    "didn't",
+    "do",
+    "does",
+    "doesn",
+    "doesn't",
+    "doing",
+    "don",
+    "don't",
+    "down",
+    "during",
+    "each",
+    "few",
+    "for",
+    "from",
+    "further",
+    "had",
+    "hadn",
+    "hadn't",
+    "has",
+    "hasn",
+    "hasn't",
+    "have",
+    "haven",
+    "haven't",
+    "having",
+    "he",
+    "he'd",
+    "he'll",
+    "her",
+    "here",
+    "hers",
+    "herself",
+    "he's",
+    "him",
+    "himself",
+    "his",
+    "how",
+    "i",
+    "i'd",
+    "if",
+    "i'll",
+    "i'm",
+    "in",
+    "into",
+    "is",
+    "isn",
+    "isn't",
+    "it",
+    "it'd",
+    "it'll",
+    "it's",
+    "its",
+    "itself",
+    "i've",
+    "just",
+    "ll",
+    "m",
+    "ma",
+    "me",
+    "mightn",
+    "mightn't",
+    "more",
+    "most",
+    "mustn",
+    "mustn't",
+    "my",
+    "myself",
+    "needn",
+    "needn't",
+    "no",
+    "nor",
+    "not",
+    "now",
+    "o",
+    "of",
+    "off",
+    "on",
+    "once",
+    "only",
+    "or",
+    "other",
+    "our",
+    "ours",
+    "ourselves",
+    "out",
+    "over",
+    "own",
+    "re",
+    "s",
+    "same",
+    "shan",
+    "shan't",
+    "she",
+    "she'd",
+    "she'll",
+    "she's",
+    "should",
+    "shouldn",
+    "shouldn't",
+    "should've",
+    "so",
+    "some",
+    "such",
+    "t",
+    "than",
+    "that",
+    "that'll",
+    "the",
+    "their",
+    "theirs",
+    "them",
+    "themselves",
+    "then",
+    "there",
+    "these",
+    "they",
+    "they'd",
+    "they'll",
+    "they're",
+    "they've",
+    "this",
+    "those",
+    "through",
+    "to",
+    "too",
+    "under",
+    "until",
+    "up",
+    "ve",
+    "very",
+    "was",
+    "wasn",
+    "wasn't",
+    "we",
+    "we'd",
+    "we'll",
+    "were",
+    "we're",
+    "weren",
+    "weren't",
+    "we've",
+    "what",
+    "when",
+    "where",
+    "which",
+    "while",
+    "who",
+    "whom",
+    "why",
+    "will",
+    "with",
+    "won",
+    "won't",
+    "wouldn",
+    "wouldn't",
+    "y",
+    "you",
+    "you'd",
+    "you'll",
+    "your",
+    "you're",
+    "yours",
+    "yourself",
+    "yourselves",
+    "you've",
 ];
 
 /// The 30 romanised-Hindi stopwords of the earlier service.
 pub(crate) const HINDI: &[&str] = &[
-    "hai", "hain", "ka", "ki", "ke", "ko", "me", "mein", "se", "ne", "par", "aur", "kya", "toh", "bhi", "tha",
-    "thi", "the", "ho", "hum", "tu", "yeh", "woh", "is", "us", "ek", "nahi", "kyu", "kyun", "kaise",
+    "hai", "hain", "ka", "ki", "ke", "ko", "me", "mein", "se", "ne", "par", "aur", "kya", "toh",
+    "bhi", "tha", "thi", "the", "ho", "hum", "tu", "yeh", "woh", "is", "us", "ek", "nahi", "kyu",
+    "kyun", "kaise",
 ];
 
 /// WhatsApp's own words (placeholders and call notices), also stopwords.
 pub(crate) const NOISE: &[&str] = &[
-    "missed", "call", "voice", "video", "omitted", "media", "audio", "sticker", "gif", "document", "contact",
-    "location", "deleted", "message", "attached", "null", "incoming", "outgoing", "ended", "declined",
-    "cancelled", "unavailable", "calling", "ringing", "image", "photo", "file", "shared", "live",
+    "missed",
+    "call",
+    "voice",
+    "video",
+    "omitted",
+    "media",
+    "audio",
+    "sticker",
+    "gif",
+    "document",
+    "contact",
+    "location",
+    "deleted",
+    "message",
+    "attached",
+    "null",
+    "incoming",
+    "outgoing",
+    "ended",
+    "declined",
+    "cancelled",
+    "unavailable",
+    "calling",
+    "ringing",
+    "image",
+    "photo",
+    "file",
+    "shared",
+    "live",
 ];
 
 /// What the scanner found, reported to the statistics as it goes.
@@ -54,6 +263,9 @@ pub(crate) trait Sink {
 
 /// Scans one message. `words` is false for messages whose words do not count (deleted,
 /// media, calls); their links and emoji still do.
+///
+/// Works a run of letters at a time; a token is flushed at any ASCII non-letter or
+/// non-emoji character, while URLs and emoji in between are skipped without flushing.
 pub(crate) fn scan(text: &str, words: bool, buf: &mut Vec<u8>, sink: &mut impl Sink) {
     let b = text.as_bytes();
     buf.clear();
@@ -61,18 +273,25 @@ pub(crate) fn scan(text: &str, words: bool, buf: &mut Vec<u8>, sink: &mut impl S
     while i < b.len() {
         let c = b[i];
         if c.is_ascii_alphabetic() {
-            if c == b'h' {
-                let url_len = url_len(text, i);
-                if url_len > 0 {
-                    sink.link(&text[i..i + url_len]);
-                    i += url_len;
-                    continue;
-                }
+            let start = i;
+            while i < b.len() && b[i].is_ascii_alphabetic() {
+                i += 1;
             }
+            // `…http://…`: the URL starts inside this run of letters.
+            let url_at = if b.get(i) == Some(&b':') {
+                url_start_in_run(text, start, i)
+            } else {
+                None
+            };
+            let keep_end = url_at.unwrap_or(i);
             if words {
-                buf.push(c.to_ascii_lowercase());
+                buf.extend(b[start..keep_end].iter().map(u8::to_ascii_lowercase));
             }
-            i += 1;
+            if let Some(at) = url_at {
+                let n = url_len(text, at);
+                sink.link(&text[at..at + n]);
+                i = at + n;
+            }
         } else if c < 0x80 {
             if matches!(c, b'#' | b'*' | b'0'..=b'9') && matches!(b.get(i + 1), Some(0xEF | 0xE2)) {
                 let n = emoji_len(text, i);
@@ -96,6 +315,20 @@ pub(crate) fn scan(text: &str, words: bool, buf: &mut Vec<u8>, sink: &mut impl S
         }
     }
     flush(buf, sink);
+}
+
+/// Where a URL starts in the letter run `b[start..end]` followed by `:`, if the run ends
+/// in `http` or `https` and a real URL follows.
+fn url_start_in_run(text: &str, start: usize, end: usize) -> Option<usize> {
+    let run = &text.as_bytes()[start..end];
+    let at = if run.ends_with(b"https") {
+        end - 5
+    } else if run.ends_with(b"http") {
+        end - 4
+    } else {
+        return None;
+    };
+    (url_len(text, at) > 0).then_some(at)
 }
 
 #[inline]

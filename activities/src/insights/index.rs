@@ -1,0 +1,252 @@
+//! `index_chat`: read the chat's messages page by page (keyset on `seq`, the export's order),
+//! chunk them, embed and upsert each batch, and record the chunks; idempotent.
+
+use chrono::NaiveDateTime;
+use relivchats_domain::{
+    contracts::insights::{IndexChatInput, IndexChatOutput, failure},
+    retrieval::{
+        EmbedPurpose, VectorPoint,
+        chunking::{ChatFacts, Chunk, Chunker, SourceMessage},
+        point_id,
+    },
+};
+use serde::Serialize;
+use temporalio_sdk::activities::ActivityContext;
+use uuid::Uuid;
+
+use super::{InsightActivities, InsightFailure};
+
+/// What a heartbeat reports, so the Temporal UI shows progress of a long indexing run.
+#[derive(Debug, Clone, Copy, Serialize)]
+struct Progress {
+    messages: u64,
+    chunks: u32,
+}
+
+#[derive(sqlx::FromRow)]
+struct ChatRow {
+    participant_count: i32,
+    is_group_chat: bool,
+    platform: String,
+    vector_status: String,
+    chunk_count: i32,
+}
+
+type MessageRow = (Uuid, i32, Option<String>, String, NaiveDateTime);
+
+impl InsightActivities {
+    /// Indexes the chat unless it already is (see the module docs).
+    #[tracing::instrument(skip_all, fields(chat_id = %input.chat_id), err(Display))]
+    pub async fn run_index_chat(
+        &self,
+        input: IndexChatInput,
+        ctx: Option<&ActivityContext>,
+    ) -> Result<IndexChatOutput, InsightFailure> {
+        let chat_id = input.chat_id;
+        // Held for the whole run: two unlocks of the same chat never index it twice at once.
+        // A transaction-scoped lock is released by rollback, so a crash or a cancel frees it.
+        let mut lock = self.pool.begin().await?;
+        let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock(hashtextextended($1, 7))")
+            .bind(format!("index_chat:{chat_id}"))
+            .fetch_one(&mut *lock)
+            .await?;
+        if !locked {
+            return Err(InsightFailure::Transient {
+                message: "another attempt is indexing this chat".to_owned(),
+                retry_after: Some(std::time::Duration::from_secs(5)),
+            });
+        }
+        let chat = self.chat(chat_id).await?;
+        if chat.vector_status == "completed" && self.points_present(chat_id, chat.chunk_count).await? {
+            return Ok(IndexChatOutput { chunk_count: chat.chunk_count.max(0) as u32, skipped: true });
+        }
+        let result = self.index(chat_id, &chat, ctx).await;
+        if let Err(e) = &result {
+            if e.failure_type() == Some(failure::UNKNOWN_CHAT) {
+                // Deleted while we indexed: do not leave the last batch's points behind.
+                let _ = self.providers.store.delete_chat(chat_id).await;
+            }
+            let _ = sqlx::query("UPDATE chats SET vector_status = 'failed', error_log = $2, updated_at = now() WHERE id = $1")
+                .bind(chat_id)
+                .bind(format!("indexing failed: {e}"))
+                .execute(&self.pool)
+                .await;
+        }
+        lock.rollback().await?;
+        result
+    }
+
+    async fn chat(&self, chat_id: Uuid) -> Result<ChatRow, InsightFailure> {
+        sqlx::query_as(
+            "SELECT participant_count, is_group_chat, platform, vector_status, chunk_count FROM chats WHERE id = $1 AND NOT is_deleted",
+        )
+        .bind(chat_id)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or_else(|| InsightFailure::fatal(failure::UNKNOWN_CHAT, format!("chat {chat_id} does not exist")))
+    }
+
+    /// A chat marked indexed whose points are gone (a store wiped or replaced) is re-indexed
+    /// rather than answering every question with nothing.
+    async fn points_present(&self, chat_id: Uuid, chunk_count: i32) -> Result<bool, InsightFailure> {
+        if chunk_count == 0 {
+            return Ok(true);
+        }
+        Ok(self.providers.store.count_chat(chat_id).await? > 0)
+    }
+
+    async fn index(&self, chat_id: Uuid, chat: &ChatRow, ctx: Option<&ActivityContext>) -> Result<IndexChatOutput, InsightFailure> {
+        sqlx::query("UPDATE chats SET vector_status = 'indexing', error_log = NULL, updated_at = now() WHERE id = $1")
+            .bind(chat_id)
+            .execute(&self.pool)
+            .await?;
+        // A previous attempt may have left part of the chat behind: start from nothing.
+        self.providers.store.delete_chat(chat_id).await?;
+        sqlx::query("DELETE FROM message_chunks WHERE chat_id = $1").bind(chat_id).execute(&self.pool).await?;
+
+        let facts = ChatFacts {
+            participant_count: chat.participant_count.max(0) as usize,
+            is_group_chat: chat.is_group_chat,
+            platform: chat.platform.clone(),
+        };
+        let mut chunker = Chunker::new(self.settings.chunking, facts);
+        let batch_size = self.providers.embedder.max_batch().clamp(1, 128);
+        let mut pending: Vec<Chunk> = Vec::new();
+        let mut progress = Progress { messages: 0, chunks: 0 };
+        let mut after_seq: i64 = -1;
+        loop {
+            let page = self.page(chat_id, after_seq).await?;
+            let Some(last) = page.last() else { break };
+            after_seq = last.seq;
+            progress.messages += page.len() as u64;
+            for message in page {
+                pending.extend(chunker.push(message));
+            }
+            while pending.len() >= batch_size {
+                let batch: Vec<Chunk> = pending.drain(..batch_size).collect();
+                self.store_batch(chat_id, batch, &mut progress, ctx).await?;
+            }
+        }
+        pending.extend(chunker.finish());
+        if !pending.is_empty() {
+            self.store_batch(chat_id, pending, &mut progress, ctx).await?;
+        }
+        sqlx::query(
+            "UPDATE chats SET vector_status = 'completed', chunk_count = $2, indexed_at = now(), error_log = NULL, updated_at = now() WHERE id = $1",
+        )
+        .bind(chat_id)
+        .bind(progress.chunks as i32)
+        .execute(&self.pool)
+        .await?;
+        tracing::info!(messages = progress.messages, chunks = progress.chunks, "chat indexed");
+        Ok(IndexChatOutput { chunk_count: progress.chunks, skipped: false })
+    }
+
+    /// The next page of messages after `after_seq`, decrypted on the blocking pool.
+    async fn page(&self, chat_id: Uuid, after_seq: i64) -> Result<Vec<SourceMessage>, InsightFailure> {
+        let rows: Vec<MessageRow> = sqlx::query_as(
+            "SELECT id, seq, sender, content, timestamp FROM messages WHERE chat_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+        )
+        .bind(chat_id)
+        .bind(after_seq)
+        .bind(self.settings.page_size)
+        .fetch_all(&self.pool)
+        .await?;
+        let cipher = self.cipher.clone();
+        tokio::task::spawn_blocking(move || {
+            rows.into_iter()
+                .map(|(id, seq, sender, content, timestamp)| {
+                    Ok(SourceMessage {
+                        id,
+                        seq: i64::from(seq),
+                        sender: sender.map(|s| cipher.decrypt(&s)).transpose()?,
+                        content: cipher.decrypt(&content)?,
+                        timestamp,
+                    })
+                })
+                .collect::<Result<Vec<_>, InsightFailure>>()
+        })
+        .await
+        .map_err(|e| InsightFailure::transient(format!("decrypting messages: {e}")))?
+    }
+
+    /// Embeds, upserts and records one batch of chunks, then heartbeats.
+    async fn store_batch(
+        &self,
+        chat_id: Uuid,
+        batch: Vec<Chunk>,
+        progress: &mut Progress,
+        ctx: Option<&ActivityContext>,
+    ) -> Result<(), InsightFailure> {
+        if ctx.is_some_and(ActivityContext::is_cancelled) {
+            return Err(InsightFailure::transient("the activity was cancelled"));
+        }
+        let texts: Vec<String> = batch.iter().map(|c| c.text.clone()).collect();
+        let vectors = self.providers.embedder.embed(&texts, EmbedPurpose::Document).await?;
+        let points = batch
+            .iter()
+            .zip(vectors)
+            .map(|(c, dense)| VectorPoint {
+                id: point_id(chat_id, c.index),
+                chat_id,
+                chunk_index: c.index,
+                dense,
+                text: c.text.clone(),
+            })
+            .collect();
+        self.providers.store.upsert(points).await?;
+        self.record_chunks(chat_id, &batch).await?;
+        progress.chunks += batch.len() as u32;
+        if let Some(ctx) = ctx {
+            ctx.record_heartbeat(*progress)
+                .await
+                .map_err(|e| InsightFailure::transient(format!("heartbeat: {e}")))?;
+        }
+        // The lease on the chat row shows an operator that indexing is moving.
+        sqlx::query("UPDATE chats SET updated_at = now() WHERE id = $1").bind(chat_id).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// One `message_chunks` row per chunk, text and metadata encrypted; one statement.
+    async fn record_chunks(&self, chat_id: Uuid, batch: &[Chunk]) -> Result<(), InsightFailure> {
+        let cipher = self.cipher.clone();
+        let owned: Vec<Chunk> = batch.to_vec();
+        let (texts, metas) = tokio::task::spawn_blocking(move || {
+            owned
+                .iter()
+                .map(|c| (cipher.encrypt(&c.text), cipher.encrypt_json(&c.metadata)))
+                .unzip::<_, _, Vec<String>, Vec<String>>()
+        })
+        .await
+        .map_err(|e| InsightFailure::transient(format!("encrypting chunks: {e}")))?;
+        let ids: Vec<Uuid> = batch.iter().map(|_| Uuid::new_v4()).collect();
+        let indices: Vec<i32> = batch.iter().map(|c| c.index as i32).collect();
+        let vector_ids: Vec<String> = batch.iter().map(|c| point_id(chat_id, c.index).to_string()).collect();
+        let tokens: Vec<i32> = batch.iter().map(|c| i32::try_from(c.token_count).unwrap_or(i32::MAX)).collect();
+        let firsts: Vec<Uuid> = batch.iter().map(|c| c.metadata.first_message_id).collect();
+        let lasts: Vec<Uuid> = batch.iter().map(|c| c.metadata.last_message_id).collect();
+        sqlx::query(
+            r#"INSERT INTO message_chunks (id, chat_id, chunk_index, chunk_text, chunk_metadata, vector_id,
+                                          token_count, first_message_id, last_message_id)
+               SELECT u.id, $2, u.idx, u.txt, u.meta, u.vid, u.tok, u.first_id, u.last_id
+               FROM UNNEST($1::uuid[], $3::int[], $4::text[], $5::text[], $6::text[], $7::int[], $8::uuid[], $9::uuid[])
+                    AS u(id, idx, txt, meta, vid, tok, first_id, last_id)
+               ON CONFLICT (chat_id, chunk_index) DO UPDATE SET
+                   chunk_text = EXCLUDED.chunk_text, chunk_metadata = EXCLUDED.chunk_metadata,
+                   vector_id = EXCLUDED.vector_id, token_count = EXCLUDED.token_count,
+                   first_message_id = EXCLUDED.first_message_id, last_message_id = EXCLUDED.last_message_id"#,
+        )
+        .bind(&ids)
+        .bind(chat_id)
+        .bind(&indices)
+        .bind(&texts)
+        .bind(&metas)
+        .bind(&vector_ids)
+        .bind(&tokens)
+        .bind(&firsts)
+        .bind(&lasts)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}

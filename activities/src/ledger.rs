@@ -1,0 +1,454 @@
+//! The coin ledger with reservations, and the unlock job's bookkeeping.
+//!
+//! Every money operation is one database transaction that locks the user row first (then the
+//! reservation row: always in that order, so two operations never deadlock), writes the ledger
+//! row and the balance together, and is idempotent by reservation id: the reservation's state
+//! and the ledger's unique idempotency keys (`capture:{id}`, `refund:{id}`) make a retried
+//! activity return the first outcome instead of moving coins again.
+
+#![allow(unreachable_pub)] // the activity macros emit items the lint cannot see through
+
+use std::sync::Arc;
+
+use relivchats_domain::contracts::{
+    insights::failure,
+    unlock::{
+        CaptureCoins, CaptureInput, JobUpdate, RefundCoins, RefundInput, ReleaseCoins, ReleaseInput, ReserveCoins,
+        ReserveInput, ReserveOutput, RetryUpdate, SettleOutput, SettleRetry, UpdateUnlockJob,
+    },
+};
+use sqlx::{PgPool, Postgres, Transaction};
+use temporalio_macros::activities;
+use temporalio_sdk::{
+    ApplicationFailure,
+    activities::{ActivityContext, ActivityError},
+};
+use uuid::Uuid;
+
+/// Why a ledger operation did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    /// A business rule: never retried.
+    #[error("{message}")]
+    Refused { kind: &'static str, message: String },
+    /// The database: retried.
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+impl LedgerError {
+    /// Business refusals become non-retryable failures typed with their kind; database errors
+    /// stay retryable. (`ActivityError` has a blanket `From` for every error, which would make
+    /// them all retryable, hence this explicit conversion.)
+    pub fn into_activity(self) -> ActivityError {
+        match self {
+            LedgerError::Refused { kind, message } => ActivityError::application(
+                ApplicationFailure::builder(message).type_name(kind.to_owned()).non_retryable(true).build(),
+            ),
+            LedgerError::Database(e) => ActivityError::from(anyhow::Error::from(e)),
+        }
+    }
+}
+
+fn refused(kind: &'static str, message: impl Into<String>) -> LedgerError {
+    LedgerError::Refused { kind, message: message.into() }
+}
+
+#[derive(Debug, sqlx::FromRow)]
+struct Reservation {
+    user_id: String,
+    chat_id: Option<Uuid>,
+    amount: i32,
+    status: String,
+    captured_amount: i32,
+    refunded_amount: i32,
+}
+
+impl Reservation {
+    fn settled(&self, transaction_id: Option<Uuid>) -> SettleOutput {
+        SettleOutput {
+            status: self.status.clone(),
+            captured: self.captured_amount,
+            refunded: self.refunded_amount,
+            transaction_id,
+        }
+    }
+}
+
+/// Locks the reservation's user, then the reservation (the one lock order of the ledger).
+async fn lock_reservation(
+    tx: &mut Transaction<'_, Postgres>,
+    reservation_id: Uuid,
+) -> Result<(Reservation, i32), LedgerError> {
+    let user_id: Option<String> = sqlx::query_scalar("SELECT user_id FROM coin_reservations WHERE id = $1")
+        .bind(reservation_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    let user_id = user_id.ok_or_else(|| refused("UnknownReservation", format!("no reservation {reservation_id}")))?;
+    let balance: i32 = sqlx::query_scalar("SELECT credit_balance FROM users WHERE user_id = $1 FOR UPDATE")
+        .bind(&user_id)
+        .fetch_one(&mut **tx)
+        .await?;
+    let reservation: Reservation = sqlx::query_as(
+        r#"SELECT user_id, chat_id, amount, status, captured_amount, refunded_amount
+           FROM coin_reservations WHERE id = $1 FOR UPDATE"#,
+    )
+    .bind(reservation_id)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok((reservation, balance))
+}
+
+async fn held_coins(tx: &mut Transaction<'_, Postgres>, user_id: &str) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "SELECT COALESCE(SUM(amount), 0)::BIGINT FROM coin_reservations WHERE user_id = $1 AND status = 'held'",
+    )
+    .bind(user_id)
+    .fetch_one(&mut **tx)
+    .await
+}
+
+/// Holds `amount` coins for an unlock. Refused (never retried) when the available coins
+/// (balance − held) do not cover it; a second call with the same id changes nothing.
+pub async fn reserve(pool: &PgPool, input: &ReserveInput) -> Result<ReserveOutput, LedgerError> {
+    let mut tx = pool.begin().await?;
+    let balance: Option<i32> = sqlx::query_scalar("SELECT credit_balance FROM users WHERE user_id = $1 FOR UPDATE")
+        .bind(&input.user_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    let balance = balance.ok_or_else(|| refused(failure::UNKNOWN_CHAT, format!("no user {}", input.user_id)))?;
+    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM coin_reservations WHERE id = $1)")
+        .bind(input.reservation_id)
+        .fetch_one(&mut *tx)
+        .await?;
+    let held = held_coins(&mut tx, &input.user_id).await?;
+    if exists {
+        return Ok(ReserveOutput { available_after: i64::from(balance) - held });
+    }
+    let chat_exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM chats WHERE id = $1 AND user_id = $2)")
+        .bind(input.chat_id)
+        .bind(&input.user_id)
+        .fetch_one(&mut *tx)
+        .await?;
+    if !chat_exists {
+        return Err(refused(failure::UNKNOWN_CHAT, "the chat no longer exists"));
+    }
+    let available = i64::from(balance) - held;
+    if available < i64::from(input.amount) {
+        return Err(refused(
+            failure::INSUFFICIENT_CREDITS,
+            format!("{} coins are needed but only {available} are available", input.amount),
+        ));
+    }
+    sqlx::query(
+        r#"INSERT INTO coin_reservations (id, user_id, chat_id, category_id, workflow_id, amount, expires_at)
+           VALUES ($1, $2, $3, $4, $5, $6, now() + make_interval(secs => $7))"#,
+    )
+    .bind(input.reservation_id)
+    .bind(&input.user_id)
+    .bind(input.chat_id)
+    .bind(input.category_id)
+    .bind(&input.workflow_id)
+    .bind(input.amount)
+    .bind(input.hold_secs as f64)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(ReserveOutput { available_after: available - i64::from(input.amount) })
+}
+
+/// Deducts `amount` (at most the reservation) as one `insight_unlock` row and releases the
+/// rest. Capturing nothing releases the reservation instead.
+pub async fn capture(pool: &PgPool, input: &CaptureInput) -> Result<SettleOutput, LedgerError> {
+    let mut tx = pool.begin().await?;
+    let (mut r, balance) = lock_reservation(&mut tx, input.reservation_id).await?;
+    if r.status != "held" {
+        let transaction_id = ledger_row(&mut tx, &format!("capture:{}", input.reservation_id)).await?;
+        return Ok(r.settled(transaction_id));
+    }
+    let amount = input.amount.clamp(0, r.amount);
+    if amount == 0 {
+        set_status(&mut tx, input.reservation_id, "released", 0, &input.description).await?;
+        tx.commit().await?;
+        r.status = "released".into();
+        return Ok(r.settled(None));
+    }
+    let balance_after = balance - amount;
+    let transaction_id = Uuid::new_v4();
+    sqlx::query(
+        r#"INSERT INTO credit_transactions
+               (id, user_id, type, amount, balance_after, description, chat_id, reservation_id,
+                idempotency_key, metadata)
+           VALUES ($1, $2, 'insight_unlock', $3, $4, $5, $6, $7, $8, $9)"#,
+    )
+    .bind(transaction_id)
+    .bind(&r.user_id)
+    .bind(-amount)
+    .bind(balance_after)
+    .bind(&input.description)
+    .bind(r.chat_id)
+    .bind(input.reservation_id)
+    .bind(format!("capture:{}", input.reservation_id))
+    .bind(serde_json::json!({"job_id": input.job_id, "reserved": r.amount, "captured": amount, "released": r.amount - amount}))
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("UPDATE users SET credit_balance = $2, updated_at = now() WHERE user_id = $1")
+        .bind(&r.user_id)
+        .bind(balance_after)
+        .execute(&mut *tx)
+        .await?;
+    set_status(&mut tx, input.reservation_id, "captured", amount, &input.description).await?;
+    tx.commit().await?;
+    r.status = "captured".into();
+    r.captured_amount = amount;
+    Ok(r.settled(Some(transaction_id)))
+}
+
+async fn set_status(
+    tx: &mut Transaction<'_, Postgres>,
+    reservation_id: Uuid,
+    status: &str,
+    captured: i32,
+    reason: &str,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        r#"UPDATE coin_reservations SET status = $2, captured_amount = $3, reason = $4, settled_at = now()
+           WHERE id = $1"#,
+    )
+    .bind(reservation_id)
+    .bind(status)
+    .bind(captured)
+    .bind(reason)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+async fn ledger_row(tx: &mut Transaction<'_, Postgres>, key: &str) -> sqlx::Result<Option<Uuid>> {
+    sqlx::query_scalar("SELECT id FROM credit_transactions WHERE idempotency_key = $1")
+        .bind(key)
+        .fetch_optional(&mut **tx)
+        .await
+}
+
+/// Gives the held coins back without touching the balance (nothing was deducted yet).
+pub async fn release(pool: &PgPool, input: &ReleaseInput) -> Result<SettleOutput, LedgerError> {
+    let mut tx = pool.begin().await?;
+    let (mut r, _) = lock_reservation(&mut tx, input.reservation_id).await?;
+    if r.status == "held" {
+        let status = if input.expired { "expired" } else { "released" };
+        set_status(&mut tx, input.reservation_id, status, 0, &input.reason).await?;
+        r.status = status.to_owned();
+    }
+    tx.commit().await?;
+    Ok(r.settled(None))
+}
+
+/// Returns captured coins to the user (an operator's refund): one `refund` row, once.
+pub async fn refund(pool: &PgPool, input: &RefundInput) -> Result<SettleOutput, LedgerError> {
+    let mut tx = pool.begin().await?;
+    let (mut r, balance) = lock_reservation(&mut tx, input.reservation_id).await?;
+    let key = format!("refund:{}", input.reservation_id);
+    let outstanding = r.captured_amount - r.refunded_amount;
+    if r.status != "captured" || outstanding <= 0 {
+        let transaction_id = ledger_row(&mut tx, &key).await?;
+        return Ok(r.settled(transaction_id));
+    }
+    let balance_after = balance + outstanding;
+    let transaction_id = Uuid::new_v4();
+    sqlx::query(
+        r#"INSERT INTO credit_transactions
+               (id, user_id, type, amount, balance_after, description, chat_id, reservation_id,
+                idempotency_key, metadata)
+           VALUES ($1, $2, 'refund', $3, $4, $5, $6, $7, $8, $9)"#,
+    )
+    .bind(transaction_id)
+    .bind(&r.user_id)
+    .bind(outstanding)
+    .bind(balance_after)
+    .bind(format!("Refund: {}", input.reason))
+    .bind(r.chat_id)
+    .bind(input.reservation_id)
+    .bind(&key)
+    .bind(serde_json::json!({"reason": input.reason, "operator": input.operator}))
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("UPDATE users SET credit_balance = $2, updated_at = now() WHERE user_id = $1")
+        .bind(&r.user_id)
+        .bind(balance_after)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("UPDATE coin_reservations SET refunded_amount = captured_amount, reason = $2 WHERE id = $1")
+        .bind(input.reservation_id)
+        .bind(format!("refunded: {}", input.reason))
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    r.refunded_amount = r.captured_amount;
+    Ok(r.settled(Some(transaction_id)))
+}
+
+/// Writes the job's progress to the chat, the job row and the failed insights.
+pub async fn update_job(pool: &PgPool, u: &JobUpdate) -> Result<(), LedgerError> {
+    let mut tx = pool.begin().await?;
+    let failed_ids: Vec<String> = u.failed_insights.iter().map(|(id, _)| id.to_string()).collect();
+    sqlx::query(
+        r#"UPDATE insight_generation_jobs
+           SET status = $2, completed_insights = $3, failed_insights = $4, failed_insight_ids = $5,
+               coins_charged = $6, coins_refunded = $7, error_message = COALESCE($8, error_message),
+               started_at = COALESCE(started_at, now()),
+               completed_at = CASE WHEN $9 THEN now() ELSE completed_at END, updated_at = now()
+           WHERE job_id = $1"#,
+    )
+    .bind(&u.job_id)
+    .bind(&u.job_status)
+    .bind(u.completed as i32)
+    .bind(u.failed as i32)
+    .bind(serde_json::json!(failed_ids))
+    .bind(u.coins_charged)
+    .bind(u.coins_refunded)
+    .bind(&u.error_message)
+    .bind(u.finished)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        r#"UPDATE chats
+           SET insights_generation_status = $2, total_insights_completed = $3, total_insights_failed = $4,
+               insights_unlocked_at = CASE WHEN $2 IN ('completed', 'partial_failure')
+                                           THEN COALESCE(insights_unlocked_at, now()) ELSE insights_unlocked_at END,
+               insights_generation_completed_at = CASE WHEN $5 THEN now() ELSE insights_generation_completed_at END,
+               updated_at = now()
+           WHERE id = $1 AND insights_job_id = $6"#,
+    )
+    .bind(u.chat_id)
+    .bind(&u.chat_status)
+    .bind(u.completed as i32)
+    .bind(u.failed as i32)
+    .bind(u.finished)
+    .bind(&u.job_id)
+    .execute(&mut *tx)
+    .await?;
+    for (type_id, error) in &u.failed_insights {
+        sqlx::query(
+            r#"UPDATE insights SET status = 'failed', error_message = $3, updated_at = now()
+               WHERE chat_id = $1 AND insight_type_id = $2 AND status <> 'completed'"#,
+        )
+        .bind(u.chat_id)
+        .bind(type_id)
+        .bind(error)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Settles a free retry: marks the insight, then recounts the chat (all done → `completed`).
+pub async fn settle_retry(pool: &PgPool, u: &RetryUpdate) -> Result<String, LedgerError> {
+    let mut tx = pool.begin().await?;
+    if !u.succeeded {
+        sqlx::query(
+            r#"UPDATE insights SET status = 'failed', error_message = $2, updated_at = now()
+               WHERE id = $1 AND status <> 'completed'"#,
+        )
+        .bind(u.insight_id)
+        .bind(u.error.as_deref().unwrap_or("generation failed"))
+        .execute(&mut *tx)
+        .await?;
+    }
+    let (completed, failed): (i64, i64) = sqlx::query_as(
+        r#"SELECT COUNT(*) FILTER (WHERE status = 'completed'), COUNT(*) FILTER (WHERE status = 'failed')
+           FROM insights WHERE chat_id = $1"#,
+    )
+    .bind(u.chat_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    sqlx::query(
+        r#"UPDATE chats SET total_insights_completed = $2, total_insights_failed = $3,
+               insights_generation_status = CASE
+                   WHEN $3 = 0 AND $2 >= total_insights_requested THEN 'completed'
+                   ELSE insights_generation_status END,
+               updated_at = now()
+           WHERE id = $1"#,
+    )
+    .bind(u.chat_id)
+    .bind(completed as i32)
+    .bind(failed as i32)
+    .execute(&mut *tx)
+    .await?;
+    let status: Option<String> = sqlx::query_scalar("SELECT status FROM insights WHERE id = $1")
+        .bind(u.insight_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(status.unwrap_or_else(|| "failed".to_owned()))
+}
+
+/// The ledger activities; they share the worker's pool.
+#[derive(Clone)]
+pub struct LedgerActivities {
+    pool: PgPool,
+}
+
+impl LedgerActivities {
+    pub fn new(pool: PgPool) -> Self {
+        Self { pool }
+    }
+}
+
+#[activities]
+impl LedgerActivities {
+    #[activity(definition = ReserveCoins)]
+    pub async fn reserve_coins(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        input: ReserveInput,
+    ) -> Result<ReserveOutput, ActivityError> {
+        reserve(&self.pool, &input).await.map_err(LedgerError::into_activity)
+    }
+
+    #[activity(definition = CaptureCoins)]
+    pub async fn capture_coins(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        input: CaptureInput,
+    ) -> Result<SettleOutput, ActivityError> {
+        capture(&self.pool, &input).await.map_err(LedgerError::into_activity)
+    }
+
+    #[activity(definition = ReleaseCoins)]
+    pub async fn release_coins(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        input: ReleaseInput,
+    ) -> Result<SettleOutput, ActivityError> {
+        release(&self.pool, &input).await.map_err(LedgerError::into_activity)
+    }
+
+    #[activity(definition = RefundCoins)]
+    pub async fn refund_coins(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        input: RefundInput,
+    ) -> Result<SettleOutput, ActivityError> {
+        refund(&self.pool, &input).await.map_err(LedgerError::into_activity)
+    }
+
+    #[activity(definition = UpdateUnlockJob)]
+    pub async fn update_unlock_job(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        input: JobUpdate,
+    ) -> Result<(), ActivityError> {
+        update_job(&self.pool, &input).await.map_err(LedgerError::into_activity)
+    }
+
+    #[activity(definition = SettleRetry)]
+    pub async fn settle_retry(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        input: RetryUpdate,
+    ) -> Result<String, ActivityError> {
+        settle_retry(&self.pool, &input).await.map_err(LedgerError::into_activity)
+    }
+}

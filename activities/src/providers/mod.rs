@@ -1,0 +1,23 @@
+//! Implementations of the domain's provider traits: Gemini, OpenAI-compatible servers, the
+//! offline embedder and analyst, Qdrant Edge and the Qdrant server. The binary chooses among
+//! them by configuration (`app/src/providers.rs`); the activities see only the traits.
+
+pub mod gemini;
+pub mod http;
+pub mod offline;
+pub mod openai;
+pub mod qdrant_edge;
+pub mod qdrant_server;
+
+pub use gemini::{Gemini, GeminiSettings};
+pub use http::RetryPolicy;
+pub use offline::{HashedEmbedder, OfflineAnalyst};
+pub use openai::{OpenAi, OpenAiSettings};
+pub use qdrant_edge::EdgeStore;
+pub use qdrant_server::{QdrantServerSettings, QdrantServerStore};
+
+/// The system instruction sent with every insight prompt: the template carries the task,
+/// this only pins the output format.
+pub(crate) const SYSTEM_PROMPT: &str = "You analyse WhatsApp conversations for the people in them. \
+Answer with one JSON object that matches the given JSON schema exactly: every required key, \
+the right types, enum values spelled as listed, and no text outside the JSON.";

@@ -1,0 +1,736 @@
+//! Insights: unlock a category (start the `UnlockInsights` saga), follow the job, read the
+//! insights, retry a failed one for free.
+
+use std::time::Duration;
+
+use axum::{Router, extract::State, routing::{get, post}};
+use chrono::{DateTime, Utc};
+use relivchats_domain::{
+    catalogue::InsightTypeSpec,
+    contracts::{
+        search_attributes,
+        unlock::{
+            InsightTypeRef, ProgressQuery, RetryInput, RetryInsightDefinition, UnlockInput, UnlockInsightsDefinition,
+            UnlockProgress, retry_workflow_id, unlock_workflow_id,
+        },
+    },
+};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use temporalio_client::{
+    WorkflowIdConflictPolicy, WorkflowIdReusePolicy, WorkflowQueryOptions, WorkflowStartOptions,
+    errors::WorkflowStartError,
+};
+use temporalio_common::search_attributes::{SearchAttributeKey, SearchAttributes};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::{
+    AppState,
+    auth::AuthUser,
+    error::{ApiError, ApiJson, ApiPath, ApiResult},
+};
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/insights/unlock", post(unlock))
+        .route("/insights/jobs/{job_id}/status", get(job_status))
+        .route("/insights/chats/{chat_id}", get(chat_insights))
+        .route("/insights/{insight_id}/retry", post(retry_insight))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub(crate) struct UnlockRequest {
+    chat_id: Uuid,
+    category_id: Uuid,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct UnlockResponse {
+    success: bool,
+    job_id: String,
+    /// The price of the unlock. Held while the insights are generated; only the share of the
+    /// insights actually delivered is finally charged.
+    coins_deducted: i32,
+    /// The coin reservation (the ledger row appears when it is captured).
+    transaction_id: String,
+    /// Coins still available after this hold.
+    remaining_balance: i64,
+    total_insights: usize,
+    estimated_time_seconds: Option<u64>,
+    message: String,
+    poll_url: String,
+    /// The chat was not indexed yet and is indexed first.
+    indexed_on_demand: bool,
+    /// New: the Temporal workflow running this unlock (operators find it by this id).
+    workflow_id: String,
+    /// New: `queued` or `running` (an identical request while one runs returns the same job).
+    status: String,
+}
+
+#[derive(Debug, sqlx::FromRow)]
+struct ChatForUnlock {
+    participant_count: i32,
+    vector_status: String,
+    insights_generation_status: String,
+    category_id: Option<Uuid>,
+}
+
+#[derive(Debug, sqlx::FromRow)]
+struct JobRow {
+    job_id: String,
+    workflow_id: String,
+    chat_id: Uuid,
+    category_id: Uuid,
+    reservation_id: Option<Uuid>,
+    status: String,
+    total_insights: i32,
+    completed_insights: i32,
+    failed_insights: i32,
+    coins_reserved: i32,
+    coins_charged: i32,
+    coins_refunded: i32,
+    error_message: Option<String>,
+    started_at: Option<DateTime<Utc>>,
+    estimated_completion_at: Option<DateTime<Utc>>,
+    completed_at: Option<DateTime<Utc>>,
+    created_at: DateTime<Utc>,
+}
+
+const JOB_COLUMNS: &str = r#"job_id, workflow_id, chat_id, category_id, reservation_id, status, total_insights,
+    completed_insights, failed_insights, coins_reserved, coins_charged, coins_refunded, error_message,
+    started_at, estimated_completion_at, completed_at, created_at"#;
+
+/// Typed keys of the custom search attributes set when an unlock starts.
+const USER_ID: SearchAttributeKey<String> = SearchAttributeKey::keyword(search_attributes::USER_ID);
+const CHAT_ID: SearchAttributeKey<String> = SearchAttributeKey::keyword(search_attributes::CHAT_ID);
+const CATEGORY: SearchAttributeKey<String> = SearchAttributeKey::keyword(search_attributes::CATEGORY);
+const UNLOCK_STATUS: SearchAttributeKey<String> = SearchAttributeKey::keyword(search_attributes::UNLOCK_STATUS);
+
+async fn load_types(state: &AppState, category_id: Uuid) -> ApiResult<Vec<InsightTypeSpec>> {
+    let rows: Vec<(Uuid, String, String, bool, Option<i32>)> = sqlx::query_as(
+        r#"SELECT t.id, t.name, t.display_title, t.supports_group_chats, t.max_participants
+           FROM category_insight_types cit JOIN insight_types t ON t.id = cit.insight_type_id
+           WHERE cit.category_id = $1 AND t.is_active ORDER BY cit.display_order, t.name"#,
+    )
+    .bind(category_id)
+    .fetch_all(&state.pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, name, display_title, supports_group_chats, max_participants)| InsightTypeSpec {
+            id,
+            name,
+            display_title,
+            description: None,
+            icon: None,
+            is_premium: true,
+            credit_cost: 0,
+            supports_group_chats,
+            max_participants,
+            required_metadata_fields: Vec::new(),
+            rag_query_keywords: String::new(),
+            prompt_template: String::new(),
+            response_schema: Value::Null,
+        })
+        .collect())
+}
+
+/// Unlocks a category's insights for a chat: coins are held, the insights generated in a
+/// durable workflow, and only what was delivered is charged. Insufficient coins → 402 (nothing
+/// held); the same request while one runs → the same job; an unlocked category → 409.
+#[utoipa::path(post, path = "/api/insights/unlock", tag = "insights", request_body = UnlockRequest,
+    security(("bearer" = [])),
+    responses((status = 200, body = UnlockResponse), (status = 402, body = Object, description = "Not enough coins: {required, available, deficit}"),
+        (status = 404, body = Object), (status = 409, body = Object, description = "Already unlocked, another unlock running, or the chat does not fit the category"),
+        (status = 503, body = Object)))]
+#[tracing::instrument(skip_all, fields(user_id = %user.user_id, chat_id = %body.chat_id, category_id = %body.category_id), err(Debug))]
+pub(crate) async fn unlock(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiJson(body): ApiJson<UnlockRequest>,
+) -> ApiResult<ApiJson<UnlockResponse>> {
+    let chat: ChatForUnlock = sqlx::query_as(
+        r#"SELECT participant_count, vector_status, insights_generation_status, category_id FROM chats
+           WHERE id = $1 AND user_id = $2 AND NOT is_deleted AND status = 'completed'"#,
+    )
+    .bind(body.chat_id)
+    .bind(user.user_id.as_str())
+    .fetch_optional(&state.pool)
+    .await?
+    .ok_or_else(|| ApiError::not_found("Chat"))?;
+    let (slug, display_name, price): (String, String, i32) =
+        sqlx::query_as("SELECT name, display_name, credit_cost FROM analysis_categories WHERE id = $1 AND is_active")
+            .bind(body.category_id)
+            .fetch_optional(&state.pool)
+            .await?
+            .ok_or_else(|| ApiError::not_found("Category"))?;
+    let types = load_types(&state, body.category_id).await?;
+    if types.is_empty() {
+        return Err(ApiError::NotFound(format!("The {display_name} category has no insights to unlock.")));
+    }
+    let refused: Vec<&str> =
+        types.iter().filter(|t| !t.allows_participants(chat.participant_count)).map(|t| t.display_title.as_str()).collect();
+    if !refused.is_empty() {
+        return Err(ApiError::Conflict(format!(
+            "This chat has {} participants, but {} in {display_name} only work for a chat between two people. Nothing was charged: choose a category made for groups, such as Family or Workplace.",
+            chat.participant_count,
+            refused.join(", ")
+        )));
+    }
+    if let Some(job) = latest_job(&state, body.chat_id, body.category_id).await? {
+        match job.status.as_str() {
+            "queued" | "running" => return attach(&state, &user, job, &slug, &types, &chat).await,
+            "completed" | "partial_failure" => {
+                return Err(ApiError::Conflict(format!(
+                    "The {display_name} insights of this chat are already unlocked (job {}). Failed insights can be retried for free.",
+                    job.job_id
+                )));
+            }
+            _ => {}
+        }
+    }
+    if matches!(chat.insights_generation_status.as_str(), "queued" | "generating")
+        && chat.category_id != Some(body.category_id)
+    {
+        return Err(ApiError::Conflict(
+            "Another category is being unlocked for this chat. Wait for it to finish, then try again.".to_owned(),
+        ));
+    }
+    let available = available_coins(&state, &user).await?;
+    if available < i64::from(price) {
+        return Err(ApiError::InsufficientCredits { required: price.into(), available });
+    }
+    let job = match create_job(&state, &user, body.chat_id, body.category_id, price, &types).await? {
+        Some(job) => job,
+        // A concurrent identical request created it first: return that one.
+        None => latest_job(&state, body.chat_id, body.category_id)
+            .await?
+            .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("the concurrent unlock job vanished")))?,
+    };
+    attach(&state, &user, job, &slug, &types, &chat).await
+}
+
+async fn latest_job(state: &AppState, chat_id: Uuid, category_id: Uuid) -> ApiResult<Option<JobRow>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {JOB_COLUMNS} FROM insight_generation_jobs WHERE chat_id = $1 AND category_id = $2 ORDER BY created_at DESC LIMIT 1"
+    ))
+    .bind(chat_id)
+    .bind(category_id)
+    .fetch_optional(&state.pool)
+    .await?)
+}
+
+async fn available_coins(state: &AppState, user: &AuthUser) -> ApiResult<i64> {
+    Ok(sqlx::query_scalar(
+        r#"SELECT u.credit_balance::BIGINT - COALESCE((SELECT SUM(amount) FROM coin_reservations r
+                  WHERE r.user_id = u.user_id AND r.status = 'held'), 0)::BIGINT
+           FROM users u WHERE u.user_id = $1"#,
+    )
+    .bind(user.user_id.as_str())
+    .fetch_one(&state.pool)
+    .await?)
+}
+
+/// Inserts the job, its pending insights and the chat's new status in one transaction.
+/// `None` when a concurrent request's job won the unique index.
+async fn create_job(
+    state: &AppState,
+    user: &AuthUser,
+    chat_id: Uuid,
+    category_id: Uuid,
+    price: i32,
+    types: &[InsightTypeSpec],
+) -> ApiResult<Option<JobRow>> {
+    let mut tx = state.pool.begin().await?;
+    let job_id = Uuid::new_v4().to_string();
+    let inserted: Option<JobRow> = sqlx::query_as(&format!(
+        r#"INSERT INTO insight_generation_jobs
+               (id, job_id, workflow_id, chat_id, category_id, user_id, reservation_id, status, total_insights,
+                coins_reserved, estimated_completion_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, 'queued', $8, $9, now() + interval '1 minute')
+           ON CONFLICT DO NOTHING
+           RETURNING {JOB_COLUMNS}"#
+    ))
+    .bind(Uuid::new_v4())
+    .bind(&job_id)
+    .bind(unlock_workflow_id(chat_id, category_id))
+    .bind(chat_id)
+    .bind(category_id)
+    .bind(user.user_id.as_str())
+    .bind(Uuid::new_v4())
+    .bind(types.len() as i32)
+    .bind(price)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(job) = inserted else {
+        return Ok(None);
+    };
+    for t in types {
+        sqlx::query(
+            r#"INSERT INTO insights (id, chat_id, insight_type_id, job_id, status)
+               VALUES ($1, $2, $3, $4, 'pending')
+               ON CONFLICT (chat_id, insight_type_id) DO UPDATE
+                   SET status = 'pending', job_id = EXCLUDED.job_id, error_message = NULL, updated_at = now()
+                   WHERE insights.status <> 'completed'"#,
+        )
+        .bind(Uuid::new_v4())
+        .bind(chat_id)
+        .bind(t.id)
+        .bind(&job_id)
+        .execute(&mut *tx)
+        .await?;
+    }
+    sqlx::query(
+        r#"UPDATE chats SET category_id = $2, insights_generation_status = 'queued', insights_job_id = $3,
+               total_insights_requested = $4, total_insights_completed = 0, total_insights_failed = 0,
+               insights_generation_started_at = now(), insights_generation_completed_at = NULL, updated_at = now()
+           WHERE id = $1"#,
+    )
+    .bind(chat_id)
+    .bind(category_id)
+    .bind(&job_id)
+    .bind(types.len() as i32)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Some(job))
+}
+
+/// Starts the job's workflow, or attaches to it when it already runs (the id is the chat and
+/// category: a double click, a retried request or a crash between the job row and the start
+/// all end up with one workflow).
+async fn attach(
+    state: &AppState,
+    user: &AuthUser,
+    job: JobRow,
+    slug: &str,
+    types: &[InsightTypeSpec],
+    chat: &ChatForUnlock,
+) -> ApiResult<ApiJson<UnlockResponse>> {
+    let reservation_id = job.reservation_id.unwrap_or_else(Uuid::new_v4);
+    let input = UnlockInput {
+        job_id: job.job_id.clone(),
+        user_id: user.user_id.to_string(),
+        chat_id: job.chat_id,
+        category_id: job.category_id,
+        category_slug: slug.to_owned(),
+        price: job.coins_reserved,
+        reservation_id,
+        insight_types: types.iter().map(|t| InsightTypeRef { id: t.id, name: t.name.clone() }).collect(),
+        timings: state.settings.unlock_timings.clone(),
+    };
+    let attributes = SearchAttributes::new([
+        USER_ID.value_set(user.user_id.to_string()),
+        CHAT_ID.value_set(job.chat_id.to_string()),
+        CATEGORY.value_set(slug.to_owned()),
+        UNLOCK_STATUS.value_set("queued".to_owned()),
+    ]);
+    let options = WorkflowStartOptions::new(state.task_queue.to_string(), job.workflow_id.clone())
+        .id_conflict_policy(WorkflowIdConflictPolicy::UseExisting)
+        .id_reuse_policy(WorkflowIdReusePolicy::AllowDuplicate)
+        .search_attributes(attributes)
+        .static_summary(format!("unlock {slug} for chat {} (user {})", job.chat_id, user.user_id))
+        .build();
+    match state.temporal.start_workflow(UnlockInsightsDefinition, input, options).await {
+        Ok(_) | Err(WorkflowStartError::AlreadyStarted { .. }) => {}
+        Err(e) => {
+            tracing::error!(error = ?e, "could not start the unlock workflow");
+            sqlx::query("UPDATE insight_generation_jobs SET status = 'failed', error_message = $2, completed_at = now() WHERE job_id = $1 AND status = 'queued'")
+                .bind(&job.job_id)
+                .bind("the workflow could not be started")
+                .execute(&state.pool)
+                .await?;
+            sqlx::query("UPDATE chats SET insights_generation_status = 'failed' WHERE id = $1 AND insights_job_id = $2")
+                .bind(job.chat_id)
+                .bind(&job.job_id)
+                .execute(&state.pool)
+                .await?;
+            return Err(ApiError::ServiceUnavailable(
+                "The unlock could not be started right now. Nothing was charged; please try again in a minute.".to_owned(),
+            ));
+        }
+    }
+    let available = available_coins(state, user).await?;
+    Ok(ApiJson(UnlockResponse {
+        success: true,
+        message: format!(
+            "Generating {} insights. {} coins are held and only the insights delivered are charged.",
+            types.len(),
+            job.coins_reserved
+        ),
+        poll_url: format!("/insights/jobs/{}/status", job.job_id),
+        job_id: job.job_id,
+        coins_deducted: job.coins_reserved,
+        transaction_id: reservation_id.to_string(),
+        // Before the workflow's reservation lands, show the balance as it will be.
+        remaining_balance: if job.status == "queued" && job.started_at.is_none() {
+            (available - i64::from(job.coins_reserved)).max(0)
+        } else {
+            available
+        },
+        total_insights: types.len(),
+        estimated_time_seconds: Some(60),
+        indexed_on_demand: chat.vector_status != "completed",
+        workflow_id: job.workflow_id,
+        status: job.status,
+    }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct JobStatusResponse {
+    job_id: String,
+    /// `queued`, `running`, `completed`, `partial_failure` or `failed`.
+    status: String,
+    /// (completed + failed) / total × 100.
+    progress_percentage: u32,
+    total_insights: i32,
+    completed_insights: i32,
+    failed_insights: i32,
+    started_at: Option<DateTime<Utc>>,
+    estimated_completion_at: Option<DateTime<Utc>>,
+    completed_at: Option<DateTime<Utc>>,
+    /// New: the workflow's stage (`reserving`, `indexing`, `generating`, `settling`, …).
+    stage: String,
+    /// New: per-insight states.
+    #[schema(value_type = Vec<Object>)]
+    insights: Value,
+    coins_reserved: i32,
+    coins_charged: i32,
+    coins_refunded: i32,
+    error_message: Option<String>,
+    /// New: where the answer came from: the running workflow or the database.
+    source: &'static str,
+}
+
+/// A job's progress: live from the workflow while it runs, from the database afterwards (or
+/// when the workflow cannot be asked).
+#[utoipa::path(get, path = "/api/insights/jobs/{job_id}/status", tag = "insights", security(("bearer" = [])),
+    params(("job_id" = String, Path)),
+    responses((status = 200, body = JobStatusResponse), (status = 404, body = Object)))]
+#[tracing::instrument(skip(state, user), err(Debug))]
+pub(crate) async fn job_status(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiPath(job_id): ApiPath<String>,
+) -> ApiResult<ApiJson<JobStatusResponse>> {
+    let job: JobRow = sqlx::query_as(&format!(
+        "SELECT {JOB_COLUMNS} FROM insight_generation_jobs WHERE job_id = $1 AND user_id = $2"
+    ))
+    .bind(&job_id)
+    .bind(user.user_id.as_str())
+    .fetch_optional(&state.pool)
+    .await?
+    .ok_or_else(|| ApiError::not_found("Job"))?;
+    let live = if matches!(job.status.as_str(), "queued" | "running") { query_progress(&state, &job).await } else { None };
+    Ok(ApiJson(match live {
+        Some(p) => from_progress(&job, p),
+        None => from_database(&state, job).await?,
+    }))
+}
+
+async fn query_progress(state: &AppState, job: &JobRow) -> Option<UnlockProgress> {
+    let handle = state.temporal.get_workflow_handle::<UnlockInsightsDefinition>(job.workflow_id.clone());
+    // A query needs a live worker; never let a status poll hang on one.
+    match tokio::time::timeout(Duration::from_secs(3), handle.query(ProgressQuery, (), WorkflowQueryOptions::default())).await {
+        Ok(Ok(p)) if p.job_id == job.job_id => Some(p),
+        Ok(Ok(_)) => None,
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "progress query failed; answering from the database");
+            None
+        }
+        Err(_) => {
+            tracing::warn!("progress query timed out; answering from the database");
+            None
+        }
+    }
+}
+
+fn percentage(done: i64, total: i64) -> u32 {
+    if total <= 0 { 0 } else { (done * 100 / total).clamp(0, 100) as u32 }
+}
+
+fn from_progress(job: &JobRow, p: UnlockProgress) -> JobStatusResponse {
+    let total = i64::from(p.total);
+    JobStatusResponse {
+        job_id: job.job_id.clone(),
+        status: "running".to_owned(),
+        progress_percentage: percentage(i64::from(p.completed + p.failed), total),
+        total_insights: p.total as i32,
+        completed_insights: p.completed as i32,
+        failed_insights: p.failed as i32,
+        started_at: job.started_at.or(Some(job.created_at)),
+        estimated_completion_at: p
+            .estimated_seconds_remaining
+            .map(|s| Utc::now() + chrono::Duration::seconds(s as i64)),
+        completed_at: None,
+        stage: p.stage,
+        insights: serde_json::to_value(&p.insights).unwrap_or(Value::Null),
+        coins_reserved: p.coins_reserved,
+        coins_charged: p.coins_charged,
+        coins_refunded: p.coins_refunded,
+        error_message: None,
+        source: "workflow",
+    }
+}
+
+async fn from_database(state: &AppState, job: JobRow) -> ApiResult<JobStatusResponse> {
+    let insights: Vec<(Uuid, String, String, Option<String>)> = sqlx::query_as(
+        r#"SELECT i.insight_type_id, t.name, i.status, i.error_message FROM insights i
+           JOIN insight_types t ON t.id = i.insight_type_id
+           JOIN category_insight_types cit ON cit.insight_type_id = t.id AND cit.category_id = $2
+           WHERE i.chat_id = $1 ORDER BY cit.display_order"#,
+    )
+    .bind(job.chat_id)
+    .bind(job.category_id)
+    .fetch_all(&state.pool)
+    .await?;
+    let insights: Vec<Value> = insights
+        .into_iter()
+        .map(|(id, name, status, error)| json!({"insight_type_id": id, "name": name, "state": status, "error": error}))
+        .collect();
+    Ok(JobStatusResponse {
+        progress_percentage: if matches!(job.status.as_str(), "queued" | "running") {
+            percentage(i64::from(job.completed_insights + job.failed_insights), i64::from(job.total_insights))
+        } else {
+            100
+        },
+        stage: job.status.clone(),
+        job_id: job.job_id,
+        status: job.status,
+        total_insights: job.total_insights,
+        completed_insights: job.completed_insights,
+        failed_insights: job.failed_insights,
+        started_at: job.started_at,
+        estimated_completion_at: job.estimated_completion_at,
+        completed_at: job.completed_at,
+        insights: Value::Array(insights),
+        coins_reserved: job.coins_reserved,
+        coins_charged: job.coins_charged,
+        coins_refunded: job.coins_refunded,
+        error_message: job.error_message,
+        source: "database",
+    })
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct InsightResponse {
+    id: Uuid,
+    chat_id: Uuid,
+    insight_type_id: Uuid,
+    /// Picks the frontend view, e.g. `conflict_resolution`.
+    insight_type_name: String,
+    display_title: String,
+    description: Option<String>,
+    icon: String,
+    is_premium: bool,
+    /// The insight (the type's JSON schema), `null` until completed.
+    #[schema(value_type = Object)]
+    content: Value,
+    /// `pending`, `generating`, `completed` or `failed`.
+    status: String,
+    error_message: Option<String>,
+    #[schema(value_type = Object)]
+    generation_metadata: Value,
+    created_at: DateTime<Utc>,
+    updated_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ChatInsightsResponse {
+    chat_id: Uuid,
+    #[schema(value_type = Object)]
+    category: Value,
+    generation_status: String,
+    unlocked_at: Option<DateTime<Utc>>,
+    total_requested: i32,
+    total_completed: i32,
+    total_failed: i32,
+    insights: Vec<InsightResponse>,
+}
+
+#[derive(Debug, sqlx::FromRow)]
+struct InsightRow {
+    id: Uuid,
+    insight_type_id: Uuid,
+    name: String,
+    display_title: String,
+    description: Option<String>,
+    icon: Option<String>,
+    is_premium: bool,
+    content: Option<String>,
+    status: String,
+    error_message: Option<String>,
+    tokens_used: i32,
+    generation_time_ms: i32,
+    rag_chunks_used: i32,
+    model_used: Option<String>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+/// A chat's insights (of its current category, in display order) and the generation status.
+#[utoipa::path(get, path = "/api/insights/chats/{chat_id}", tag = "insights", security(("bearer" = [])),
+    params(("chat_id" = Uuid, Path)),
+    responses((status = 200, body = ChatInsightsResponse), (status = 404, body = Object)))]
+#[tracing::instrument(skip(state, user), err(Debug))]
+pub(crate) async fn chat_insights(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiPath(chat_id): ApiPath<Uuid>,
+) -> ApiResult<ApiJson<ChatInsightsResponse>> {
+    type ChatRow = (Option<Uuid>, String, Option<DateTime<Utc>>, i32, i32, i32);
+    let (category_id, status, unlocked_at, requested, completed, failed): ChatRow = sqlx::query_as(
+        r#"SELECT category_id, insights_generation_status, insights_unlocked_at, total_insights_requested,
+                  total_insights_completed, total_insights_failed
+           FROM chats WHERE id = $1 AND user_id = $2 AND NOT is_deleted"#,
+    )
+    .bind(chat_id)
+    .bind(user.user_id.as_str())
+    .fetch_optional(&state.pool)
+    .await?
+    .ok_or_else(|| ApiError::not_found("Chat"))?;
+    let category = match category_id {
+        Some(id) => sqlx::query_as::<_, (Uuid, String, String, Option<String>)>(
+            "SELECT id, name, display_name, icon FROM analysis_categories WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&state.pool)
+        .await?
+        .map_or(Value::Null, |(id, name, display_name, icon)| {
+            json!({"id": id, "name": name, "display_name": display_name, "icon": icon})
+        }),
+        None => Value::Null,
+    };
+    let rows: Vec<InsightRow> = sqlx::query_as(
+        r#"SELECT i.id, i.insight_type_id, t.name, t.display_title, t.description, t.icon, t.is_premium,
+                  i.content, i.status, i.error_message, i.tokens_used, i.generation_time_ms, i.rag_chunks_used,
+                  i.model_used, i.created_at, i.updated_at
+           FROM insights i
+           JOIN insight_types t ON t.id = i.insight_type_id
+           LEFT JOIN category_insight_types cit ON cit.insight_type_id = t.id AND cit.category_id = $2
+           WHERE i.chat_id = $1
+           ORDER BY (cit.category_id IS NULL), cit.display_order, t.name"#,
+    )
+    .bind(chat_id)
+    .bind(category_id)
+    .fetch_all(&state.pool)
+    .await?;
+    let mut insights = Vec::with_capacity(rows.len());
+    for r in rows {
+        let content = match &r.content {
+            Some(c) => state.cipher.decrypt_json(c).map_err(|e| ApiError::Internal(e.into()))?,
+            None => Value::Null,
+        };
+        insights.push(InsightResponse {
+            id: r.id,
+            chat_id,
+            insight_type_id: r.insight_type_id,
+            insight_type_name: r.name,
+            display_title: r.display_title,
+            description: r.description,
+            icon: r.icon.unwrap_or_default(),
+            is_premium: r.is_premium,
+            content,
+            status: r.status,
+            error_message: r.error_message,
+            generation_metadata: json!({
+                "rag_chunks_used": r.rag_chunks_used,
+                "tokens_used": r.tokens_used,
+                "generation_time_ms": r.generation_time_ms,
+                "model_used": r.model_used,
+                "confidence_score": null,
+            }),
+            created_at: r.created_at,
+            updated_at: Some(r.updated_at),
+        });
+    }
+    Ok(ApiJson(ChatInsightsResponse {
+        chat_id,
+        category,
+        generation_status: status,
+        unlocked_at,
+        total_requested: requested,
+        total_completed: completed,
+        total_failed: failed,
+        insights,
+    }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct RetryResponse {
+    insight_id: Uuid,
+    /// `generating` while the retry runs.
+    status: String,
+    workflow_id: String,
+    /// Retries cost nothing.
+    coins_charged: i32,
+}
+
+/// Generates a failed insight again, for free, in its own small workflow.
+#[utoipa::path(post, path = "/api/insights/{insight_id}/retry", tag = "insights", security(("bearer" = [])),
+    params(("insight_id" = Uuid, Path)),
+    responses((status = 200, body = RetryResponse), (status = 404, body = Object), (status = 409, body = Object)))]
+#[tracing::instrument(skip(state, user), err(Debug))]
+pub(crate) async fn retry_insight(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiPath(insight_id): ApiPath<Uuid>,
+) -> ApiResult<ApiJson<RetryResponse>> {
+    let row: Option<(Uuid, Uuid, Option<String>, String, i32)> = sqlx::query_as(
+        r#"SELECT i.chat_id, i.insight_type_id, i.job_id, i.status, i.retry_count FROM insights i
+           JOIN chats c ON c.id = i.chat_id
+           WHERE i.id = $1 AND c.user_id = $2 AND NOT c.is_deleted"#,
+    )
+    .bind(insight_id)
+    .bind(user.user_id.as_str())
+    .fetch_optional(&state.pool)
+    .await?;
+    let (chat_id, insight_type_id, job_id, status, retries) = row.ok_or_else(|| ApiError::not_found("Insight"))?;
+    let attempt = match status.as_str() {
+        "failed" => {
+            let claimed: Option<i32> = sqlx::query_scalar(
+                r#"UPDATE insights SET status = 'generating', retry_count = retry_count + 1, error_message = NULL,
+                       updated_at = now()
+                   WHERE id = $1 AND status = 'failed' RETURNING retry_count"#,
+            )
+            .bind(insight_id)
+            .fetch_optional(&state.pool)
+            .await?;
+            // Lost a race with an identical request: that one started the retry.
+            claimed.unwrap_or(retries + 1)
+        }
+        // Already retrying: the same answer again.
+        "generating" if retries > 0 => retries,
+        "completed" => return Err(ApiError::Conflict("This insight is already complete.".to_owned())),
+        _ => {
+            return Err(ApiError::Conflict(
+                "This insight is still being generated by its unlock; only failed insights can be retried.".to_owned(),
+            ));
+        }
+    };
+    let workflow_id = retry_workflow_id(insight_id, attempt);
+    let input = RetryInput { insight_id, chat_id, insight_type_id, job_id, timings: state.settings.unlock_timings.clone() };
+    let options = WorkflowStartOptions::new(state.task_queue.to_string(), workflow_id.clone())
+        .id_conflict_policy(WorkflowIdConflictPolicy::UseExisting)
+        .id_reuse_policy(WorkflowIdReusePolicy::RejectDuplicate)
+        .search_attributes(SearchAttributes::new([
+            USER_ID.value_set(user.user_id.to_string()),
+            CHAT_ID.value_set(chat_id.to_string()),
+        ]))
+        .static_summary(format!("free retry of insight {insight_id}"))
+        .build();
+    match state.temporal.start_workflow(RetryInsightDefinition, input, options).await {
+        Ok(_) | Err(WorkflowStartError::AlreadyStarted { .. }) => {}
+        Err(e) => {
+            tracing::error!(error = ?e, "could not start the retry workflow");
+            sqlx::query("UPDATE insights SET status = 'failed', error_message = $2 WHERE id = $1 AND status = 'generating'")
+                .bind(insight_id)
+                .bind("the retry could not be started")
+                .execute(&state.pool)
+                .await?;
+            return Err(ApiError::ServiceUnavailable("The retry could not be started right now; please try again.".to_owned()));
+        }
+    }
+    Ok(ApiJson(RetryResponse { insight_id, status: "generating".to_owned(), workflow_id, coins_charged: 0 }))
+}

@@ -1,0 +1,129 @@
+//! `POST /api/payments/razorpay/verify`: the Razorpay checkout handler's signature.
+//!
+//! A valid signature proves only that the payment exists, so nothing is credited on its word:
+//! the payment is fetched from Razorpay, and only if it is captured for this order does the
+//! same `TopUp` workflow the webhook would start begin early (same id, so the webhook then
+//! attaches to it or finds it done).
+
+use axum::extract::State;
+use relivchats_domain::{
+    contracts::payments::{TopUpDefinition, TopUpInput, top_up_workflow_id},
+    payments::{Provider, signature},
+};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::webhooks::{Launch, start};
+use crate::{
+    AppState,
+    auth::AuthUser,
+    error::{ApiError, ApiJson, ApiResult},
+};
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub(crate) struct VerifyRequest {
+    razorpay_order_id: String,
+    razorpay_payment_id: String,
+    razorpay_signature: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct VerifyResponse {
+    /// Always true (a bad signature is a 400).
+    verified: bool,
+    /// Our order id.
+    order_id: String,
+    /// `topup_started` when the captured payment was handed to the top-up workflow now,
+    /// `awaiting_webhook` when Razorpay has not captured it yet (the webhook will credit it).
+    outcome: String,
+}
+
+/// Verifies the checkout signature (`order_id|payment_id`, HMAC with the key secret) for the
+/// caller's order, and starts crediting if Razorpay confirms the payment is captured.
+#[utoipa::path(post, path = "/api/payments/razorpay/verify", tag = "payments", request_body = VerifyRequest,
+    security(("bearer" = [])),
+    responses((status = 200, body = VerifyResponse), (status = 400, body = Object), (status = 401, body = Object),
+        (status = 404, body = Object), (status = 503, body = Object)))]
+#[tracing::instrument(skip_all, fields(user_id = %user.user_id, payment = %body.razorpay_payment_id), err(Debug))]
+pub(crate) async fn verify_razorpay(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiJson(body): ApiJson<VerifyRequest>,
+) -> ApiResult<ApiJson<VerifyResponse>> {
+    let client = super::razorpay(&state)?;
+    let key_secret = client.key_secret().ok_or_else(|| {
+        super::not_configured("Razorpay checkout verification", "RAZORPAY_KEY_SECRET")
+    })?;
+    let order: Option<(Uuid, String)> = sqlx::query_as(
+        r#"SELECT id, provider_order_id FROM payment_orders
+           WHERE provider = 'razorpay' AND provider_order_id = $1 AND user_id = $2"#,
+    )
+    .bind(body.razorpay_order_id.trim())
+    .bind(user.user_id.as_str())
+    .fetch_optional(&state.pool)
+    .await?;
+    let (order_id, provider_order_id) = order.ok_or_else(|| ApiError::not_found("Order"))?;
+    // The order id we stored, never one the client made up.
+    signature::verify_razorpay_checkout(
+        key_secret.expose(),
+        &provider_order_id,
+        body.razorpay_payment_id.trim(),
+        &body.razorpay_signature,
+    )
+    .map_err(|e| ApiError::BadRequest(format!("Invalid Razorpay checkout signature: {e}.")))?;
+    let outcome = start_if_captured(
+        &state,
+        order_id,
+        &provider_order_id,
+        &user.user_id.to_string(),
+        body.razorpay_payment_id.trim(),
+    )
+    .await?;
+    Ok(ApiJson(VerifyResponse {
+        verified: true,
+        order_id: order_id.to_string(),
+        outcome,
+    }))
+}
+
+async fn start_if_captured(
+    state: &AppState,
+    order_id: Uuid,
+    provider_order_id: &str,
+    user_id: &str,
+    payment_id: &str,
+) -> ApiResult<String> {
+    let client = super::razorpay(state)?;
+    let payment = match client.fetch_payment(payment_id).await {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot fetch the payment; the webhook will credit it");
+            return Ok("awaiting_webhook".into());
+        }
+    };
+    if payment.status != "captured" || payment.order_id.as_deref() != Some(provider_order_id) {
+        return Ok("awaiting_webhook".into());
+    }
+    let provider = Provider::Razorpay;
+    let input = TopUpInput {
+        order_id,
+        user_id: user_id.to_owned(),
+        provider,
+        provider_payment_id: payment.id.clone(),
+        amount: payment.amount,
+        currency: payment.currency,
+        event_id: format!("checkout:{}", payment.id),
+    };
+    let launch = Launch {
+        workflow_id: top_up_workflow_id(provider, &payment.id),
+        user_id,
+        provider,
+        summary: format!(
+            "razorpay payment {} for order {order_id} (checkout)",
+            payment.id
+        ),
+        kind: "topup",
+    };
+    start(state, TopUpDefinition, input, launch).await
+}

@@ -1,0 +1,295 @@
+//! Themes the analyst recognises: which schema sections they cover, the cue words (English and
+//! Hinglish) that signal them in messages, and the words it writes about them.
+
+/// A theme: how to spot it and how to talk about it.
+#[derive(Debug)]
+pub(crate) struct Theme {
+    /// Substrings of a section key that select this theme (`support`, `conflict` …).
+    pub keys: &'static [&'static str],
+    /// How the theme reads in a sentence: "checking in on each other".
+    pub phrase: &'static str,
+    /// Lower-case cues; a message mentioning one is evidence for the theme.
+    pub cues: &'static [&'static str],
+    /// Short titles for strengths, moments and patterns of this theme.
+    pub titles: &'static [&'static str],
+    /// What someone could do more of ("ask one follow-up question …").
+    pub actions: &'static [&'static str],
+    /// Words one participant could say to another; `{other}` is replaced by a name.
+    pub phrases: &'static [&'static str],
+}
+
+pub(crate) const GENERAL: Theme = Theme {
+    keys: &[],
+    phrase: "the everyday rhythm of the chat",
+    cues: &["?", "thanks", "haha", "love", "sorry", "call", "miss", "tomorrow", "yaar", "please"],
+    titles: &["Everyday connection", "Steady back-and-forth", "Keeping each other in the loop"],
+    actions: &[
+        "pick one evening this week to ask a real question about the other's day and follow up on the answer",
+        "reply to the next long message with a thought of their own, not just a reaction",
+    ],
+    phrases: &[
+        "Hey {other}, how did today actually go? Tell me the good part first.",
+        "I was thinking about what you said yesterday, {other} — how did it turn out?",
+    ],
+};
+
+pub(crate) const THEMES: &[Theme] = &[
+    Theme {
+        keys: &["conflict", "tension", "friction", "disagree", "pressure", "destructive", "trigger", "stress_comm", "repair", "mistake"],
+        phrase: "disagreements and how they are repaired",
+        cues: &["sorry", "angry", "upset", "fight", "why did", "never", "always", "whatever", "fine.", "hurt", "annoyed", "mad", "sorry yaar", "galti", "naraz", "gussa", "chill", "my bad", "calm", "understand"],
+        titles: &["Cooling down before replying", "Owning a mistake", "Returning to the topic later", "Naming the feeling"],
+        actions: &[
+            "pause before replying when a message stings, and come back to it with one calm question",
+            "say sorry in plain words when something lands badly, then ask what would help",
+        ],
+        phrases: &[
+            "{other}, I think I came across wrong earlier. Can we talk about it tonight?",
+            "I don't want to fight about this, {other} — what did you mean?",
+        ],
+    },
+    Theme {
+        keys: &["support", "care", "hard_times", "checkin", "checking", "wellbeing", "health", "available", "help", "showing_up"],
+        phrase: "looking out for each other",
+        cues: &["how are you", "are you ok", "feel better", "take care", "here for you", "proud of you", "don't worry", "help", "rest", "doctor", "khayal", "tension mat", "sab theek", "kaisa hai", "kaisi ho", "get well", "need anything", "call me"],
+        titles: &["Checking in", "Showing up on hard days", "Practical help", "Reassurance when it matters"],
+        actions: &[
+            "send a short check-in on a busy day, even when nothing is wrong",
+            "follow up a day later on something difficult the other mentioned",
+        ],
+        phrases: &[
+            "Just checking in, {other} — how are you holding up today?",
+            "{other}, you mentioned the doctor's appointment. How did it go?",
+        ],
+    },
+    Theme {
+        keys: &["affection", "warmth", "love", "romance", "flirt", "intima", "vuln", "emotional", "appreciation", "gratitude", "recognition", "positive", "beautiful", "openness"],
+        phrase: "warmth and appreciation",
+        cues: &["love", "miss you", "thank", "thanks", "proud", "amazing", "cute", "❤", "😘", "🥰", "beautiful", "jaan", "baby", "shukriya", "dhanyavad", "appreciate", "lucky", "sweet", "hug", "best"],
+        titles: &["Saying it out loud", "Small thank-yous", "Affection in everyday messages", "Noticing the other's effort"],
+        actions: &[
+            "name one specific thing they appreciated about the other this week, in a message",
+            "answer a warm message with warmth of their own rather than a quick emoji",
+        ],
+        phrases: &[
+            "Thank you for today, {other}. It meant a lot that you made the time.",
+            "{other}, I don't say it enough — I'm really proud of you.",
+        ],
+    },
+    Theme {
+        keys: &["humor", "humour", "play", "joke", "banter", "teas", "fun", "vitality", "energy", "enthusiasm", "mood", "emoji", "spontan", "inside"],
+        phrase: "humour and playfulness",
+        cues: &["haha", "hahaha", "lol", "lmao", "😂", "🤣", "😜", "joke", "funny", "crazy", "pagal", "mast", "mazaa", "meme", "hehe", "😆", "bakwas", "silly"],
+        titles: &["Running jokes", "Playful teasing", "Lifting the mood", "Spontaneous fun"],
+        actions: &[
+            "revive an old running joke or send a meme that only the other would get",
+            "suggest something spontaneous and light for the weekend",
+        ],
+        phrases: &[
+            "{other}, remember that thing that happened last time? 😂 We need a sequel.",
+            "Random plan, {other}: ice cream tonight, no excuses?",
+        ],
+    },
+    Theme {
+        keys: &["plan", "future", "dream", "timeline", "goal", "gathering", "activit", "alignment", "categor"],
+        phrase: "plans and the future",
+        cues: &["plan", "next week", "tomorrow", "weekend", "trip", "someday", "future", "let's", "lets", "book", "save", "chalo", "milte", "kal", "goal", "dream", "soon"],
+        titles: &["Making plans together", "Talking about someday", "Following through on plans", "Shared goals"],
+        actions: &[
+            "put one shared plan on a date, instead of leaving it at 'someday'",
+            "ask the other what they are looking forward to in the next few months",
+        ],
+        phrases: &[
+            "{other}, shall we actually book that trip? Which weekend works for you?",
+            "What's one thing you want us to do before the year ends, {other}?",
+        ],
+    },
+    Theme {
+        keys: &["tradition", "ritual", "celebrat", "milestone", "occasion", "rhythm", "connection", "inclusion", "participation", "shared_content", "shared_world"],
+        phrase: "rituals and shared occasions",
+        cues: &["good morning", "good night", "gm", "gn", "birthday", "happy", "festival", "diwali", "eid", "christmas", "anniversary", "dinner", "sunday", "congrats", "congratulations", "party", "mubarak", "badhai"],
+        titles: &["Daily greetings", "Celebrating together", "Regular get-togethers", "Shared occasions"],
+        actions: &[
+            "keep one small daily ritual going, like a morning or good-night message",
+            "plan the next celebration together rather than leaving it to one person",
+        ],
+        phrases: &[
+            "Good morning, {other}! Sunday lunch at ours this week?",
+            "{other}, let's do something special for the anniversary this year.",
+        ],
+    },
+    Theme {
+        keys: &["memor", "nostalg", "moment", "treasur", "arc", "best_moments", "cherish"],
+        phrase: "shared memories",
+        cues: &["remember", "yaad", "that time", "last year", "back then", "old days", "photo", "pic", "throwback", "miss those", "since", "years"],
+        titles: &["Remembering together", "Moments worth keeping", "Throwbacks", "How far they have come"],
+        actions: &[
+            "share an old photo and the story behind it",
+            "mark a small milestone with a message that looks back on how it started",
+        ],
+        phrases: &[
+            "{other}, found this old photo of us — remember that day?",
+            "Can you believe it's been this long, {other}? Best decision ever.",
+        ],
+    },
+    Theme {
+        keys: &["trust", "loyal", "promise", "reliab", "confiden", "consisten", "honest", "accountab", "follow_through"],
+        phrase: "trust and reliability",
+        cues: &["promise", "trust", "sure", "will do", "done", "on my way", "reached", "as promised", "secret", "between us", "honestly", "pakka", "bharosa", "sach", "i'll", "ill be there"],
+        titles: &["Doing what was promised", "Being there when it counts", "Keeping confidences", "Consistent presence"],
+        actions: &[
+            "confirm plans and close the loop with a quick 'done' when something promised is finished",
+            "say early when a plan has to change, with a new time",
+        ],
+        phrases: &[
+            "Done, {other} — sent it just now, as promised.",
+            "{other}, I can't make 7 after all. Can we do 8 instead?",
+        ],
+    },
+    Theme {
+        keys: &["boundar", "space", "independ", "after_hours", "urgency", "time_off", "workload", "flexib", "risk"],
+        phrase: "boundaries and space",
+        cues: &["busy", "later", "tired", "sleep", "weekend", "off", "leave", "holiday", "urgent", "asap", "late", "night", "no worries", "take your time", "baad mein", "thak"],
+        titles: &["Respecting time and space", "Saying no kindly", "Protecting rest", "Flexibility when life is busy"],
+        actions: &[
+            "agree on when messages can wait until morning and what truly counts as urgent",
+            "say plainly when they need space, and when they will be back",
+        ],
+        phrases: &[
+            "{other}, I'm wiped out tonight — can we pick this up tomorrow morning?",
+            "No rush on this, {other}. Whenever you have time is fine.",
+        ],
+    },
+    Theme {
+        keys: &["decision", "meeting", "action_item", "process", "coordination", "task", "ownership", "blocker", "clarity", "information", "concise", "collaborat", "input", "speed", "hierarch", "roles", "power", "expectation", "autonomy", "advice"],
+        phrase: "coordination and decisions",
+        cues: &["meeting", "deadline", "update", "call", "decide", "decision", "agreed", "task", "let me know", "eod", "asap", "done", "assign", "review", "plan", "approve", "confirm", "schedule", "kar dunga", "ho gaya"],
+        titles: &["Clear next steps", "Closing the loop", "Quick decisions", "Sharing updates early"],
+        actions: &[
+            "end each planning thread with one line saying who does what by when",
+            "share blockers as soon as they appear, with what is needed to move on",
+        ],
+        phrases: &[
+            "To sum up, {other}: I'll send the draft by Thursday, you review on Friday?",
+            "Quick update, {other} — I'm stuck on the figures. Could you check them today?",
+        ],
+    },
+    Theme {
+        keys: &["feedback", "credit", "respect", "safety", "rapport", "tone", "professional", "reinforce"],
+        phrase: "feedback and respect",
+        cues: &["good job", "well done", "great work", "thanks", "thank you", "feedback", "suggest", "could you", "please", "nice", "appreciate", "credit", "kudos", "sorry", "mistake", "fix"],
+        titles: &["Recognising good work", "Feedback that helps", "Respectful tone", "Learning from mistakes"],
+        actions: &[
+            "thank the other for one specific piece of work, naming what made it good",
+            "ask for feedback on something in progress, not only once it is finished",
+        ],
+        phrases: &[
+            "Really good work on the report, {other} — the summary made it easy to follow.",
+            "{other}, could you look at this before I send it? Honest feedback welcome.",
+        ],
+    },
+    Theme {
+        keys: &["family", "generation", "values", "mutual_learning", "visible_roles", "communication_styles"],
+        phrase: "family ties",
+        cues: &["mom", "mum", "dad", "papa", "mummy", "beta", "didi", "bhai", "nana", "nani", "dadi", "ghar", "home", "family", "aunty", "uncle", "kids", "khana", "aashirwad"],
+        titles: &["Looking after one another", "Passing on what matters", "Everyday family news", "Learning across generations"],
+        actions: &[
+            "ask an older or younger family member for their view on something and really listen",
+            "share a small piece of everyday news with the family group, not only the big events",
+        ],
+        phrases: &[
+            "{other}, how did you handle this when you were my age?",
+            "Sending you the recipe, {other} — tell me how it turns out!",
+        ],
+    },
+    Theme {
+        keys: &["initiation", "balance", "contribution", "airtime", "flow", "responsive", "response", "engagement", "curiosity", "listening", "missed_bids", "topic", "depth", "communication"],
+        phrase: "the give and take of conversation",
+        cues: &["?", "what about you", "and you", "tell me", "how was", "what happened", "really", "then what", "aur", "kya hua", "batao", "sach mein", "accha", "hmm"],
+        titles: &["Asking about each other", "Quick replies", "Sharing the conversation", "Following up"],
+        actions: &[
+            "start the next conversation themselves if they usually wait for the other",
+            "ask one follow-up question before changing the subject",
+        ],
+        phrases: &[
+            "And what about you, {other}? You haven't told me how your week went.",
+            "Wait, {other}, then what happened? Tell me everything.",
+        ],
+    },
+];
+
+/// The theme of a schema section: the first whose key fragment the section name contains.
+pub(crate) fn theme_for(section: &str) -> &'static Theme {
+    let section = section.to_ascii_lowercase();
+    THEMES
+        .iter()
+        .find(|t| t.keys.iter().any(|k| section.contains(k)))
+        .unwrap_or(&GENERAL)
+}
+
+/// Whether a section is about something missing or strained (gaps, risks, triggers …).
+pub(crate) fn is_concern(section: &str) -> bool {
+    const CONCERN: [&str; 12] = [
+        "gap", "risk", "trigger", "friction", "pressure", "tension", "destructive", "avoid",
+        "missing", "patterns_to", "areas_to", "stress",
+    ];
+    CONCERN.iter().any(|c| section.contains(c))
+}
+
+/// The cues of `theme` (and `extra`) that `text` mentions.
+pub(crate) fn cue_hits<'c>(text: &str, theme: &'c Theme, extra: &'c [String]) -> Vec<&'c str> {
+    let lower = text.to_lowercase();
+    theme
+        .cues
+        .iter()
+        .copied()
+        .chain(extra.iter().map(String::as_str))
+        .filter(|cue| contains_cue(&lower, cue))
+        .collect()
+}
+
+/// A cue matches as a whole word (or phrase); punctuation and emoji cues match anywhere.
+pub(crate) fn contains_cue(lower: &str, cue: &str) -> bool {
+    if cue.is_empty() {
+        return false;
+    }
+    if !cue.chars().next().is_some_and(char::is_alphanumeric) {
+        return lower.contains(cue);
+    }
+    lower.match_indices(cue).any(|(i, _)| {
+        let before = lower[..i].chars().next_back();
+        let after = lower[i + cue.len()..].chars().next();
+        !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
+    })
+}
+
+/// The five love languages, with their cues, for the love-language insight.
+pub(crate) const LOVE_LANGUAGES: [(&str, &[&str]); 5] = [
+    ("words of affirmation", &["love you", "proud", "amazing", "beautiful", "best", "thank", "appreciate", "jaan"]),
+    ("quality time", &["call", "meet", "together", "date", "weekend", "video call", "milte", "spend time"]),
+    ("acts of service", &["help", "did it", "made", "fixed", "pick you", "drop you", "cooked", "done", "kar diya"]),
+    ("receiving gifts", &["gift", "surprise", "bought", "flowers", "sent you", "order", "present", "tohfa"]),
+    ("physical touch", &["hug", "kiss", "cuddle", "hold", "😘", "🤗", "miss you"]),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cues_match_whole_words_and_emoji() {
+        assert!(contains_cue("i love you", "love"));
+        assert!(!contains_cue("gloves", "love"));
+        assert!(contains_cue("haha 😂", "😂"));
+        assert!(contains_cue("are you ok?", "?"));
+        assert!(contains_cue("how are you doing", "how are you"));
+    }
+
+    #[test]
+    fn sections_find_their_theme() {
+        assert_eq!(theme_for("conflict_triggers").phrase, "disagreements and how they are repaired");
+        assert_eq!(theme_for("hard_times_support").phrase, "looking out for each other");
+        assert_eq!(theme_for("something_else").phrase, GENERAL.phrase);
+        assert!(is_concern("care_gaps") && !is_concern("care_styles"));
+    }
+}

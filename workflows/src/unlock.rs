@@ -1,0 +1,457 @@
+//! `UnlockInsights`: the saga that turns coins into insights.
+//!
+//! reserve → index (skipped when indexed) → every insight type in parallel → settle:
+//! all succeeded: capture the price; some failed: capture the completed share (rounded down,
+//! in the user's favour) and release the rest; more than half failed: release everything.
+//! Any failure after the reservation compensates by releasing it. An operator's
+//! `manual_refund` signal wins at any time (release before capture, a refund after), and a
+//! deadline timer releases the reservation and fails what is left. After a capture the
+//! workflow stays open for a refund window, so the signal still works then.
+
+#![allow(unreachable_pub)] // the workflow macros emit items the lint cannot see through
+
+use std::time::Duration;
+
+use futures::FutureExt;
+use relivchats_domain::contracts::{
+    insights::{GenerateInsightInput, IndexChatInput, InsightContracts, failure},
+    search_attributes,
+    unlock::{
+        CaptureInput, InsightProgress, InsightTypeRef, JobUpdate, LedgerContracts, ManualRefund, RefundInput,
+        ReleaseInput, ReserveInput, UnlockInput, UnlockOutcome, UnlockProgress, UnlockTimings, unlock_workflow_id,
+    },
+};
+use temporalio_common::{RetryPolicy, search_attributes::SearchAttributeKey};
+use temporalio_macros::{workflow, workflow_methods};
+use temporalio_sdk::{
+    ActivityOptions, SyncWorkflowContext, WorkflowContext, WorkflowContextView, WorkflowResult,
+    workflows::{join_all, select},
+};
+use temporalio_workflow::WorkflowCancellationToken;
+
+use crate::failures::describe;
+
+const UNLOCK_STATUS: SearchAttributeKey<String> = SearchAttributeKey::keyword(search_attributes::UNLOCK_STATUS);
+
+#[workflow]
+pub struct UnlockInsightsWorkflow {
+    input: UnlockInput,
+    progress: UnlockProgress,
+    refund: Option<ManualRefund>,
+    refund_handled: bool,
+    generating_since: Option<std::time::SystemTime>,
+    last_done_at: Option<std::time::SystemTime>,
+}
+
+/// Why the race between the work, the deadline and the operator ended.
+enum Ending {
+    Manual,
+    Deadline,
+    Work(Vec<(InsightTypeRef, Result<(), String>)>),
+}
+
+#[workflow_methods]
+impl UnlockInsightsWorkflow {
+    #[init]
+    pub fn new(_ctx: &WorkflowContextView, input: UnlockInput) -> Self {
+        let progress = UnlockProgress {
+            job_id: input.job_id.clone(),
+            stage: "reserving".to_owned(),
+            total: input.insight_types.len() as u32,
+            insights: input
+                .insight_types
+                .iter()
+                .map(|t| InsightProgress {
+                    insight_type_id: t.id,
+                    name: t.name.clone(),
+                    state: "pending".to_owned(),
+                    error: None,
+                })
+                .collect(),
+            ..UnlockProgress::default()
+        };
+        Self { input, progress, refund: None, refund_handled: false, generating_since: None, last_done_at: None }
+    }
+
+    #[run(name = "UnlockInsights")]
+    pub async fn run(ctx: &mut WorkflowContext<Self>) -> WorkflowResult<UnlockOutcome> {
+        let input = ctx.state(|s| s.input.clone());
+        let timings = input.timings.clone();
+        set_stage(ctx, "reserving");
+        let reserve = ReserveInput {
+            reservation_id: input.reservation_id,
+            user_id: input.user_id.clone(),
+            chat_id: input.chat_id,
+            category_id: input.category_id,
+            workflow_id: unlock_workflow_id(input.chat_id, input.category_id),
+            amount: input.price,
+            hold_secs: timings.deadline_secs + 300,
+        };
+        if let Err(e) = ctx.execute_activity(LedgerContracts::reserve_coins, reserve, money_options()).await {
+            // Nothing is held: record why and stop.
+            let (kind, message) = describe(&e);
+            let message = match kind.as_deref() {
+                Some(failure::INSUFFICIENT_CREDITS) => format!("Not enough coins: {message}"),
+                _ => format!("The coins could not be reserved: {message}"),
+            };
+            return Self::fail_unreserved(ctx, &input, message).await;
+        }
+        ctx.state_mut(|s| s.progress.coins_reserved = input.price);
+        let running = job_update(&input, "generating", "running", (0, 0), Vec::new(), false);
+        ctx.execute_activity(LedgerContracts::update_unlock_job, running, money_options()).await?;
+
+        let work_token = ctx.cancellation_token().child_token();
+        let mut work = Box::pin(Self::work(ctx.clone(), input.clone(), work_token.clone()).fuse());
+        let ending = select! {
+            _ = ctx.wait_condition(|s: &Self| s.refund.is_some()) => Ending::Manual,
+            _ = ctx.timer(Duration::from_secs(timings.deadline_secs)) => Ending::Deadline,
+            results = work => Ending::Work(results),
+        };
+        if !matches!(ending, Ending::Work(_)) {
+            work_token.cancel_with_reason("the unlock ended before its insights (deadline or operator refund)");
+        }
+        let outcome = Self::settle(ctx, &input, ending).await?;
+        Self::refund_window(ctx, &input, outcome).await
+    }
+
+    #[query]
+    pub fn progress(&self, ctx: &WorkflowContextView) -> UnlockProgress {
+        let mut progress = self.progress.clone();
+        progress.manual_refund = self.refund.clone();
+        progress.estimated_seconds_remaining = self.estimate(ctx);
+        progress
+    }
+
+    #[signal]
+    pub fn manual_refund(&mut self, _ctx: &mut SyncWorkflowContext<Self>, request: ManualRefund) {
+        // The first request wins; a second signal changes nothing.
+        if self.refund.is_none() {
+            self.refund = Some(request);
+        }
+    }
+}
+
+impl UnlockInsightsWorkflow {
+    /// Seconds until the running insights should be done. They run in parallel, so the rest
+    /// should take about as long as the ones already finished took on average (a query has no
+    /// clock of its own: the times come from the workflow's history).
+    fn estimate(&self, _ctx: &WorkflowContextView) -> Option<u64> {
+        if self.progress.stage != "generating" {
+            return None;
+        }
+        let done = self.progress.completed + self.progress.failed;
+        let taken = match (self.generating_since, self.last_done_at) {
+            (Some(since), Some(last)) if done > 0 => last.duration_since(since).map_or(0, |d| d.as_secs()),
+            _ => return Some((self.input.timings.insight_timeout_secs / 4).max(1)),
+        };
+        Some((taken / u64::from(done)).max(1))
+    }
+
+    /// Index, then generate every insight in parallel. Never fails: each insight's outcome is
+    /// in the result (an indexing failure fails them all).
+    async fn work(
+        ctx: WorkflowContext<Self>,
+        input: UnlockInput,
+        token: WorkflowCancellationToken,
+    ) -> Vec<(InsightTypeRef, Result<(), String>)> {
+        set_stage(&ctx, "indexing");
+        let index = ctx
+            .execute_activity(InsightContracts::index_chat, IndexChatInput { chat_id: input.chat_id }, index_options(&token))
+            .await;
+        if let Err(e) = index {
+            let message = format!("The chat could not be prepared for analysis: {}", describe(&e).1);
+            return input.insight_types.iter().map(|t| (t.clone(), Err(message.clone()))).collect();
+        }
+        set_stage(&ctx, "generating");
+        let now = ctx.workflow_time();
+        ctx.state_mut(|s| {
+            s.generating_since = now;
+            s.progress.insights.iter_mut().for_each(|i| i.state = "generating".to_owned());
+        });
+        let runs = input.insight_types.iter().map(|t| {
+            let (ctx, t, token) = (ctx.clone(), t.clone(), token.clone());
+            let request = GenerateInsightInput {
+                chat_id: input.chat_id,
+                insight_type_id: t.id,
+                job_id: Some(input.job_id.clone()),
+            };
+            let options = insight_options(&input.timings, &token);
+            async move {
+                let result = ctx
+                    .execute_activity(InsightContracts::generate_insight, request, options)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| describe(&e).1);
+                let now = ctx.workflow_time();
+                ctx.state_mut(|s| {
+                    s.last_done_at = now;
+                    s.record(t.id, &result);
+                });
+                (t, result)
+            }
+        });
+        join_all(runs).await
+    }
+
+    fn record(&mut self, type_id: uuid::Uuid, result: &Result<(), String>) {
+        if let Some(i) = self.progress.insights.iter_mut().find(|i| i.insight_type_id == type_id) {
+            match result {
+                Ok(()) => {
+                    i.state = "completed".to_owned();
+                    self.progress.completed += 1;
+                }
+                Err(e) => {
+                    i.state = "failed".to_owned();
+                    i.error = Some(e.clone());
+                    self.progress.failed += 1;
+                }
+            }
+        }
+    }
+
+    /// Applies the settlement rules and records the final state of the chat and the job.
+    async fn settle(ctx: &mut WorkflowContext<Self>, input: &UnlockInput, ending: Ending) -> WorkflowResult<UnlockOutcome> {
+        set_stage(ctx, "settling");
+        let (results, refund_reason, expired) = match ending {
+            Ending::Work(results) => (results, None, false),
+            Ending::Deadline => (Self::unfinished(ctx, "The analysis did not finish in time."), Some("deadline passed".to_owned()), true),
+            Ending::Manual => {
+                let request = ctx.state(|s| s.refund.clone()).unwrap_or_else(|| ManualRefund { reason: String::new(), operator: String::new() });
+                ctx.state_mut(|s| s.refund_handled = true);
+                let reason = format!("manual refund by {}: {}", operator_name(&request), request.reason);
+                (Self::unfinished(ctx, "Stopped: the coins were refunded by support."), Some(reason), false)
+            }
+        };
+        let total = results.len() as u32;
+        let completed = results.iter().filter(|(_, r)| r.is_ok()).count() as u32;
+        let failed = total - completed;
+        let failed_insights: Vec<(uuid::Uuid, String)> =
+            results.iter().filter_map(|(t, r)| r.as_ref().err().map(|e| (t.id, e.clone()))).collect();
+        let price = input.price;
+        // The charge: everything, the completed share (floor: in the user's favour), or nothing.
+        let charge = match (&refund_reason, failed) {
+            (Some(_), _) => 0,
+            (None, 0) => price,
+            (None, f) if f * 2 > total => 0,
+            (None, _) => (i64::from(price) * i64::from(completed) / i64::from(total.max(1))) as i32,
+        };
+        let refund_reason = refund_reason.or_else(|| {
+            (charge < price).then(|| format!("{failed} of {total} insights failed"))
+        });
+        let settled = if charge > 0 {
+            let capture = CaptureInput {
+                reservation_id: input.reservation_id,
+                amount: charge,
+                description: format!("Unlocked {} insights ({}/{total} delivered)", input.category_slug, completed),
+                job_id: input.job_id.clone(),
+            };
+            ctx.execute_activity(LedgerContracts::capture_coins, capture, money_options()).await?
+        } else {
+            let release = ReleaseInput {
+                reservation_id: input.reservation_id,
+                reason: refund_reason.clone().unwrap_or_default(),
+                expired,
+            };
+            ctx.execute_activity(LedgerContracts::release_coins, release, money_options()).await?
+        };
+        let status = match (completed, failed) {
+            (_, 0) => "completed",
+            (0, _) => "failed",
+            _ => "partial_failure",
+        };
+        let mut update = job_update(input, status, status, (completed, failed), failed_insights, true);
+        update.coins_charged = settled.captured;
+        update.error_message = refund_reason.clone().filter(|_| status != "completed");
+        ctx.execute_activity(LedgerContracts::update_unlock_job, update, money_options()).await?;
+        ctx.state_mut(|s| {
+            s.progress.coins_charged = settled.captured;
+            s.progress.coins_refunded = price - settled.captured;
+        });
+        set_stage(ctx, status);
+        Ok(UnlockOutcome {
+            status: status.to_owned(),
+            completed,
+            failed,
+            coins_charged: settled.captured,
+            coins_refunded: price - settled.captured,
+            refund_reason,
+        })
+    }
+
+    /// The outcome of every insight when the work was cut short: finished ones keep their
+    /// result, the rest fail with `why`.
+    fn unfinished(ctx: &WorkflowContext<Self>, why: &str) -> Vec<(InsightTypeRef, Result<(), String>)> {
+        ctx.state_mut(|s| {
+            let mut out = Vec::new();
+            for i in &mut s.progress.insights {
+                let result = match i.state.as_str() {
+                    "completed" => Ok(()),
+                    "failed" => Err(i.error.clone().unwrap_or_else(|| why.to_owned())),
+                    _ => {
+                        i.state = "failed".to_owned();
+                        i.error = Some(why.to_owned());
+                        Err(why.to_owned())
+                    }
+                };
+                out.push((InsightTypeRef { id: i.insight_type_id, name: i.name.clone() }, result));
+            }
+            s.progress.completed = out.iter().filter(|(_, r)| r.is_ok()).count() as u32;
+            s.progress.failed = out.len() as u32 - s.progress.completed;
+            out
+        })
+    }
+
+    /// After a capture, an operator may still refund: wait for the signal or the window's end.
+    async fn refund_window(
+        ctx: &mut WorkflowContext<Self>,
+        input: &UnlockInput,
+        mut outcome: UnlockOutcome,
+    ) -> WorkflowResult<UnlockOutcome> {
+        if outcome.coins_charged == 0 || ctx.state(|s| s.refund_handled) {
+            return Ok(outcome);
+        }
+        let window = Duration::from_secs(input.timings.refund_window_secs);
+        let refunded = select! {
+            _ = ctx.wait_condition(|s: &Self| s.refund.is_some()) => true,
+            _ = ctx.timer(window) => false,
+        };
+        if !refunded {
+            return Ok(outcome);
+        }
+        let request = ctx.state(|s| s.refund.clone()).unwrap_or_else(|| ManualRefund { reason: String::new(), operator: String::new() });
+        let refund = RefundInput {
+            reservation_id: input.reservation_id,
+            reason: request.reason.clone(),
+            operator: operator_name(&request),
+        };
+        let settled = ctx.execute_activity(LedgerContracts::refund_coins, refund, money_options()).await?;
+        let mut update = job_update(
+            input,
+            &outcome.status,
+            &outcome.status,
+            (outcome.completed, outcome.failed),
+            Vec::new(),
+            true,
+        );
+        update.coins_charged = settled.captured;
+        update.coins_refunded = input.price - settled.captured + settled.refunded;
+        update.error_message = Some(format!("refunded by {}: {}", operator_name(&request), request.reason));
+        ctx.execute_activity(LedgerContracts::update_unlock_job, update, money_options()).await?;
+        ctx.state_mut(|s| {
+            s.refund_handled = true;
+            s.progress.coins_refunded = input.price;
+        });
+        set_stage(ctx, "refunded");
+        outcome.coins_refunded = input.price;
+        outcome.refund_reason = Some(format!("manual refund by {}: {}", operator_name(&request), request.reason));
+        Ok(outcome)
+    }
+
+    async fn fail_unreserved(
+        ctx: &mut WorkflowContext<Self>,
+        input: &UnlockInput,
+        message: String,
+    ) -> WorkflowResult<UnlockOutcome> {
+        let failed: Vec<_> = input.insight_types.iter().map(|t| (t.id, message.clone())).collect();
+        let total = failed.len() as u32;
+        let mut update = job_update(input, "failed", "failed", (0, total), failed, true);
+        update.error_message = Some(message.clone());
+        ctx.execute_activity(LedgerContracts::update_unlock_job, update, money_options()).await?;
+        ctx.state_mut(|s| {
+            s.progress.failed = total;
+            s.progress.insights.iter_mut().for_each(|i| {
+                i.state = "failed".to_owned();
+                i.error = Some(message.clone());
+            });
+        });
+        set_stage(ctx, "failed");
+        Ok(UnlockOutcome {
+            status: "failed".to_owned(),
+            completed: 0,
+            failed: total,
+            coins_charged: 0,
+            coins_refunded: 0,
+            refund_reason: Some(message),
+        })
+    }
+}
+
+fn operator_name(request: &ManualRefund) -> String {
+    if request.operator.trim().is_empty() { "an operator".to_owned() } else { request.operator.clone() }
+}
+
+/// Records the stage in the query state and in the `UnlockStatus` search attribute.
+fn set_stage(ctx: &WorkflowContext<UnlockInsightsWorkflow>, stage: &str) {
+    ctx.state_mut(|s| s.progress.stage = stage.to_owned());
+    ctx.upsert_search_attributes([UNLOCK_STATUS.value_set(stage.to_owned())]);
+}
+
+fn job_update(
+    input: &UnlockInput,
+    chat_status: &str,
+    job_status: &str,
+    (completed, failed): (u32, u32),
+    failed_insights: Vec<(uuid::Uuid, String)>,
+    finished: bool,
+) -> JobUpdate {
+    JobUpdate {
+        job_id: input.job_id.clone(),
+        chat_id: input.chat_id,
+        chat_status: chat_status.to_owned(),
+        job_status: job_status.to_owned(),
+        completed,
+        failed,
+        failed_insights,
+        coins_charged: 0,
+        coins_refunded: 0,
+        error_message: None,
+        finished,
+    }
+}
+
+/// Money and bookkeeping: retried without limit (only business refusals stop them), so a
+/// reservation is always settled once the database is back.
+pub(crate) fn money_options() -> ActivityOptions {
+    ActivityOptions::with_start_to_close_timeout(Duration::from_secs(30))
+        .retry_policy(
+            RetryPolicy::builder()
+                .initial_interval(Duration::from_millis(500))
+                .backoff_coefficient(2.0)
+                .maximum_interval(Duration::from_secs(30))
+                .maximum_attempts(0)
+                .build(),
+        )
+        // Compensation must run even after the work was cancelled.
+        .cancellation_token(WorkflowCancellationToken::new())
+        .build()
+}
+
+fn index_options(token: &WorkflowCancellationToken) -> ActivityOptions {
+    ActivityOptions::with_start_to_close_timeout(Duration::from_secs(15 * 60))
+        .heartbeat_timeout(Duration::from_secs(30))
+        .retry_policy(
+            RetryPolicy::builder()
+                .initial_interval(Duration::from_secs(1))
+                .backoff_coefficient(2.0)
+                .maximum_interval(Duration::from_secs(30))
+                .maximum_attempts(5)
+                .build(),
+        )
+        .cancellation_token(token.clone())
+        .summary("index the chat for retrieval")
+        .build()
+}
+
+pub(crate) fn insight_options(timings: &UnlockTimings, token: &WorkflowCancellationToken) -> ActivityOptions {
+    ActivityOptions::with_start_to_close_timeout(Duration::from_secs(timings.insight_timeout_secs))
+        .retry_policy(
+            RetryPolicy::builder()
+                .initial_interval(Duration::from_secs(1))
+                .backoff_coefficient(2.0)
+                .maximum_interval(Duration::from_secs(10))
+                .maximum_attempts(timings.insight_max_attempts)
+                .build(),
+        )
+        .cancellation_token(token.clone())
+        .build()
+}
