@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use relivchats_activities::providers::{EdgeStore, HashedEmbedder};
 use relivchats_domain::retrieval::{
     EmbedPurpose, Embedder, VectorPoint, VectorQuery, VectorStore,
-    chunking::{ChatFacts, Chunk, ChunkingOptions, Chunker, SourceMessage},
+    chunking::{ChatFacts, Chunk, Chunker, ChunkingOptions, SourceMessage},
     point_id,
 };
 use uuid::Uuid;
@@ -32,7 +32,7 @@ fn message(i: usize, start: chrono::NaiveDateTime) -> SourceMessage {
     SourceMessage {
         id: Uuid::from_u128(i as u128 + 1),
         seq: i as i64,
-        sender: Some(if i % 3 == 0 { "Asha" } else { "Ben" }.to_owned()),
+        sender: Some(if i.is_multiple_of(3) { "Asha" } else { "Ben" }.to_owned()),
         content: format!("{} ({i})", LINES[(i * 7) % LINES.len()]),
         timestamp: start + chrono::Duration::minutes(i as i64 * 3 + (i as i64 / 40) * 240),
     }
@@ -51,18 +51,33 @@ struct Totals {
 }
 
 /// Embeds and upserts one batch (the store flushes after each), as `index_chat` does.
-async fn store_batch(embedder: &HashedEmbedder, store: &EdgeStore, chat: Uuid, batch: Vec<Chunk>, totals: &mut Totals) {
+async fn store_batch(
+    embedder: &HashedEmbedder,
+    store: &EdgeStore,
+    chat: Uuid,
+    batch: Vec<Chunk>,
+    totals: &mut Totals,
+) {
     if batch.is_empty() {
         return;
     }
     let texts: Vec<String> = batch.iter().map(|c| c.text.clone()).collect();
     let t = Instant::now();
-    let vectors = embedder.embed(&texts, EmbedPurpose::Document).await.unwrap();
+    let vectors = embedder
+        .embed(&texts, EmbedPurpose::Document)
+        .await
+        .unwrap();
     totals.embed_time += t.elapsed();
     let points: Vec<VectorPoint> = batch
         .into_iter()
         .zip(vectors)
-        .map(|(c, dense)| VectorPoint { id: point_id(chat, c.index), chat_id: chat, chunk_index: c.index, dense, text: c.text })
+        .map(|(c, dense)| VectorPoint {
+            id: point_id(chat, c.index),
+            chat_id: chat,
+            chunk_index: c.index,
+            dense,
+            text: c.text,
+        })
         .collect();
     totals.chunks += points.len();
     let t = Instant::now();
@@ -73,13 +88,23 @@ async fn store_batch(embedder: &HashedEmbedder, store: &EdgeStore, chat: Uuid, b
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let n: usize = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(100_000);
+    let n: usize = std::env::args()
+        .skip(1)
+        .find_map(|a| a.parse().ok())
+        .unwrap_or(100_000);
     let dir = std::env::temp_dir().join(format!("relivchats-bench-{}", Uuid::new_v4()));
     let embedder = HashedEmbedder::new(384);
     let store = EdgeStore::open(&dir, 384).expect("open the shard");
     let chat = Uuid::new_v4();
-    let start = chrono::NaiveDate::from_ymd_opt(2023, 1, 1).unwrap().and_hms_opt(8, 0, 0).unwrap();
-    let facts = ChatFacts { participant_count: 2, is_group_chat: false, platform: "whatsapp".into() };
+    let start = chrono::NaiveDate::from_ymd_opt(2023, 1, 1)
+        .unwrap()
+        .and_hms_opt(8, 0, 0)
+        .unwrap();
+    let facts = ChatFacts {
+        participant_count: 2,
+        is_group_chat: false,
+        platform: "whatsapp".into(),
+    };
     let mut chunker = Chunker::new(ChunkingOptions::default(), facts);
 
     let began = Instant::now();
@@ -88,25 +113,63 @@ async fn main() {
     for i in 0..n {
         pending.extend(chunker.push(message(i, start)));
         if pending.len() >= 128 {
-            store_batch(&embedder, &store, chat, std::mem::take(&mut pending), &mut totals).await;
+            store_batch(
+                &embedder,
+                &store,
+                chat,
+                std::mem::take(&mut pending),
+                &mut totals,
+            )
+            .await;
         }
     }
     pending.extend(chunker.finish());
     store_batch(&embedder, &store, chat, pending, &mut totals).await;
-    let Totals { chunks, batches, embed_time, upsert_time } = totals;
+    let Totals {
+        chunks,
+        batches,
+        embed_time,
+        upsert_time,
+    } = totals;
     let elapsed = began.elapsed().as_secs_f64();
     assert_eq!(store.count_chat(chat).await.unwrap() as usize, chunks);
     println!("indexing {n} messages -> {chunks} chunks in {batches} batches: {elapsed:.2} s");
-    println!("  {:.0} messages/s, {:.0} chunks/s", n as f64 / elapsed, chunks as f64 / elapsed);
-    println!("  of which embedding {:.2} s, upsert + flush {:.2} s", embed_time.as_secs_f64(), upsert_time.as_secs_f64());
+    println!(
+        "  {:.0} messages/s, {:.0} chunks/s",
+        n as f64 / elapsed,
+        chunks as f64 / elapsed
+    );
+    println!(
+        "  of which embedding {:.2} s, upsert + flush {:.2} s",
+        embed_time.as_secs_f64(),
+        upsert_time.as_secs_f64()
+    );
 
-    let questions = ["plan the trip next weekend", "sorry can we talk", "proud of you yaar", "interview", "good morning sleep"];
+    let questions = [
+        "plan the trip next weekend",
+        "sorry can we talk",
+        "proud of you yaar",
+        "interview",
+        "good morning sleep",
+    ];
     let mut latencies = Vec::new();
     for round in 0..200 {
         let q = questions[round % questions.len()];
         let t = Instant::now();
-        let dense = embedder.embed(&[q.to_owned()], EmbedPurpose::Query).await.unwrap().remove(0);
-        let hits = store.query(VectorQuery { chat_id: chat, dense, text: q.to_owned(), limit: 12 }).await.unwrap();
+        let dense = embedder
+            .embed(&[q.to_owned()], EmbedPurpose::Query)
+            .await
+            .unwrap()
+            .remove(0);
+        let hits = store
+            .query(VectorQuery {
+                chat_id: chat,
+                dense,
+                text: q.to_owned(),
+                limit: 12,
+            })
+            .await
+            .unwrap();
         latencies.push(t.elapsed());
         assert_eq!(hits.len(), 12);
     }

@@ -66,14 +66,20 @@ pub struct ProviderConfig {
 fn number<T: std::str::FromStr>(raw: Option<String>, default: T, key: &str) -> anyhow::Result<T> {
     match raw {
         None => Ok(default),
-        Some(v) => v.parse().map_err(|_| anyhow::anyhow!("{key} must be a positive number, not {v:?}")),
+        Some(v) => v
+            .parse()
+            .map_err(|_| anyhow::anyhow!("{key} must be a positive number, not {v:?}")),
     }
 }
 
 impl ProviderConfig {
     /// Reads the provider variables; fails with a sentence naming the variable at fault.
     pub fn from_vars(vars: &HashMap<String, String>) -> anyhow::Result<Self> {
-        let get = |key: &str| vars.get(key).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let get = |key: &str| {
+            vars.get(key)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
         let llm = match get("LLM_PROVIDER").as_deref().unwrap_or("offline") {
             "offline" => LlmProvider::Offline,
             "gemini" => LlmProvider::Gemini,
@@ -84,7 +90,9 @@ impl ProviderConfig {
             "offline" => EmbeddingProvider::Offline,
             "gemini" => EmbeddingProvider::Gemini,
             "openai" => EmbeddingProvider::OpenAi,
-            other => bail!("EMBEDDING_PROVIDER must be 'offline', 'gemini' or 'openai', not {other:?}"),
+            other => {
+                bail!("EMBEDDING_PROVIDER must be 'offline', 'gemini' or 'openai', not {other:?}")
+            }
         };
         let vector_store = match get("VECTOR_STORE").as_deref().unwrap_or("edge") {
             "edge" => VectorStoreKind::Edge,
@@ -100,17 +108,26 @@ impl ProviderConfig {
             embedding,
             vector_store,
             gemini_api_key: get("GEMINI_API_KEY").map(Secret::new),
-            gemini_api_base: get("GEMINI_API_BASE").unwrap_or_else(|| "https://generativelanguage.googleapis.com".to_owned()),
-            gemini_llm_model: get("GEMINI_LLM_MODEL").unwrap_or_else(|| "gemini-2.5-flash".to_owned()),
-            gemini_embedding_model: get("GEMINI_EMBEDDING_MODEL").unwrap_or_else(|| "gemini-embedding-001".to_owned()),
-            embedding_dimension: number(get("EMBEDDING_DIMENSION"), default_dimension, "EMBEDDING_DIMENSION")?,
-            openai_api_base: get("OPENAI_API_BASE").unwrap_or_else(|| "http://localhost:11434/v1".to_owned()),
+            gemini_api_base: get("GEMINI_API_BASE")
+                .unwrap_or_else(|| "https://generativelanguage.googleapis.com".to_owned()),
+            gemini_llm_model: get("GEMINI_LLM_MODEL")
+                .unwrap_or_else(|| "gemini-2.5-flash".to_owned()),
+            gemini_embedding_model: get("GEMINI_EMBEDDING_MODEL")
+                .unwrap_or_else(|| "gemini-embedding-001".to_owned()),
+            embedding_dimension: number(
+                get("EMBEDDING_DIMENSION"),
+                default_dimension,
+                "EMBEDDING_DIMENSION",
+            )?,
+            openai_api_base: get("OPENAI_API_BASE")
+                .unwrap_or_else(|| "http://localhost:11434/v1".to_owned()),
             openai_api_key: get("OPENAI_API_KEY").map(Secret::new),
             openai_model: get("OPENAI_MODEL"),
             openai_embedding_model: get("OPENAI_EMBEDDING_MODEL"),
             qdrant_url: get("QDRANT_URL"),
             qdrant_api_key: get("QDRANT_API_KEY").map(Secret::new),
-            qdrant_collection: get("QDRANT_COLLECTION").unwrap_or_else(|| "relivchats_chunks".to_owned()),
+            qdrant_collection: get("QDRANT_COLLECTION")
+                .unwrap_or_else(|| "relivchats_chunks".to_owned()),
             rag_top_k: number(get("RAG_TOP_K"), 12, "RAG_TOP_K")?,
             rag_token_budget: number(get("RAG_TOKEN_BUDGET"), 12_000, "RAG_TOKEN_BUDGET")?,
         };
@@ -127,10 +144,14 @@ impl ProviderConfig {
             bail!("OPENAI_MODEL must be set when LLM_PROVIDER=openai (e.g. qwen2.5:7b for Ollama)");
         }
         if self.embedding == EmbeddingProvider::OpenAi && self.openai_embedding_model.is_none() {
-            bail!("OPENAI_EMBEDDING_MODEL must be set when EMBEDDING_PROVIDER=openai (e.g. nomic-embed-text)");
+            bail!(
+                "OPENAI_EMBEDDING_MODEL must be set when EMBEDDING_PROVIDER=openai (e.g. nomic-embed-text)"
+            );
         }
         if self.vector_store == VectorStoreKind::Qdrant && self.qdrant_url.is_none() {
-            bail!("QDRANT_URL must be set when VECTOR_STORE=qdrant (the gRPC address, e.g. http://localhost:6334)");
+            bail!(
+                "QDRANT_URL must be set when VECTOR_STORE=qdrant (the gRPC address, e.g. http://localhost:6334)"
+            );
         }
         if !(1..=100).contains(&self.rag_top_k) {
             bail!("RAG_TOP_K must be between 1 and 100");
@@ -155,7 +176,11 @@ impl ProviderConfig {
 
     fn gemini(&self) -> anyhow::Result<Gemini> {
         Ok(Gemini::new(GeminiSettings {
-            api_key: self.gemini_api_key.as_ref().map(|k| k.expose().to_owned()).unwrap_or_default(),
+            api_key: self
+                .gemini_api_key
+                .as_ref()
+                .map(|k| k.expose().to_owned())
+                .unwrap_or_default(),
             base_url: self.gemini_api_base.clone(),
             llm_model: self.gemini_llm_model.clone(),
             embedding_model: self.gemini_embedding_model.clone(),
@@ -193,7 +218,8 @@ impl ProviderConfig {
             VectorStoreKind::Edge => {
                 let dir = data_dir.join("qdrant");
                 let dimension = self.embedding_dimension;
-                let store = tokio::task::spawn_blocking(move || EdgeStore::open(&dir, dimension)).await??;
+                let store =
+                    tokio::task::spawn_blocking(move || EdgeStore::open(&dir, dimension)).await??;
                 Arc::new(store)
             }
             VectorStoreKind::Qdrant => Arc::new(
@@ -207,8 +233,17 @@ impl ProviderConfig {
                 .await?,
             ),
         };
-        tracing::info!(embedder = embedder.model(), store = store.name(), llm = llm.model(), "providers ready");
-        Ok(Providers { embedder, store, llm })
+        tracing::info!(
+            embedder = embedder.model(),
+            store = store.name(),
+            llm = llm.model(),
+            "providers ready"
+        );
+        Ok(Providers {
+            embedder,
+            store,
+            llm,
+        })
     }
 }
 
@@ -243,14 +278,27 @@ mod tests {
     use super::*;
 
     fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
     }
 
     #[test]
     fn defaults_are_offline_and_embedded() {
         let c = ProviderConfig::from_vars(&HashMap::new()).unwrap();
-        assert_eq!((c.llm, c.embedding, c.vector_store), (LlmProvider::Offline, EmbeddingProvider::Offline, VectorStoreKind::Edge));
-        assert_eq!((c.embedding_dimension, c.rag_top_k, c.rag_token_budget), (384, 12, 12_000));
+        assert_eq!(
+            (c.llm, c.embedding, c.vector_store),
+            (
+                LlmProvider::Offline,
+                EmbeddingProvider::Offline,
+                VectorStoreKind::Edge
+            )
+        );
+        assert_eq!(
+            (c.embedding_dimension, c.rag_top_k, c.rag_token_budget),
+            (384, 12, 12_000)
+        );
     }
 
     #[test]
@@ -263,7 +311,11 @@ mod tests {
         assert!(e.to_string().contains("QDRANT_URL"), "{e}");
         let e = ProviderConfig::from_vars(&vars(&[("LLM_PROVIDER", "claude")])).unwrap_err();
         assert!(e.to_string().contains("LLM_PROVIDER"), "{e}");
-        let c = ProviderConfig::from_vars(&vars(&[("EMBEDDING_PROVIDER", "gemini"), ("GEMINI_API_KEY", "k")])).unwrap();
+        let c = ProviderConfig::from_vars(&vars(&[
+            ("EMBEDDING_PROVIDER", "gemini"),
+            ("GEMINI_API_KEY", "k"),
+        ]))
+        .unwrap();
         assert_eq!(c.embedding_dimension, 768);
     }
 }

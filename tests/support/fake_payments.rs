@@ -82,9 +82,11 @@ impl FakePayments {
         .collect()
     }
 
+    /// Provider ids are globally unique, like the real ones: workflow ids are built from them
+    /// and every test shares one Temporal namespace.
     fn next_id(&self, prefix: &str) -> String {
         let n = self.counter.fetch_add(1, Ordering::SeqCst);
-        format!("{prefix}_Fake{n:06}")
+        format!("{prefix}_{}{n:03}", &unique_suffix()[..10])
     }
 }
 
@@ -174,6 +176,16 @@ async fn stripe_create_intent(
         fake.stripe_by_key.lock().unwrap().insert(k, intent.clone());
     }
     Json(intent).into_response()
+}
+
+/// Random alphanumerics for ids that must not collide across tests and runs.
+pub fn unique_suffix() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+/// A provider-style id (`pay_…`, `rfnd_…`) unique across tests and runs.
+pub fn unique_id(prefix: &str) -> String {
+    format!("{prefix}_{}", &unique_suffix()[..14])
 }
 
 /// A Razorpay payment entity.

@@ -73,7 +73,11 @@ impl FakeVendor {
 
     /// Queues answers for the next model calls; once used up, calls succeed.
     pub fn script(&self, replies: &[Reply]) {
-        self.state.script.lock().unwrap().extend(replies.iter().copied());
+        self.state
+            .script
+            .lock()
+            .unwrap()
+            .extend(replies.iter().copied());
     }
 
     pub fn llm_calls(&self) -> usize {
@@ -103,7 +107,8 @@ fn google_error(code: u16, status: &str, message: &str, retry: Option<u32>) -> R
     if let Some(s) = retry {
         details.push(json!({"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": format!("{s}s")}));
     }
-    let body = json!({"error": {"code": code, "message": message, "status": status, "details": details}});
+    let body =
+        json!({"error": {"code": code, "message": message, "status": status, "details": details}});
     (StatusCode::from_u16(code).unwrap(), Json(body)).into_response()
 }
 
@@ -113,12 +118,27 @@ fn openai_error(code: u16, kind: &str, message: &str) -> Response {
 }
 
 fn garbled() -> Response {
-    (StatusCode::OK, [("content-type", "application/json")], "{\"candidates\": [").into_response()
+    (
+        StatusCode::OK,
+        [("content-type", "application/json")],
+        "{\"candidates\": [",
+    )
+        .into_response()
 }
 
-async fn gemini(State(state): State<Arc<FakeState>>, Path(call): Path<String>, headers: HeaderMap, Json(body): Json<Value>) -> Response {
+async fn gemini(
+    State(state): State<Arc<FakeState>>,
+    Path(call): Path<String>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
     if headers.get("x-goog-api-key").is_none() {
-        return google_error(403, "PERMISSION_DENIED", "Method doesn't allow unregistered callers.", None);
+        return google_error(
+            403,
+            "PERMISSION_DENIED",
+            "Method doesn't allow unregistered callers.",
+            None,
+        );
     }
     let Some((model, method)) = call.split_once(':') else {
         return google_error(404, "NOT_FOUND", "no such method", None);
@@ -133,11 +153,35 @@ async fn gemini(State(state): State<Arc<FakeState>>, Path(call): Path<String>, h
 fn gemini_generate(state: &FakeState, model: &str, body: Value) -> Response {
     state.llm_calls.fetch_add(1, Ordering::SeqCst);
     *state.last_llm_request.lock().unwrap() = Some(body.clone());
-    let schema = body.pointer("/generationConfig/responseJsonSchema").cloned().unwrap_or(Value::Null);
+    let schema = body
+        .pointer("/generationConfig/responseJsonSchema")
+        .cloned()
+        .unwrap_or(Value::Null);
     let text = match next_reply(state) {
-        Some(Reply::Overloaded) => return google_error(503, "UNAVAILABLE", "The model is overloaded. Please try again later.", None),
-        Some(Reply::RateLimited(s)) => return google_error(429, "RESOURCE_EXHAUSTED", "You exceeded your current quota.", Some(s)),
-        Some(Reply::BadRequest) => return google_error(400, "INVALID_ARGUMENT", "Invalid JSON payload received.", None),
+        Some(Reply::Overloaded) => {
+            return google_error(
+                503,
+                "UNAVAILABLE",
+                "The model is overloaded. Please try again later.",
+                None,
+            );
+        }
+        Some(Reply::RateLimited(s)) => {
+            return google_error(
+                429,
+                "RESOURCE_EXHAUSTED",
+                "You exceeded your current quota.",
+                Some(s),
+            );
+        }
+        Some(Reply::BadRequest) => {
+            return google_error(
+                400,
+                "INVALID_ARGUMENT",
+                "Invalid JSON payload received.",
+                None,
+            );
+        }
         Some(Reply::GarbledBody) => return garbled(),
         Some(Reply::NotJson) => "Sure! Here is the analysis you asked for.".to_owned(),
         Some(Reply::SchemaViolation) => "{}".to_owned(),
@@ -154,20 +198,39 @@ fn gemini_generate(state: &FakeState, model: &str, body: Value) -> Response {
 
 /// Vectors of the requested size, deliberately not unit length (as Gemini's reduced sizes).
 fn vector(text: &str, dimension: usize) -> Vec<f32> {
-    HashedEmbedder::new(dimension).vector(text).into_iter().map(|x| x * 3.0).collect()
+    HashedEmbedder::new(dimension)
+        .vector(text)
+        .into_iter()
+        .map(|x| x * 3.0)
+        .collect()
 }
 
 fn gemini_embed(state: &FakeState, body: Value) -> Response {
     state.embed_calls.fetch_add(1, Ordering::SeqCst);
-    let requests = body.get("requests").and_then(Value::as_array).cloned().unwrap_or_default();
+    let requests = body
+        .get("requests")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     if requests.len() > 100 {
-        return google_error(400, "INVALID_ARGUMENT", "* BatchEmbedContentsRequest.requests: at most 100 requests can be in one batch\n", None);
+        return google_error(
+            400,
+            "INVALID_ARGUMENT",
+            "* BatchEmbedContentsRequest.requests: at most 100 requests can be in one batch\n",
+            None,
+        );
     }
     let embeddings: Vec<Value> = requests
         .iter()
         .map(|r| {
-            let text = r.pointer("/content/parts/0/text").and_then(Value::as_str).unwrap_or("");
-            let dim = r.get("outputDimensionality").and_then(Value::as_u64).unwrap_or(3072) as usize;
+            let text = r
+                .pointer("/content/parts/0/text")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            let dim = r
+                .get("outputDimensionality")
+                .and_then(Value::as_u64)
+                .unwrap_or(3072) as usize;
             json!({"values": vector(text, dim)})
         })
         .collect();
@@ -177,11 +240,18 @@ fn gemini_embed(state: &FakeState, body: Value) -> Response {
 async fn openai_chat(State(state): State<Arc<FakeState>>, Json(body): Json<Value>) -> Response {
     state.llm_calls.fetch_add(1, Ordering::SeqCst);
     *state.last_llm_request.lock().unwrap() = Some(body.clone());
-    let schema = body.pointer("/response_format/json_schema/schema").cloned().unwrap_or(Value::Null);
+    let schema = body
+        .pointer("/response_format/json_schema/schema")
+        .cloned()
+        .unwrap_or(Value::Null);
     let content = match next_reply(&state) {
         Some(Reply::Overloaded) => return openai_error(503, "api_error", "server overloaded"),
-        Some(Reply::RateLimited(_)) => return openai_error(429, "rate_limit_error", "too many requests"),
-        Some(Reply::BadRequest) => return openai_error(400, "invalid_request_error", "bad request"),
+        Some(Reply::RateLimited(_)) => {
+            return openai_error(429, "rate_limit_error", "too many requests");
+        }
+        Some(Reply::BadRequest) => {
+            return openai_error(400, "invalid_request_error", "bad request");
+        }
         Some(Reply::GarbledBody) => return garbled(),
         Some(Reply::NotJson) => "I think they get along well.".to_owned(),
         Some(Reply::SchemaViolation) => "{\"unexpected\": true}".to_owned(),
@@ -196,11 +266,18 @@ async fn openai_chat(State(state): State<Arc<FakeState>>, Json(body): Json<Value
     .into_response()
 }
 
-async fn openai_embeddings(State(state): State<Arc<FakeState>>, Json(body): Json<Value>) -> Response {
+async fn openai_embeddings(
+    State(state): State<Arc<FakeState>>,
+    Json(body): Json<Value>,
+) -> Response {
     state.embed_calls.fetch_add(1, Ordering::SeqCst);
     let inputs: Vec<String> = match body.get("input") {
         Some(Value::String(s)) => vec![s.clone()],
-        Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect(),
         _ => return openai_error(400, "invalid_request_error", "input is required"),
     };
     // Answer out of order: clients must use `index`.

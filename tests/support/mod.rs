@@ -3,6 +3,7 @@
 
 #![allow(unreachable_pub, dead_code)]
 
+pub mod fake_llm;
 pub mod fake_payments;
 pub mod fakes;
 pub mod temporal_server;

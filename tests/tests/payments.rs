@@ -6,16 +6,18 @@
 use std::{collections::HashMap, time::Duration};
 
 use relivchats::{Application, Config, Role, payments::list_orders};
+use relivchats_api::{AppState, auth::Authenticator};
 use relivchats_domain::{
     UserId,
     contracts::payments::{TopUpDefinition, top_up_workflow_id},
+    crypto::Cipher,
     payments::Provider,
 };
 use relivchats_tests::{
     TestApp, TestDatabase, assert_error_shape,
     fake_payments::{
         FakePayments, RAZORPAY_KEY_ID, RAZORPAY_KEY_SECRET, razorpay_event, razorpay_payment,
-        razorpay_signature, stripe_event, stripe_signature,
+        razorpay_signature, stripe_event, stripe_signature, unique_id,
     },
     json, temporal_server,
 };
@@ -169,7 +171,7 @@ where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     while !condition().await {
         assert!(
             tokio::time::Instant::now() < deadline,
@@ -324,8 +326,9 @@ async fn a_captured_payment_credits_once_however_often_it_is_replayed() {
     let order = shop.order(user, "razorpay").await;
     let order_id = order["order_id"].as_str().unwrap();
     let rzp_order = order["provider_order_id"].as_str().unwrap();
+    let pay = unique_id("pay");
 
-    let captured = razorpay_paid("payment.captured", rzp_order, "pay_Once1", 39_900);
+    let captured = razorpay_paid("payment.captured", rzp_order, &pay, 39_900);
     let sig = razorpay_signature(&captured);
     let first = shop
         .razorpay_webhook(&captured, Some("evt_cap_1"), Some(&sig))
@@ -333,7 +336,7 @@ async fn a_captured_payment_credits_once_however_often_it_is_replayed() {
     assert_eq!(first.status(), 200);
     assert_eq!(json(first).await["outcome"], "topup_started");
     shop.wait_for_balance(user, BONUS + 400).await;
-    let outcome = shop.top_up_result(Provider::Razorpay, "pay_Once1").await;
+    let outcome = shop.top_up_result(Provider::Razorpay, &pay).await;
     assert_eq!(outcome["status"], "completed");
     assert_eq!(outcome["coins_credited"], 400);
 
@@ -346,7 +349,7 @@ async fn a_captured_payment_credits_once_however_often_it_is_replayed() {
         assert_eq!(json(replay).await["outcome"], "duplicate");
     }
     // order.paid for the same payment: the same workflow id, which already ran.
-    let paid = razorpay_paid("order.paid", rzp_order, "pay_Once1", 39_900);
+    let paid = razorpay_paid("order.paid", rzp_order, &pay, 39_900);
     let response = shop
         .razorpay_webhook(&paid, Some("evt_paid_1"), Some(&razorpay_signature(&paid)))
         .await;
@@ -523,11 +526,12 @@ async fn underpaid_or_wrong_currency_is_flagged_and_credits_nothing() {
     let user = "payer-short";
     let rzp = shop.order(user, "razorpay").await;
     let stripe = shop.order(user, "stripe").await;
+    let pay = unique_id("pay");
 
     let short = razorpay_paid(
         "payment.captured",
         rzp["provider_order_id"].as_str().unwrap(),
-        "pay_Short",
+        &pay,
         39_899,
     );
     let response = shop
@@ -542,7 +546,7 @@ async fn underpaid_or_wrong_currency_is_flagged_and_credits_nothing() {
     let stripe_order = stripe["order_id"].as_str().unwrap();
     shop.wait_for_order_status(rzp_order, "flagged").await;
     shop.wait_for_order_status(stripe_order, "flagged").await;
-    let outcome = shop.top_up_result(Provider::Razorpay, "pay_Short").await;
+    let outcome = shop.top_up_result(Provider::Razorpay, &pay).await;
     assert_eq!(outcome["status"], "flagged");
     assert_eq!(outcome["coins_credited"], 0);
     shop.top_up_result(Provider::Stripe, intent).await;
@@ -576,17 +580,18 @@ async fn a_refund_claws_the_coins_back() {
     let order = shop.order(user, "razorpay").await;
     let order_id = order["order_id"].as_str().unwrap();
     let rzp_order = order["provider_order_id"].as_str().unwrap();
-    let paid = razorpay_paid("payment.captured", rzp_order, "pay_Refund1", 39_900);
+    let (pay, rfnd) = (unique_id("pay"), unique_id("rfnd"));
+    let paid = razorpay_paid("payment.captured", rzp_order, &pay, 39_900);
     shop.razorpay_webhook(&paid, Some("evt_r_paid"), Some(&razorpay_signature(&paid)))
         .await;
     shop.wait_for_balance(user, BONUS + 400).await;
 
     let refund = razorpay_event(
         "refund.processed",
-        json!({"refund": {"entity": {"id": "rfnd_Full1", "entity": "refund", "amount": 39_900,
-                                     "currency": "INR", "payment_id": "pay_Refund1", "status": "processed",
+        json!({"refund": {"entity": {"id": rfnd, "entity": "refund", "amount": 39_900,
+                                     "currency": "INR", "payment_id": pay, "status": "processed",
                                      "speed_processed": "normal", "notes": {}}},
-               "payment": {"entity": {"id": "pay_Refund1", "order_id": rzp_order, "amount": 39_900,
+               "payment": {"entity": {"id": pay, "order_id": rzp_order, "amount": 39_900,
                                       "amount_refunded": 39_900, "refund_status": "full", "captured": true}}}),
     );
     let sig = razorpay_signature(&refund);
@@ -599,8 +604,9 @@ async fn a_refund_claws_the_coins_back() {
     shop.wait_for_order_status(order_id, "refunded").await;
 
     let (clawed, shortfall): (i32, i32) = sqlx::query_as(
-        "SELECT coins_refunded, shortfall_coins FROM payment_refunds WHERE provider_refund_id = 'rfnd_Full1'",
+        "SELECT coins_refunded, shortfall_coins FROM payment_refunds WHERE provider_refund_id = $1",
     )
+    .bind(&rfnd)
     .fetch_one(&shop.app.pool)
     .await
     .unwrap();
@@ -734,6 +740,7 @@ async fn unknown_orders_and_other_events_are_acknowledged() {
     // A failed attempt marks a pending order failed; a later successful one still credits.
     let order = shop.order("payer-retry", "razorpay").await;
     let rzp_order = order["provider_order_id"].as_str().unwrap();
+    let pay = unique_id("pay");
     let failed = razorpay_event(
         "payment.failed",
         json!({"payment": {"entity": {"id": "pay_Fail1", "order_id": rzp_order, "amount": 39_900,
@@ -749,7 +756,7 @@ async fn unknown_orders_and_other_events_are_acknowledged() {
         shop.order_status(order["order_id"].as_str().unwrap()).await,
         "failed"
     );
-    let paid = razorpay_paid("payment.captured", rzp_order, "pay_Second", 39_900);
+    let paid = razorpay_paid("payment.captured", rzp_order, &pay, 39_900);
     shop.razorpay_webhook(&paid, Some("evt_second"), Some(&razorpay_signature(&paid)))
         .await;
     shop.wait_for_balance("payer-retry", BONUS + 400).await;
@@ -763,9 +770,10 @@ async fn razorpay_checkout_verification_starts_the_same_top_up() {
     let user = "payer-checkout";
     let order = shop.order(user, "razorpay").await;
     let rzp_order = order["provider_order_id"].as_str().unwrap();
+    let pay = unique_id("pay");
     shop.fake.razorpay_payments.lock().unwrap().insert(
-        "pay_Checkout1".into(),
-        razorpay_payment("pay_Checkout1", rzp_order, 39_900, "INR"),
+        pay.clone(),
+        razorpay_payment(&pay, rzp_order, 39_900, "INR"),
     );
     let sign = |payment: &str| {
         relivchats_domain::payments::signature::hmac_sha256_hex(
@@ -784,16 +792,14 @@ async fn razorpay_checkout_verification_starts_the_same_top_up() {
             )
             .send()
     };
-    let forged = verify("pay_Checkout1", sign("pay_Other")).await.unwrap();
+    let forged = verify(&pay, sign("pay_Other")).await.unwrap();
     assert_eq!(forged.status(), 400);
-    let ok = verify("pay_Checkout1", sign("pay_Checkout1"))
-        .await
-        .unwrap();
+    let ok = verify(&pay, sign(&pay)).await.unwrap();
     assert_eq!(ok.status(), 200);
     assert_eq!(json(ok).await["outcome"], "topup_started");
     shop.wait_for_balance(user, BONUS + 400).await;
     // The webhook arriving afterwards attaches to the same, finished, top-up.
-    let paid = razorpay_paid("payment.captured", rzp_order, "pay_Checkout1", 39_900);
+    let paid = razorpay_paid("payment.captured", rzp_order, &pay, 39_900);
     let late = shop
         .razorpay_webhook(&paid, Some("evt_late"), Some(&razorpay_signature(&paid)))
         .await;
@@ -839,7 +845,7 @@ async fn an_unconfigured_provider_answers_503() {
     app.stop().await;
 }
 
-/// The application on `database` in one role, stoppable, as a process would run.
+/// A running process: `relivchats serve`, or an API alone (the webhook receiver).
 struct Process {
     stop: oneshot::Sender<()>,
     server: tokio::task::JoinHandle<anyhow::Result<()>>,
@@ -847,8 +853,9 @@ struct Process {
 }
 
 impl Process {
-    async fn start(config: &Config, role: Role) -> Self {
-        let app = Application::build(config, role)
+    /// `relivchats serve`: API and worker.
+    async fn serve(config: &Config) -> Self {
+        let app = Application::build(config, Role::Serve)
             .await
             .expect("the application builds");
         let address = format!("http://{}", app.local_addr());
@@ -856,6 +863,40 @@ impl Process {
         let server = tokio::spawn(app.run_until_stopped(async move {
             let _ = rx.await;
         }));
+        Self {
+            stop,
+            server,
+            address,
+        }
+    }
+
+    /// The HTTP API with the payment providers and no worker. (`Role::Api` refuses the
+    /// embedded vector store, which this test does not need.)
+    async fn api_only(config: &Config) -> Self {
+        let (pool, client) = relivchats::startup::prepare(config).await.unwrap();
+        let cipher = Cipher::new(config.encryption_key.expose()).expect("a valid key");
+        let state = AppState::new(
+            pool,
+            Authenticator::new(&config.auth).unwrap(),
+            cipher,
+            client,
+            &config.temporal.task_queue,
+            config.api_settings(),
+            Vec::new(),
+        )
+        .unwrap()
+        .with_payments(config.payments.providers().unwrap());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = format!("http://{}", listener.local_addr().unwrap());
+        let (stop, rx) = oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            axum::serve(listener, relivchats_api::router(state))
+                .with_graceful_shutdown(async move {
+                    let _ = rx.await;
+                })
+                .await?;
+            Ok(())
+        });
         Self {
             stop,
             server,
@@ -894,23 +935,25 @@ async fn a_crash_between_webhook_and_credit_credits_exactly_once_after_restart()
     let config = Config::from_map(&vars).unwrap();
 
     // The API receives the webhook and starts the workflow, then dies before any worker ran it.
-    let api = Process::start(&config, Role::Api).await;
+    let api = Process::api_only(&config).await;
     let pool = sqlx::PgPool::connect(&database.url).await.unwrap();
     let user = UserId::parse("payer-crash").unwrap();
+    let (rzp_order, pay) = (unique_id("order"), unique_id("pay"));
     relivchats_api::ledger::ensure_user(&pool, &user, None)
         .await
         .unwrap();
     sqlx::query(
         r#"INSERT INTO payment_orders (id, user_id, package_id, provider, provider_order_id, amount, currency, coins)
-           VALUES ($1, $2, $3::UUID, 'razorpay', 'order_Crash1', 39900, 'INR', 400)"#,
+           VALUES ($1, $2, $3::UUID, 'razorpay', $4, 39900, 'INR', 400)"#,
     )
     .bind(Uuid::new_v4())
     .bind(user.as_str())
     .bind(STARTER)
+    .bind(&rzp_order)
     .execute(&pool)
     .await
     .unwrap();
-    let body = razorpay_paid("payment.captured", "order_Crash1", "pay_Crash1", 39_900);
+    let body = razorpay_paid("payment.captured", &rzp_order, &pay, 39_900);
     let http = reqwest::Client::new();
     let send = |address: String| {
         http.post(format!("{address}/api/payments/webhooks/razorpay"))
@@ -938,7 +981,7 @@ async fn a_crash_between_webhook_and_credit_credits_exactly_once_after_restart()
 
     // After the restart the worker picks the workflow up from Temporal and credits once; the
     // provider's redelivery changes nothing.
-    let serve = Process::start(&config, Role::Serve).await;
+    let serve = Process::serve(&config).await;
     wait_until("the credit after the restart", || async {
         balance(pool.clone()).await == 450
     })

@@ -6,7 +6,6 @@
 
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
-
 use relivchats_activities::{
     InsightActivities, InsightFailure, Providers,
     providers::{EdgeStore, QdrantServerSettings, QdrantServerStore},
@@ -27,7 +26,9 @@ use uuid::Uuid;
 // --- the vector store suite -----------------------------------------------------------------
 
 fn unit(seed: usize, dim: usize) -> Vec<f32> {
-    let mut v: Vec<f32> = (0..dim).map(|i| (((i * 31 + seed * 17) % 97) as f32 - 48.0) / 48.0).collect();
+    let mut v: Vec<f32> = (0..dim)
+        .map(|i| (((i * 31 + seed * 17) % 97) as f32 - 48.0) / 48.0)
+        .collect();
     let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
     v.iter_mut().for_each(|x| *x /= n);
     v
@@ -40,14 +41,32 @@ fn points(chat: Uuid, n: u32, dim: usize) -> Vec<VectorPoint> {
             chat_id: chat,
             chunk_index: i,
             dense: unit(i as usize, dim),
-            text: format!("chunk {i} about {}", if i == 3 { "the zebra trip" } else { "ordinary things" }),
+            text: format!(
+                "chunk {i} about {}",
+                if i == 3 {
+                    "the zebra trip"
+                } else {
+                    "ordinary things"
+                }
+            ),
         })
         .collect()
 }
 
-async fn query(store: &dyn VectorStore, chat: Uuid, seed: usize, dim: usize, text: &str) -> Vec<u32> {
+async fn query(
+    store: &dyn VectorStore,
+    chat: Uuid,
+    seed: usize,
+    dim: usize,
+    text: &str,
+) -> Vec<u32> {
     let hits = store
-        .query(VectorQuery { chat_id: chat, dense: unit(seed, dim), text: text.to_owned(), limit: 5 })
+        .query(VectorQuery {
+            chat_id: chat,
+            dense: unit(seed, dim),
+            text: text.to_owned(),
+            limit: 5,
+        })
         .await
         .unwrap();
     hits.into_iter().map(|h| h.chunk_index).collect()
@@ -63,10 +82,17 @@ async fn store_behaviour(store: &dyn VectorStore, dim: usize) -> (Uuid, Vec<u32>
     assert_eq!(store.count_chat(a).await.unwrap(), 40);
     assert_eq!(store.count_chat(b).await.unwrap(), 10);
     let top = query(store, a, 7, dim, "").await;
-    assert_eq!(top.first(), Some(&7), "the identical vector ranks first: {top:?}");
+    assert_eq!(
+        top.first(),
+        Some(&7),
+        "the identical vector ranks first: {top:?}"
+    );
     assert!(top.len() <= 5);
     let other = query(store, b, 7, dim, "").await;
-    assert!(other.iter().all(|i| *i < 10), "results stay inside chat b: {other:?}");
+    assert!(
+        other.iter().all(|i| *i < 10),
+        "results stay inside chat b: {other:?}"
+    );
     store.delete_chat(b).await.unwrap();
     assert_eq!(store.count_chat(b).await.unwrap(), 0);
     assert_eq!(store.count_chat(a).await.unwrap(), 40);
@@ -89,7 +115,11 @@ async fn qdrant_edge_store_behaviour_and_reopen() {
     assert!(keyword.contains(&3), "{keyword:?}");
     drop(store);
     let store = EdgeStore::open(&dir, 64).unwrap();
-    assert_eq!(query(&store, chat, 7, 64, "").await, before, "same results after reopening");
+    assert_eq!(
+        query(&store, chat, 7, 64, "").await,
+        before,
+        "same results after reopening"
+    );
     store.delete_chat(chat).await.unwrap();
     assert_eq!(store.count_chat(chat).await.unwrap(), 0);
     drop(store);
@@ -103,7 +133,10 @@ async fn qdrant_edge_allows_one_holder() {
     let dir = temp_dir("edge-lock");
     let _first = EdgeStore::open(&dir, 16).unwrap();
     let err = EdgeStore::open(&dir, 16).unwrap_err();
-    assert!(err.message.contains("another process holds this shard"), "{err}");
+    assert!(
+        err.message.contains("another process holds this shard"),
+        "{err}"
+    );
     drop(_first);
     let _ = std::fs::remove_dir_all(dir);
 }
@@ -131,7 +164,10 @@ async fn qdrant_edge_writes_survive_an_abrupt_exit() {
 #[tokio::test]
 #[ignore = "a helper process for qdrant_edge_writes_survive_an_abrupt_exit"]
 async fn edge_crash_child() {
-    let (Ok(dir), Ok(chat)) = (std::env::var("EDGE_CRASH_DIR"), std::env::var("EDGE_CRASH_CHAT")) else {
+    let (Ok(dir), Ok(chat)) = (
+        std::env::var("EDGE_CRASH_DIR"),
+        std::env::var("EDGE_CRASH_CHAT"),
+    ) else {
         return;
     };
     let chat: Uuid = chat.parse().unwrap();
@@ -144,7 +180,9 @@ async fn edge_crash_child() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn qdrant_server_store_behaviour() {
     let Ok(url) = std::env::var("QDRANT_URL") else {
-        println!("skipped: QDRANT_URL not set (the Qdrant server half of the vector store suite did not run)");
+        println!(
+            "skipped: QDRANT_URL not set (the Qdrant server half of the vector store suite did not run)"
+        );
         return;
     };
     let store = QdrantServerStore::connect(QdrantServerSettings {
@@ -179,25 +217,59 @@ const LINES: [&str; 12] = [
 /// An Android-format export of `n` messages between two (or more) people over a few weeks,
 /// with quiet gaps between conversations.
 fn sample_chat(n: usize, people: &[&str]) -> String {
-    let start = chrono::NaiveDate::from_ymd_opt(2024, 1, 1).unwrap().and_hms_opt(8, 0, 0).unwrap();
+    let start = chrono::NaiveDate::from_ymd_opt(2024, 1, 1)
+        .unwrap()
+        .and_hms_opt(8, 0, 0)
+        .unwrap();
     let mut out = String::new();
     for i in 0..n {
         let t = start + chrono::Duration::minutes((i as i64) * 7 + (i as i64 / 15) * 600);
         let who = people[(i * 7 / 5) % people.len()];
         let line = LINES[(i * 5) % LINES.len()];
-        out.push_str(&format!("{} - {who}: {line} (#{i})\n", t.format("%d/%m/%Y, %H:%M")));
+        out.push_str(&format!(
+            "{} - {who}: {line} ({})\n",
+            t.format("%d/%m/%Y, %H:%M"),
+            tag(i)
+        ));
     }
     out
+}
+
+/// A word made of letters only (embedders skip numbers), different for every message, so
+/// no two chunks are identical and rankings have no ties.
+fn tag(mut i: usize) -> String {
+    let mut word = String::from("q");
+    loop {
+        word.push((b'a' + (i % 26) as u8) as char);
+        i /= 26;
+        if i == 0 {
+            return word;
+        }
+    }
 }
 
 async fn upload(app: &TestApp, token: &str, text: String) -> Uuid {
     let form = reqwest::multipart::Form::new().part(
         "file",
-        reqwest::multipart::Part::bytes(text.into_bytes()).file_name("chat.txt").mime_str("text/plain").unwrap(),
+        reqwest::multipart::Part::bytes(text.into_bytes())
+            .file_name("chat.txt")
+            .mime_str("text/plain")
+            .unwrap(),
     );
-    let response = app.http.post(app.url("/api/chats/upload")).bearer_auth(token).multipart(form).send().await.unwrap();
+    let response = app
+        .http
+        .post(app.url("/api/chats/upload"))
+        .bearer_auth(token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 200);
-    json(response).await["chat_id"].as_str().unwrap().parse().unwrap()
+    json(response).await["chat_id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap()
 }
 
 /// The activities of this app, sharing its providers (and so its Edge shard).
@@ -212,7 +284,13 @@ fn activities(app: &TestApp) -> Arc<InsightActivities> {
 }
 
 async fn rag(app: &TestApp, token: &str, body: Value) -> reqwest::Response {
-    app.http.post(app.url("/api/rag/query")).bearer_auth(token).json(&body).send().await.unwrap()
+    app.http
+        .post(app.url("/api/rag/query"))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -221,11 +299,19 @@ async fn index_query_and_delete_through_the_api() {
     let token = app.token("rag-owner");
     let chat = upload(&app, &token, sample_chat(400, &["Asha", "Ben"])).await;
 
-    let not_yet = rag(&app, &token, serde_json::json!({"chat_id": chat, "question": "trip"})).await;
+    let not_yet = rag(
+        &app,
+        &token,
+        serde_json::json!({"chat_id": chat, "question": "trip"}),
+    )
+    .await;
     assert_eq!(not_yet.status(), 409);
 
     let acts = activities(&app);
-    let out = acts.run_index_chat(IndexChatInput { chat_id: chat }, None).await.unwrap();
+    let out = acts
+        .run_index_chat(IndexChatInput { chat_id: chat }, None)
+        .await
+        .unwrap();
     assert!(!out.skipped && out.chunk_count > 5, "{out:?}");
     let (status, chunks, rows): (String, i32, i64) = sqlx::query_as(
         "SELECT vector_status, chunk_count, (SELECT COUNT(*) FROM message_chunks m WHERE m.chat_id = c.id) FROM chats c WHERE id = $1",
@@ -234,9 +320,18 @@ async fn index_query_and_delete_through_the_api() {
     .fetch_one(&app.pool)
     .await
     .unwrap();
-    assert_eq!((status.as_str(), chunks as u32, rows as u32), ("completed", out.chunk_count, out.chunk_count));
-    assert_eq!(app.providers.store.count_chat(chat).await.unwrap(), u64::from(out.chunk_count));
-    let again = acts.run_index_chat(IndexChatInput { chat_id: chat }, None).await.unwrap();
+    assert_eq!(
+        (status.as_str(), chunks as u32, rows as u32),
+        ("completed", out.chunk_count, out.chunk_count)
+    );
+    assert_eq!(
+        app.providers.store.count_chat(chat).await.unwrap(),
+        u64::from(out.chunk_count)
+    );
+    let again = acts
+        .run_index_chat(IndexChatInput { chat_id: chat }, None)
+        .await
+        .unwrap();
     assert!(again.skipped, "a second run skips an indexed chat");
 
     let body = serde_json::json!({"chat_id": chat, "question": "plan the trip to Goa", "top_k": 4});
@@ -245,19 +340,40 @@ async fn index_query_and_delete_through_the_api() {
     let first = json(response).await;
     let excerpts = first["excerpts"].as_array().unwrap();
     assert_eq!(excerpts.len(), 4);
-    assert!(excerpts[0]["text"].as_str().unwrap().contains("Goa"), "{first:#}");
+    assert!(
+        excerpts[0]["text"].as_str().unwrap().contains("Goa"),
+        "{first:#}"
+    );
     assert!(excerpts[0]["score"].as_f64().unwrap() > 0.0);
     let again = json(rag(&app, &token, body.clone()).await).await;
-    assert_eq!(first["excerpts"], again["excerpts"], "the same query returns the same results");
+    assert_eq!(
+        first["excerpts"], again["excerpts"],
+        "the same query returns the same results"
+    );
 
     let stranger = app.token("someone-else");
     assert_eq!(rag(&app, &stranger, body.clone()).await.status(), 404);
-    let bad = rag(&app, &token, serde_json::json!({"chat_id": chat, "question": " "})).await;
+    let bad = rag(
+        &app,
+        &token,
+        serde_json::json!({"chat_id": chat, "question": " "}),
+    )
+    .await;
     assert_eq!(bad.status(), 422);
 
-    let deleted = app.http.delete(app.url(&format!("/api/chats/{chat}"))).bearer_auth(&token).send().await.unwrap();
+    let deleted = app
+        .http
+        .delete(app.url(&format!("/api/chats/{chat}")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(deleted.status(), 200);
-    assert_eq!(app.providers.store.count_chat(chat).await.unwrap(), 0, "the chat's points are gone");
+    assert_eq!(
+        app.providers.store.count_chat(chat).await.unwrap(),
+        0,
+        "the chat's points are gone"
+    );
     let ready = json(app.get("/health/ready", None).await).await;
     assert_eq!(ready["checks"]["vector_store"]["status"], "ok", "{ready}");
     app.stop().await;
@@ -270,8 +386,12 @@ async fn the_index_survives_an_application_restart() {
     let app = TestApp::spawn().await;
     let token = app.token("restart-owner");
     let chat = upload(&app, &token, sample_chat(200, &["Asha", "Ben"])).await;
-    activities(&app).run_index_chat(IndexChatInput { chat_id: chat }, None).await.unwrap();
-    let body = serde_json::json!({"chat_id": chat, "question": "birthday dinner on Sunday", "top_k": 5});
+    activities(&app)
+        .run_index_chat(IndexChatInput { chat_id: chat }, None)
+        .await
+        .unwrap();
+    let body =
+        serde_json::json!({"chat_id": chat, "question": "birthday dinner on Sunday", "top_k": 5});
     let before = json(rag(&app, &token, body.clone()).await).await;
     let app = app.restart().await;
     let after = json(rag(&app, &token, body).await).await;
@@ -280,7 +400,12 @@ async fn the_index_survives_an_application_restart() {
             .as_array()
             .unwrap()
             .iter()
-            .map(|e| (e["chunk_index"].as_u64().unwrap(), e["text"].as_str().unwrap().to_owned()))
+            .map(|e| {
+                (
+                    e["chunk_index"].as_u64().unwrap(),
+                    e["text"].as_str().unwrap().to_owned(),
+                )
+            })
             .collect()
     };
     assert!(!chunks(&after).is_empty());
@@ -289,10 +414,12 @@ async fn the_index_survives_an_application_restart() {
 }
 
 async fn insight_types(app: &TestApp) -> Vec<(Uuid, String, Value)> {
-    sqlx::query_as("SELECT id, name, response_schema FROM insight_types WHERE is_active ORDER BY name")
-        .fetch_all(&app.pool)
-        .await
-        .unwrap()
+    sqlx::query_as(
+        "SELECT id, name, response_schema FROM insight_types WHERE is_active ORDER BY name",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap()
 }
 
 /// Generates every insight type for a fresh indexed chat and checks each stored result.
@@ -300,13 +427,22 @@ async fn generate_all(app: &TestApp, expected_model: &str) {
     let token = app.token("insight-owner");
     let chat = upload(app, &token, sample_chat(300, &["Asha", "Ben"])).await;
     let acts = activities(app);
-    acts.run_index_chat(IndexChatInput { chat_id: chat }, None).await.unwrap();
+    acts.run_index_chat(IndexChatInput { chat_id: chat }, None)
+        .await
+        .unwrap();
     let cipher = Cipher::new(app.config.encryption_key.expose()).unwrap();
     let types = insight_types(app).await;
     assert_eq!(types.len(), 24);
     for (type_id, name, schema) in types {
-        let input = GenerateInsightInput { chat_id: chat, insight_type_id: type_id, job_id: Some("job-1".into()) };
-        let out = acts.run_generate_insight(input.clone()).await.unwrap_or_else(|e| panic!("{name}: {e}"));
+        let input = GenerateInsightInput {
+            chat_id: chat,
+            insight_type_id: type_id,
+            job_id: Some("job-1".into()),
+        };
+        let out = acts
+            .run_generate_insight(input.clone())
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(out.model_used, expected_model, "{name}");
         assert!(out.chunks_used > 0, "{name}: retrieval found excerpts");
         let (status, content, attempts): (String, String, i32) =
@@ -351,11 +487,25 @@ async fn generate_every_insight_type_with_fake_gemini() {
     let app = TestApp::spawn_with(gemini_vars(&fake)).await;
     generate_all(&app, "gemini-2.5-flash").await;
     assert_eq!(fake.llm_calls(), 24);
-    assert!(fake.embed_calls() >= 25, "chunks and 24 queries were embedded");
+    assert!(
+        fake.embed_calls() >= 25,
+        "chunks and 24 queries were embedded"
+    );
     let request = fake.state.last_llm_request.lock().unwrap().clone().unwrap();
-    assert_eq!(request["generationConfig"]["responseMimeType"], "application/json");
-    assert_eq!(request["generationConfig"]["thinkingConfig"]["thinkingBudget"], 0);
-    assert!(request["contents"][0]["parts"][0]["text"].as_str().unwrap().contains("Asha"));
+    assert_eq!(
+        request["generationConfig"]["responseMimeType"],
+        "application/json"
+    );
+    assert_eq!(
+        request["generationConfig"]["thinkingConfig"]["thinkingBudget"],
+        0
+    );
+    assert!(
+        request["contents"][0]["parts"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("Asha")
+    );
     app.stop().await;
 }
 
@@ -385,9 +535,22 @@ async fn one_ready_insight(app: &TestApp) -> (Arc<InsightActivities>, GenerateIn
     let token = app.token("retry-owner");
     let chat = upload(app, &token, sample_chat(120, &["Asha", "Ben"])).await;
     let acts = activities(app);
-    acts.run_index_chat(IndexChatInput { chat_id: chat }, None).await.unwrap();
-    let (type_id, ..) = insight_types(app).await.into_iter().find(|t| t.1 == "communication_basics").unwrap();
-    (acts, GenerateInsightInput { chat_id: chat, insight_type_id: type_id, job_id: None })
+    acts.run_index_chat(IndexChatInput { chat_id: chat }, None)
+        .await
+        .unwrap();
+    let (type_id, ..) = insight_types(app)
+        .await
+        .into_iter()
+        .find(|t| t.1 == "communication_basics")
+        .unwrap();
+    (
+        acts,
+        GenerateInsightInput {
+            chat_id: chat,
+            insight_type_id: type_id,
+            job_id: None,
+        },
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -403,13 +566,20 @@ async fn retries_and_the_repair_attempt_against_fake_gemini() {
     assert_eq!(fake.llm_calls() - before, 3);
 
     // Not JSON twice: one repair, then a non-retryable SchemaViolation.
-    sqlx::query("UPDATE insights SET status = 'failed'").execute(&app.pool).await.unwrap();
+    sqlx::query("UPDATE insights SET status = 'failed'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
     fake.script(&[Reply::NotJson, Reply::NotJson]);
     let before = fake.llm_calls();
     let err = acts.run_generate_insight(input.clone()).await.unwrap_err();
     assert_eq!(err.failure_type(), Some(failure::SCHEMA_VIOLATION), "{err}");
     assert!(!err.is_retryable());
-    assert_eq!(fake.llm_calls() - before, 2, "the first answer and one repair");
+    assert_eq!(
+        fake.llm_calls() - before,
+        2,
+        "the first answer and one repair"
+    );
     let repair = fake.state.last_llm_request.lock().unwrap().clone().unwrap();
     assert!(repair.to_string().contains("CORRECTION NEEDED"));
 
@@ -418,14 +588,23 @@ async fn retries_and_the_repair_attempt_against_fake_gemini() {
     acts.run_generate_insight(input.clone()).await.unwrap();
 
     // 429 with retryDelay: waited for, then answered.
-    sqlx::query("UPDATE insights SET status = 'failed'").execute(&app.pool).await.unwrap();
+    sqlx::query("UPDATE insights SET status = 'failed'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
     fake.script(&[Reply::RateLimited(1)]);
     let started = std::time::Instant::now();
     acts.run_generate_insight(input.clone()).await.unwrap();
-    assert!(started.elapsed() >= Duration::from_millis(900), "retryDelay was honoured");
+    assert!(
+        started.elapsed() >= Duration::from_millis(900),
+        "retryDelay was honoured"
+    );
 
     // Still overloaded after every in-call retry: a retryable failure for Temporal.
-    sqlx::query("UPDATE insights SET status = 'failed'").execute(&app.pool).await.unwrap();
+    sqlx::query("UPDATE insights SET status = 'failed'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
     fake.script(&[Reply::Overloaded, Reply::Overloaded, Reply::Overloaded]);
     let err = acts.run_generate_insight(input.clone()).await.unwrap_err();
     assert!(err.is_retryable(), "{err}");
@@ -433,7 +612,10 @@ async fn retries_and_the_repair_attempt_against_fake_gemini() {
     // A refused request is final.
     fake.script(&[Reply::BadRequest]);
     let err = acts.run_generate_insight(input.clone()).await.unwrap_err();
-    assert_eq!(err.failure_type(), Some(relivchats_activities::insights::PROVIDER_REJECTED));
+    assert_eq!(
+        err.failure_type(),
+        Some(relivchats_activities::insights::PROVIDER_REJECTED)
+    );
     app.stop().await;
 }
 
@@ -443,23 +625,43 @@ async fn business_failures_are_classified() {
     let token = app.token("group-owner");
     let group = upload(&app, &token, sample_chat(90, &["Asha", "Ben", "Chen"])).await;
     let acts = activities(&app);
-    acts.run_index_chat(IndexChatInput { chat_id: group }, None).await.unwrap();
+    acts.run_index_chat(IndexChatInput { chat_id: group }, None)
+        .await
+        .unwrap();
     let types = insight_types(&app).await;
     let (romantic, ..) = types.iter().find(|t| t.1 == "love_language").unwrap();
-    let (group_ok, ..) = types.iter().find(|t| t.1 == "communication_basics").unwrap();
+    let (group_ok, ..) = types
+        .iter()
+        .find(|t| t.1 == "communication_basics")
+        .unwrap();
     let err = acts
-        .run_generate_insight(GenerateInsightInput { chat_id: group, insight_type_id: *romantic, job_id: None })
+        .run_generate_insight(GenerateInsightInput {
+            chat_id: group,
+            insight_type_id: *romantic,
+            job_id: None,
+        })
         .await
         .unwrap_err();
     assert_eq!(err.failure_type(), Some(failure::NOT_ALLOWED), "{err}");
-    acts.run_generate_insight(GenerateInsightInput { chat_id: group, insight_type_id: *group_ok, job_id: None })
-        .await
-        .unwrap();
+    acts.run_generate_insight(GenerateInsightInput {
+        chat_id: group,
+        insight_type_id: *group_ok,
+        job_id: None,
+    })
+    .await
+    .unwrap();
     let missing = Uuid::new_v4();
-    let err: InsightFailure = acts.run_index_chat(IndexChatInput { chat_id: missing }, None).await.unwrap_err();
+    let err: InsightFailure = acts
+        .run_index_chat(IndexChatInput { chat_id: missing }, None)
+        .await
+        .unwrap_err();
     assert_eq!(err.failure_type(), Some(failure::UNKNOWN_CHAT));
     let err = acts
-        .run_generate_insight(GenerateInsightInput { chat_id: missing, insight_type_id: *group_ok, job_id: None })
+        .run_generate_insight(GenerateInsightInput {
+            chat_id: missing,
+            insight_type_id: *group_ok,
+            job_id: None,
+        })
         .await
         .unwrap_err();
     assert_eq!(err.failure_type(), Some(failure::UNKNOWN_CHAT));

@@ -15,21 +15,37 @@ use super::{InsightActivities, InsightFailure};
 
 impl InsightActivities {
     /// The chat's best excerpts for `query`, best first.
-    pub(super) async fn retrieve(&self, chat_id: Uuid, query: &str) -> Result<Vec<Excerpt>, InsightFailure> {
-        let vectors = self.providers.embedder.embed(&[query.to_owned()], EmbedPurpose::Query).await?;
-        let dense = vectors
-            .into_iter()
-            .next()
-            .ok_or_else(|| InsightFailure::transient("the embedder returned no vector for the query"))?;
+    pub(super) async fn retrieve(
+        &self,
+        chat_id: Uuid,
+        query: &str,
+    ) -> Result<Vec<Excerpt>, InsightFailure> {
+        let vectors = self
+            .providers
+            .embedder
+            .embed(&[query.to_owned()], EmbedPurpose::Query)
+            .await?;
+        let dense = vectors.into_iter().next().ok_or_else(|| {
+            InsightFailure::transient("the embedder returned no vector for the query")
+        })?;
         let hits = self
             .providers
             .store
-            .query(VectorQuery { chat_id, dense, text: query.to_owned(), limit: self.settings.top_k })
+            .query(VectorQuery {
+                chat_id,
+                dense,
+                text: query.to_owned(),
+                limit: self.settings.top_k,
+            })
             .await?;
         self.excerpts(chat_id, &hits).await
     }
 
-    async fn excerpts(&self, chat_id: Uuid, hits: &[VectorHit]) -> Result<Vec<Excerpt>, InsightFailure> {
+    async fn excerpts(
+        &self,
+        chat_id: Uuid,
+        hits: &[VectorHit],
+    ) -> Result<Vec<Excerpt>, InsightFailure> {
         if hits.is_empty() {
             return Ok(Vec::new());
         }
@@ -58,7 +74,9 @@ impl InsightActivities {
                     score: hit.score,
                     speakers: meta.speakers.clone(),
                     time_span_minutes: meta.time_span_minutes,
-                    messages: (from..=meta.last_seq).filter_map(|seq| messages.get(&seq).cloned()).collect(),
+                    messages: (from..=meta.last_seq)
+                        .filter_map(|seq| messages.get(&seq).cloned())
+                        .collect(),
                 })
             })
             .collect())

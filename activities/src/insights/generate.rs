@@ -69,22 +69,30 @@ struct Generated {
 impl InsightActivities {
     /// Generates and stores one insight (see the module docs).
     #[tracing::instrument(skip_all, fields(chat_id = %input.chat_id, insight_type_id = %input.insight_type_id), err(Display))]
-    pub async fn run_generate_insight(&self, input: GenerateInsightInput) -> Result<GenerateInsightOutput, InsightFailure> {
+    pub async fn run_generate_insight(
+        &self,
+        input: GenerateInsightInput,
+    ) -> Result<GenerateInsightOutput, InsightFailure> {
         let started = Instant::now();
         let spec = self.insight_type(input.insight_type_id).await?;
         let chat = self.generation_chat(input.chat_id).await?;
         if !spec_allows(&spec, chat.participant_count) {
-            return Err(InsightFailure::fatal(failure::NOT_ALLOWED, format!(
-                "'{}' is not available for a chat with {} participants",
-                spec.name, chat.participant_count
-            )));
+            return Err(InsightFailure::fatal(
+                failure::NOT_ALLOWED,
+                format!(
+                    "'{}' is not available for a chat with {} participants",
+                    spec.name, chat.participant_count
+                ),
+            ));
         }
         let row = self.claim(&input).await?;
         if row.status == "completed" {
             return Ok(row.output());
         }
         if chat.vector_status != "completed" {
-            return Err(InsightFailure::transient("the chat is not indexed yet (run index_chat first)"));
+            return Err(InsightFailure::transient(
+                "the chat is not indexed yet (run index_chat first)",
+            ));
         }
         let participants: Vec<String> = match &chat.participants {
             Some(p) => self.cipher.decrypt_json(p)?,
@@ -104,12 +112,22 @@ impl InsightActivities {
             excerpts: &excerpts,
             token_budget: self.settings.token_budget,
         });
-        let used: Vec<_> = assembled.used.iter().map(|&i| excerpts[i].clone()).collect();
+        let used: Vec<_> = assembled
+            .used
+            .iter()
+            .map(|&i| excerpts[i].clone())
+            .collect();
         let request = LlmRequest {
             schema_name: spec.name.clone(),
             response_schema: spec.response_schema.clone(),
             prompt: assembled.text,
-            grounding: Grounding { insight_type: spec.name.clone(), participants, statistics, excerpts: used.clone(), keywords },
+            grounding: Grounding {
+                insight_type: spec.name.clone(),
+                participants,
+                statistics,
+                excerpts: used.clone(),
+                keywords,
+            },
             repair: None,
         };
         let generated = self.generate_valid(request).await?;
@@ -139,7 +157,8 @@ impl InsightActivities {
             credit_cost: 0,
             supports_group_chats: row.supports_group_chats,
             max_participants: row.max_participants,
-            required_metadata_fields: serde_json::from_value(row.required_metadata_fields).unwrap_or_default(),
+            required_metadata_fields: serde_json::from_value(row.required_metadata_fields)
+                .unwrap_or_default(),
             rag_query_keywords: row.rag_query_keywords,
             prompt_template: row.prompt_template,
             response_schema: row.response_schema,
@@ -192,23 +211,45 @@ impl InsightActivities {
         let first = llm.generate(&request).await?;
         let mut tokens = first.prompt_tokens + first.output_tokens;
         let problems = match check(&request.response_schema, &first) {
-            Ok(content) => return Ok(Generated { content, tokens, model: first.model }),
+            Ok(content) => {
+                return Ok(Generated {
+                    content,
+                    tokens,
+                    model: first.model,
+                });
+            }
             Err(problems) => problems,
         };
         tracing::warn!(problems = ?problems, "model output rejected; asking for a repair");
-        request.repair = Some(Repair { previous_output: first.text, problems });
+        request.repair = Some(Repair {
+            previous_output: first.text,
+            problems,
+        });
         let second = llm.generate(&request).await?;
         tokens += second.prompt_tokens + second.output_tokens;
         match check(&request.response_schema, &second) {
-            Ok(content) => Ok(Generated { content, tokens, model: second.model }),
-            Err(problems) => Err(InsightFailure::fatal(failure::SCHEMA_VIOLATION, format!(
-                "the model's output still violates the schema after one repair: {}",
-                problems.join("; ")
-            ))),
+            Ok(content) => Ok(Generated {
+                content,
+                tokens,
+                model: second.model,
+            }),
+            Err(problems) => Err(InsightFailure::fatal(
+                failure::SCHEMA_VIOLATION,
+                format!(
+                    "the model's output still violates the schema after one repair: {}",
+                    problems.join("; ")
+                ),
+            )),
         }
     }
 
-    async fn store(&self, id: Uuid, generated: &Generated, elapsed_ms: u128, chunks: usize) -> Result<InsightRow, InsightFailure> {
+    async fn store(
+        &self,
+        id: Uuid,
+        generated: &Generated,
+        elapsed_ms: u128,
+        chunks: usize,
+    ) -> Result<InsightRow, InsightFailure> {
         sqlx::query_as(
             r#"UPDATE insights SET status = 'completed', content = $2, tokens_used = $3, generation_time_ms = $4,
                       rag_chunks_used = $5, model_used = $6, error_message = NULL, updated_at = now()
@@ -235,14 +276,20 @@ fn spec_allows(spec: &InsightTypeSpec, participants: i32) -> bool {
 /// Parses and validates the model's text; `Err` lists what is wrong.
 pub(crate) fn check(schema: &Value, response: &LlmResponse) -> Result<Value, Vec<String>> {
     let text = strip_fences(&response.text);
-    let value: Value = serde_json::from_str(text).map_err(|e| vec![format!("the answer is not valid JSON: {e}")])?;
-    let validator = jsonschema::validator_for(schema).map_err(|e| vec![format!("the schema does not compile: {e}")])?;
+    let value: Value = serde_json::from_str(text)
+        .map_err(|e| vec![format!("the answer is not valid JSON: {e}")])?;
+    let validator = jsonschema::validator_for(schema)
+        .map_err(|e| vec![format!("the schema does not compile: {e}")])?;
     let problems: Vec<String> = validator
         .iter_errors(&value)
         .take(20)
         .map(|e| format!("{} (at {})", e, e.instance_path))
         .collect();
-    if problems.is_empty() { Ok(value) } else { Err(problems) }
+    if problems.is_empty() {
+        Ok(value)
+    } else {
+        Err(problems)
+    }
 }
 
 /// Some models wrap JSON in a Markdown code fence even in JSON mode.
@@ -260,15 +307,26 @@ mod tests {
     use serde_json::json;
 
     fn response(text: &str) -> LlmResponse {
-        LlmResponse { text: text.to_owned(), prompt_tokens: 0, output_tokens: 0, model: "m".into() }
+        LlmResponse {
+            text: text.to_owned(),
+            prompt_tokens: 0,
+            output_tokens: 0,
+            model: "m".into(),
+        }
     }
 
     #[test]
     fn validates_and_explains() {
         let schema = json!({"type": "object", "properties": {"score": {"type": "integer", "maximum": 10}}, "required": ["score"]});
-        assert_eq!(check(&schema, &response("```json\n{\"score\": 7}\n```")).unwrap()["score"], 7);
+        assert_eq!(
+            check(&schema, &response("```json\n{\"score\": 7}\n```")).unwrap()["score"],
+            7
+        );
         let problems = check(&schema, &response("{\"score\": 11}")).unwrap_err();
-        assert!(problems[0].contains("maximum") || problems[0].contains("10"), "{problems:?}");
+        assert!(
+            problems[0].contains("maximum") || problems[0].contains("10"),
+            "{problems:?}"
+        );
         assert!(check(&schema, &response("not json")).unwrap_err()[0].contains("not valid JSON"));
     }
 }

@@ -46,10 +46,11 @@ impl InsightActivities {
         // Held for the whole run: two unlocks of the same chat never index it twice at once.
         // A transaction-scoped lock is released by rollback, so a crash or a cancel frees it.
         let mut lock = self.pool.begin().await?;
-        let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock(hashtextextended($1, 7))")
-            .bind(format!("index_chat:{chat_id}"))
-            .fetch_one(&mut *lock)
-            .await?;
+        let locked: bool =
+            sqlx::query_scalar("SELECT pg_try_advisory_xact_lock(hashtextextended($1, 7))")
+                .bind(format!("index_chat:{chat_id}"))
+                .fetch_one(&mut *lock)
+                .await?;
         if !locked {
             return Err(InsightFailure::Transient {
                 message: "another attempt is indexing this chat".to_owned(),
@@ -57,8 +58,13 @@ impl InsightActivities {
             });
         }
         let chat = self.chat(chat_id).await?;
-        if chat.vector_status == "completed" && self.points_present(chat_id, chat.chunk_count).await? {
-            return Ok(IndexChatOutput { chunk_count: chat.chunk_count.max(0) as u32, skipped: true });
+        if chat.vector_status == "completed"
+            && self.points_present(chat_id, chat.chunk_count).await?
+        {
+            return Ok(IndexChatOutput {
+                chunk_count: chat.chunk_count.max(0) as u32,
+                skipped: true,
+            });
         }
         let result = self.index(chat_id, &chat, ctx).await;
         if let Err(e) = &result {
@@ -88,21 +94,33 @@ impl InsightActivities {
 
     /// A chat marked indexed whose points are gone (a store wiped or replaced) is re-indexed
     /// rather than answering every question with nothing.
-    async fn points_present(&self, chat_id: Uuid, chunk_count: i32) -> Result<bool, InsightFailure> {
+    async fn points_present(
+        &self,
+        chat_id: Uuid,
+        chunk_count: i32,
+    ) -> Result<bool, InsightFailure> {
         if chunk_count == 0 {
             return Ok(true);
         }
         Ok(self.providers.store.count_chat(chat_id).await? > 0)
     }
 
-    async fn index(&self, chat_id: Uuid, chat: &ChatRow, ctx: Option<&ActivityContext>) -> Result<IndexChatOutput, InsightFailure> {
+    async fn index(
+        &self,
+        chat_id: Uuid,
+        chat: &ChatRow,
+        ctx: Option<&ActivityContext>,
+    ) -> Result<IndexChatOutput, InsightFailure> {
         sqlx::query("UPDATE chats SET vector_status = 'indexing', error_log = NULL, updated_at = now() WHERE id = $1")
             .bind(chat_id)
             .execute(&self.pool)
             .await?;
         // A previous attempt may have left part of the chat behind: start from nothing.
         self.providers.store.delete_chat(chat_id).await?;
-        sqlx::query("DELETE FROM message_chunks WHERE chat_id = $1").bind(chat_id).execute(&self.pool).await?;
+        sqlx::query("DELETE FROM message_chunks WHERE chat_id = $1")
+            .bind(chat_id)
+            .execute(&self.pool)
+            .await?;
 
         let facts = ChatFacts {
             participant_count: chat.participant_count.max(0) as usize,
@@ -112,7 +130,10 @@ impl InsightActivities {
         let mut chunker = Chunker::new(self.settings.chunking, facts);
         let batch_size = self.providers.embedder.max_batch().clamp(1, 128);
         let mut pending: Vec<Chunk> = Vec::new();
-        let mut progress = Progress { messages: 0, chunks: 0 };
+        let mut progress = Progress {
+            messages: 0,
+            chunks: 0,
+        };
         let mut after_seq: i64 = -1;
         loop {
             let page = self.page(chat_id, after_seq).await?;
@@ -129,7 +150,8 @@ impl InsightActivities {
         }
         pending.extend(chunker.finish());
         if !pending.is_empty() {
-            self.store_batch(chat_id, pending, &mut progress, ctx).await?;
+            self.store_batch(chat_id, pending, &mut progress, ctx)
+                .await?;
         }
         sqlx::query(
             "UPDATE chats SET vector_status = 'completed', chunk_count = $2, indexed_at = now(), error_log = NULL, updated_at = now() WHERE id = $1",
@@ -138,12 +160,23 @@ impl InsightActivities {
         .bind(progress.chunks as i32)
         .execute(&self.pool)
         .await?;
-        tracing::info!(messages = progress.messages, chunks = progress.chunks, "chat indexed");
-        Ok(IndexChatOutput { chunk_count: progress.chunks, skipped: false })
+        tracing::info!(
+            messages = progress.messages,
+            chunks = progress.chunks,
+            "chat indexed"
+        );
+        Ok(IndexChatOutput {
+            chunk_count: progress.chunks,
+            skipped: false,
+        })
     }
 
     /// The next page of messages after `after_seq`, decrypted on the blocking pool.
-    async fn page(&self, chat_id: Uuid, after_seq: i64) -> Result<Vec<SourceMessage>, InsightFailure> {
+    async fn page(
+        &self,
+        chat_id: Uuid,
+        after_seq: i64,
+    ) -> Result<Vec<SourceMessage>, InsightFailure> {
         let rows: Vec<MessageRow> = sqlx::query_as(
             "SELECT id, seq, sender, content, timestamp FROM messages WHERE chat_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
         )
@@ -182,7 +215,11 @@ impl InsightActivities {
             return Err(InsightFailure::transient("the activity was cancelled"));
         }
         let texts: Vec<String> = batch.iter().map(|c| c.text.clone()).collect();
-        let vectors = self.providers.embedder.embed(&texts, EmbedPurpose::Document).await?;
+        let vectors = self
+            .providers
+            .embedder
+            .embed(&texts, EmbedPurpose::Document)
+            .await?;
         let points = batch
             .iter()
             .zip(vectors)
@@ -203,7 +240,10 @@ impl InsightActivities {
                 .map_err(|e| InsightFailure::transient(format!("heartbeat: {e}")))?;
         }
         // The lease on the chat row shows an operator that indexing is moving.
-        sqlx::query("UPDATE chats SET updated_at = now() WHERE id = $1").bind(chat_id).execute(&self.pool).await?;
+        sqlx::query("UPDATE chats SET updated_at = now() WHERE id = $1")
+            .bind(chat_id)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
@@ -221,8 +261,14 @@ impl InsightActivities {
         .map_err(|e| InsightFailure::transient(format!("encrypting chunks: {e}")))?;
         let ids: Vec<Uuid> = batch.iter().map(|_| Uuid::new_v4()).collect();
         let indices: Vec<i32> = batch.iter().map(|c| c.index as i32).collect();
-        let vector_ids: Vec<String> = batch.iter().map(|c| point_id(chat_id, c.index).to_string()).collect();
-        let tokens: Vec<i32> = batch.iter().map(|c| i32::try_from(c.token_count).unwrap_or(i32::MAX)).collect();
+        let vector_ids: Vec<String> = batch
+            .iter()
+            .map(|c| point_id(chat_id, c.index).to_string())
+            .collect();
+        let tokens: Vec<i32> = batch
+            .iter()
+            .map(|c| i32::try_from(c.token_count).unwrap_or(i32::MAX))
+            .collect();
         let firsts: Vec<Uuid> = batch.iter().map(|c| c.metadata.first_message_id).collect();
         let lasts: Vec<Uuid> = batch.iter().map(|c| c.metadata.last_message_id).collect();
         sqlx::query(

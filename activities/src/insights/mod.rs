@@ -80,7 +80,10 @@ pub enum InsightFailure {
     Final { kind: &'static str, message: String },
     /// Transient (a timeout, 429, 503, a busy database or store): Temporal retries.
     #[error("{message}")]
-    Transient { message: String, retry_after: Option<Duration> },
+    Transient {
+        message: String,
+        retry_after: Option<Duration>,
+    },
 }
 
 /// Failure type of a non-retryable vendor refusal (bad request, bad key, blocked prompt).
@@ -88,11 +91,17 @@ pub const PROVIDER_REJECTED: &str = "ProviderRejected";
 
 impl InsightFailure {
     pub fn fatal(kind: &'static str, message: impl Into<String>) -> Self {
-        Self::Final { kind, message: message.into() }
+        Self::Final {
+            kind,
+            message: message.into(),
+        }
     }
 
     pub fn transient(message: impl Into<String>) -> Self {
-        Self::Transient { message: message.into(), retry_after: None }
+        Self::Transient {
+            message: message.into(),
+            retry_after: None,
+        }
     }
 
     /// The failure type a workflow sees (`None` for transient failures).
@@ -113,8 +122,13 @@ impl InsightFailure {
                 .type_name(kind.to_owned())
                 .non_retryable(true)
                 .build(),
-            Self::Transient { message, retry_after } => match retry_after {
-                Some(delay) => ApplicationFailure::builder(message).next_retry_delay(delay).build(),
+            Self::Transient {
+                message,
+                retry_after,
+            } => match retry_after {
+                Some(delay) => ApplicationFailure::builder(message)
+                    .next_retry_delay(delay)
+                    .build(),
                 None => ApplicationFailure::new(message),
             },
         };
@@ -125,7 +139,10 @@ impl InsightFailure {
 impl From<ProviderError> for InsightFailure {
     fn from(e: ProviderError) -> Self {
         if e.is_retryable() {
-            Self::Transient { retry_after: e.retry_after, message: e.to_string() }
+            Self::Transient {
+                retry_after: e.retry_after,
+                message: e.to_string(),
+            }
         } else {
             Self::fatal(PROVIDER_REJECTED, e.to_string())
         }
@@ -135,10 +152,10 @@ impl From<ProviderError> for InsightFailure {
 impl From<sqlx::Error> for InsightFailure {
     fn from(e: sqlx::Error) -> Self {
         // A deleted chat surfaces as a foreign-key violation on the rows that point at it.
-        if let sqlx::Error::Database(db) = &e {
-            if db.is_foreign_key_violation() {
-                return Self::fatal(failure::UNKNOWN_CHAT, "the chat was deleted");
-            }
+        if let sqlx::Error::Database(db) = &e
+            && db.is_foreign_key_violation()
+        {
+            return Self::fatal(failure::UNKNOWN_CHAT, "the chat was deleted");
         }
         Self::transient(format!("database: {e}"))
     }
@@ -146,7 +163,10 @@ impl From<sqlx::Error> for InsightFailure {
 
 impl From<relivchats_domain::crypto::CipherError> for InsightFailure {
     fn from(e: relivchats_domain::crypto::CipherError) -> Self {
-        Self::fatal(failure::UNKNOWN_CHAT, format!("the chat is not readable: {e}"))
+        Self::fatal(
+            failure::UNKNOWN_CHAT,
+            format!("the chat is not readable: {e}"),
+        )
     }
 }
 
@@ -159,8 +179,18 @@ pub struct InsightActivities {
 }
 
 impl InsightActivities {
-    pub fn new(pool: PgPool, cipher: Arc<Cipher>, providers: Providers, settings: InsightSettings) -> Self {
-        Self { pool, cipher, providers, settings }
+    pub fn new(
+        pool: PgPool,
+        cipher: Arc<Cipher>,
+        providers: Providers,
+        settings: InsightSettings,
+    ) -> Self {
+        Self {
+            pool,
+            cipher,
+            providers,
+            settings,
+        }
     }
 }
 

@@ -6,8 +6,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use relivchats_domain::retrieval::{
-    EmbedPurpose, Embedder, Llm, LlmRequest, LlmResponse, ProviderError,
-    providers::repair_prompt,
+    EmbedPurpose, Embedder, Llm, LlmRequest, LlmResponse, ProviderError, providers::repair_prompt,
 };
 use serde_json::{Value, json};
 
@@ -49,7 +48,10 @@ impl Gemini {
 
     fn url(&self, model: &str, method: &str) -> String {
         let model = model.strip_prefix("models/").unwrap_or(model);
-        format!("{}/v1beta/models/{model}:{method}", self.settings.base_url.trim_end_matches('/'))
+        format!(
+            "{}/v1beta/models/{model}:{method}",
+            self.settings.base_url.trim_end_matches('/')
+        )
     }
 
     async fn post(&self, url: &str, body: &Value) -> Result<Value, ProviderError> {
@@ -93,12 +95,18 @@ impl Gemini {
 
 /// The answer's text (thought parts skipped) and why generation stopped.
 fn candidate_text(body: &Value) -> Result<(String, String), ProviderError> {
-    if let Some(reason) = body.pointer("/promptFeedback/blockReason").and_then(Value::as_str) {
-        return Err(ProviderError::permanent(PROVIDER, format!("the prompt was blocked ({reason})")));
+    if let Some(reason) = body
+        .pointer("/promptFeedback/blockReason")
+        .and_then(Value::as_str)
+    {
+        return Err(ProviderError::permanent(
+            PROVIDER,
+            format!("the prompt was blocked ({reason})"),
+        ));
     }
-    let candidate = body.pointer("/candidates/0").ok_or_else(|| {
-        ProviderError::retryable(PROVIDER, "the response has no candidate")
-    })?;
+    let candidate = body
+        .pointer("/candidates/0")
+        .ok_or_else(|| ProviderError::retryable(PROVIDER, "the response has no candidate"))?;
     let text = candidate
         .pointer("/content/parts")
         .and_then(Value::as_array)
@@ -110,7 +118,11 @@ fn candidate_text(body: &Value) -> Result<(String, String), ProviderError> {
                 .collect::<String>()
         })
         .unwrap_or_default();
-    let finish = candidate.get("finishReason").and_then(Value::as_str).unwrap_or("").to_owned();
+    let finish = candidate
+        .get("finishReason")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_owned();
     Ok((text, finish))
 }
 
@@ -128,20 +140,28 @@ impl Llm for Gemini {
 
     async fn generate(&self, request: &LlmRequest) -> Result<LlmResponse, ProviderError> {
         let url = self.url(&self.settings.llm_model, "generateContent");
-        let mut body = self.post(&url, &self.generate_body(request, 16_384, false)).await?;
+        let mut body = self
+            .post(&url, &self.generate_body(request, 16_384, false))
+            .await?;
         let (mut text, finish) = candidate_text(&body)?;
         if text.trim().is_empty() && finish == "MAX_TOKENS" {
             // Thinking used the whole budget: once more with thinking cut back and more room.
-            body = self.post(&url, &self.generate_body(request, 32_768, true)).await?;
+            body = self
+                .post(&url, &self.generate_body(request, 32_768, true))
+                .await?;
             text = candidate_text(&body)?.0;
         }
         if text.trim().is_empty() {
-            return Err(ProviderError::retryable(PROVIDER, format!("the model returned no text (finishReason {finish:?})")));
+            return Err(ProviderError::retryable(
+                PROVIDER,
+                format!("the model returned no text (finishReason {finish:?})"),
+            ));
         }
         Ok(LlmResponse {
             text,
             prompt_tokens: usage(&body, "promptTokenCount"),
-            output_tokens: usage(&body, "candidatesTokenCount") + usage(&body, "thoughtsTokenCount"),
+            output_tokens: usage(&body, "candidatesTokenCount")
+                + usage(&body, "thoughtsTokenCount"),
             model: body
                 .get("modelVersion")
                 .and_then(Value::as_str)
@@ -165,7 +185,11 @@ impl Embedder for Gemini {
         EMBED_BATCH
     }
 
-    async fn embed(&self, texts: &[String], purpose: EmbedPurpose) -> Result<Vec<Vec<f32>>, ProviderError> {
+    async fn embed(
+        &self,
+        texts: &[String],
+        purpose: EmbedPurpose,
+    ) -> Result<Vec<Vec<f32>>, ProviderError> {
         let model = self.settings.embedding_model.trim_start_matches("models/");
         let task = match purpose {
             EmbedPurpose::Document => "RETRIEVAL_DOCUMENT",
@@ -176,12 +200,14 @@ impl Embedder for Gemini {
         for batch in texts.chunks(EMBED_BATCH) {
             let requests: Vec<Value> = batch
                 .iter()
-                .map(|t| json!({
-                    "model": format!("models/{model}"),
-                    "content": {"parts": [{"text": t}]},
-                    "taskType": task,
-                    "outputDimensionality": self.settings.embedding_dimension,
-                }))
+                .map(|t| {
+                    json!({
+                        "model": format!("models/{model}"),
+                        "content": {"parts": [{"text": t}]},
+                        "taskType": task,
+                        "outputDimensionality": self.settings.embedding_dimension,
+                    })
+                })
                 .collect();
             let body = self.post(&url, &json!({"requests": requests})).await?;
             out.extend(self.vectors(&body, batch.len())?);
@@ -196,22 +222,40 @@ impl Gemini {
             .get("embeddings")
             .and_then(Value::as_array)
             .filter(|e| e.len() == expected)
-            .ok_or_else(|| ProviderError::retryable(PROVIDER, "the embedding response does not hold one vector per text"))?;
+            .ok_or_else(|| {
+                ProviderError::retryable(
+                    PROVIDER,
+                    "the embedding response does not hold one vector per text",
+                )
+            })?;
         embeddings
             .iter()
             .map(|e| {
                 let values: Vec<f32> = e
                     .get("values")
                     .and_then(Value::as_array)
-                    .map(|v| v.iter().filter_map(Value::as_f64).map(|x| x as f32).collect())
+                    .map(|v| {
+                        v.iter()
+                            .filter_map(Value::as_f64)
+                            .map(|x| x as f32)
+                            .collect()
+                    })
                     .unwrap_or_default();
                 let dim = self.settings.embedding_dimension;
                 if values.len() != dim {
-                    return Err(ProviderError::permanent(PROVIDER, format!(
-                        "the model returned {} dimensions, EMBEDDING_DIMENSION is {dim}", values.len()
-                    )));
+                    return Err(ProviderError::permanent(
+                        PROVIDER,
+                        format!(
+                            "the model returned {} dimensions, EMBEDDING_DIMENSION is {dim}",
+                            values.len()
+                        ),
+                    ));
                 }
-                Ok(if dim == NATIVE_DIMENSION { values } else { http::normalise(values) })
+                Ok(if dim == NATIVE_DIMENSION {
+                    values
+                } else {
+                    http::normalise(values)
+                })
             })
             .collect()
     }

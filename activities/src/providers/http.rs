@@ -66,7 +66,10 @@ pub async fn send_json(
 }
 
 async fn once(provider: &'static str, request: RequestBuilder) -> Result<Value, ProviderError> {
-    let response = request.send().await.map_err(|e| transport_error(provider, &e))?;
+    let response = request
+        .send()
+        .await
+        .map_err(|e| transport_error(provider, &e))?;
     let status = response.status();
     let header_delay = retry_after_header(&response);
     let text = response
@@ -91,11 +94,18 @@ async fn once(provider: &'static str, request: RequestBuilder) -> Result<Value, 
 }
 
 fn is_retryable_status(status: StatusCode) -> bool {
-    matches!(status.as_u16(), 408 | 409 | 425 | 429 | 500 | 502 | 503 | 504)
+    matches!(
+        status.as_u16(),
+        408 | 409 | 425 | 429 | 500 | 502 | 503 | 504
+    )
 }
 
 fn transport_error(provider: &'static str, e: &reqwest::Error) -> ProviderError {
-    let what = if e.is_timeout() { "timed out" } else { "could not be reached" };
+    let what = if e.is_timeout() {
+        "timed out"
+    } else {
+        "could not be reached"
+    };
     ProviderError::retryable(provider, format!("the API {what}: {e}"))
 }
 
@@ -121,7 +131,11 @@ fn parse_proto_duration(raw: &str) -> Option<Duration> {
 }
 
 fn retry_after_header(response: &reqwest::Response) -> Option<Duration> {
-    let raw = response.headers().get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
+    let raw = response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?;
     raw.trim().parse::<u64>().ok().map(Duration::from_secs)
 }
 

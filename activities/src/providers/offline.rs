@@ -21,7 +21,9 @@ pub struct HashedEmbedder {
 
 impl HashedEmbedder {
     pub fn new(dimension: usize) -> Self {
-        Self { dimension: dimension.max(16) }
+        Self {
+            dimension: dimension.max(16),
+        }
     }
 
     /// One vector, L2-normalised (all zeros for a text with no words).
@@ -81,7 +83,11 @@ impl Embedder for HashedEmbedder {
         256
     }
 
-    async fn embed(&self, texts: &[String], _purpose: EmbedPurpose) -> Result<Vec<Vec<f32>>, ProviderError> {
+    async fn embed(
+        &self,
+        texts: &[String],
+        _purpose: EmbedPurpose,
+    ) -> Result<Vec<Vec<f32>>, ProviderError> {
         Ok(texts.iter().map(|t| self.vector(t)).collect())
     }
 }

@@ -6,8 +6,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use relivchats_domain::retrieval::{
-    EmbedPurpose, Embedder, Llm, LlmRequest, LlmResponse, ProviderError,
-    providers::repair_prompt,
+    EmbedPurpose, Embedder, Llm, LlmRequest, LlmResponse, ProviderError, providers::repair_prompt,
 };
 use serde_json::{Value, json};
 
@@ -107,7 +106,9 @@ impl Llm for OpenAi {
         let text = response
             .pointer("/choices/0/message/content")
             .and_then(Value::as_str)
-            .ok_or_else(|| ProviderError::retryable(PROVIDER, "the response has no message content"))?
+            .ok_or_else(|| {
+                ProviderError::retryable(PROVIDER, "the response has no message content")
+            })?
             .to_owned();
         Ok(LlmResponse {
             text,
@@ -124,6 +125,8 @@ impl Llm for OpenAi {
 
 #[async_trait]
 impl Embedder for OpenAi {
+    // The embedder's model is the embedding model, not the chat model the struct is named for.
+    #[allow(clippy::misnamed_getters)]
     fn model(&self) -> &str {
         &self.settings.embedding_model
     }
@@ -136,7 +139,11 @@ impl Embedder for OpenAi {
         EMBED_BATCH
     }
 
-    async fn embed(&self, texts: &[String], _purpose: EmbedPurpose) -> Result<Vec<Vec<f32>>, ProviderError> {
+    async fn embed(
+        &self,
+        texts: &[String],
+        _purpose: EmbedPurpose,
+    ) -> Result<Vec<Vec<f32>>, ProviderError> {
         let mut out = Vec::with_capacity(texts.len());
         for batch in texts.chunks(EMBED_BATCH) {
             let body = json!({"model": self.settings.embedding_model, "input": batch});
@@ -153,7 +160,12 @@ impl OpenAi {
             .get("data")
             .and_then(Value::as_array)
             .filter(|d| d.len() == expected)
-            .ok_or_else(|| ProviderError::retryable(PROVIDER, "the embedding response does not hold one vector per text"))?
+            .ok_or_else(|| {
+                ProviderError::retryable(
+                    PROVIDER,
+                    "the embedding response does not hold one vector per text",
+                )
+            })?
             .iter()
             .collect();
         // Servers may answer out of order; `index` says which input each vector belongs to.
@@ -164,12 +176,21 @@ impl OpenAi {
                 let v: Vec<f32> = d
                     .get("embedding")
                     .and_then(Value::as_array)
-                    .map(|v| v.iter().filter_map(Value::as_f64).map(|x| x as f32).collect())
+                    .map(|v| {
+                        v.iter()
+                            .filter_map(Value::as_f64)
+                            .map(|x| x as f32)
+                            .collect()
+                    })
                     .unwrap_or_default();
                 if v.len() != dim {
-                    return Err(ProviderError::permanent(PROVIDER, format!(
-                        "the model returned {} dimensions, EMBEDDING_DIMENSION is {dim}", v.len()
-                    )));
+                    return Err(ProviderError::permanent(
+                        PROVIDER,
+                        format!(
+                            "the model returned {} dimensions, EMBEDDING_DIMENSION is {dim}",
+                            v.len()
+                        ),
+                    ));
                 }
                 Ok(http::normalise(v))
             })

@@ -22,7 +22,9 @@ use qdrant_edge::{
     WithVector,
     bm25_embed::{EdgeBm25, EdgeBm25Config},
 };
-use relivchats_domain::retrieval::{ProviderError, VectorHit, VectorPoint, VectorQuery, VectorStore};
+use relivchats_domain::retrieval::{
+    ProviderError, VectorHit, VectorPoint, VectorQuery, VectorStore,
+};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -43,7 +45,9 @@ pub struct EdgeStore {
 
 impl std::fmt::Debug for EdgeStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EdgeStore").field("path", &self.path).finish_non_exhaustive()
+        f.debug_struct("EdgeStore")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
     }
 }
 
@@ -66,37 +70,53 @@ fn ordered_float_from(v: f64) -> Result<qdrant_edge::external::ordered_float::No
 
 fn chat_filter(chat_id: Uuid) -> Result<Filter, ProviderError> {
     let path = JsonPath::try_from("chat_id").map_err(|()| service("bad payload path"))?;
-    Ok(Filter::new_must(Condition::Field(FieldCondition::new_match(
-        path,
-        Match::from(chat_id.to_string()),
-    ))))
+    Ok(Filter::new_must(Condition::Field(
+        FieldCondition::new_match(path, Match::from(chat_id.to_string())),
+    )))
 }
 
 fn nearest(query: VectorInternal, using: &str) -> ScoringQuery {
-    ScoringQuery::Vector(QueryEnum::Nearest(NamedQuery { query, using: Some(using.to_owned()) }))
+    ScoringQuery::Vector(QueryEnum::Nearest(NamedQuery {
+        query,
+        using: Some(using.to_owned()),
+    }))
 }
 
 impl EdgeStore {
     /// Opens the shard under `dir` (creating it, with its `chat_id` index, the first time).
     /// Fails if another process holds it, or if it was made for another dimension.
     pub fn open(dir: &Path, dimension: usize) -> Result<Self, ProviderError> {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| ProviderError::permanent(PROVIDER, format!("cannot create {}: {e}", dir.display())))?;
+        std::fs::create_dir_all(dir).map_err(|e| {
+            ProviderError::permanent(PROVIDER, format!("cannot create {}: {e}", dir.display()))
+        })?;
         let shard = if dir.join("edge_config.json").exists() {
             let shard = EdgeShard::load(dir, None).map_err(|e| open_error(dir, e))?;
             check_dimension(&shard, dimension, dir)?;
             shard
         } else {
             let config = EdgeConfigBuilder::new()
-                .vector(DENSE, EdgeVectorParamsBuilder::new(dimension, Distance::Cosine).build())
-                .sparse_vector(SPARSE, EdgeSparseVectorParamsBuilder::new().modifier(Modifier::Idf).build())
+                .vector(
+                    DENSE,
+                    EdgeVectorParamsBuilder::new(dimension, Distance::Cosine).build(),
+                )
+                .sparse_vector(
+                    SPARSE,
+                    EdgeSparseVectorParamsBuilder::new()
+                        .modifier(Modifier::Idf)
+                        .build(),
+                )
                 .build();
             let shard = EdgeShard::new(dir, config).map_err(|e| open_error(dir, e))?;
             shard
-                .update(UpdateOperation::FieldIndexOperation(FieldIndexOperations::CreateIndex(CreateIndex {
-                    field_name: JsonPath::try_from("chat_id").map_err(|()| service("bad payload path"))?,
-                    field_schema: Some(PayloadFieldSchema::FieldType(PayloadSchemaType::Keyword)),
-                })))
+                .update(UpdateOperation::FieldIndexOperation(
+                    FieldIndexOperations::CreateIndex(CreateIndex {
+                        field_name: JsonPath::try_from("chat_id")
+                            .map_err(|()| service("bad payload path"))?,
+                        field_schema: Some(PayloadFieldSchema::FieldType(
+                            PayloadSchemaType::Keyword,
+                        )),
+                    }),
+                ))
                 .map_err(service)?;
             shard.flush();
             shard
@@ -116,7 +136,9 @@ impl EdgeStore {
         tokio::task::spawn_blocking(move || {
             // The lock is taken inside the blocking task, so a cancelled caller cannot release
             // it while the write is still running.
-            let _guard = writer.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let _guard = writer
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             shard.update(operation).map_err(service)?;
             shard.flush();
             Ok(())
@@ -143,19 +165,28 @@ fn open_error(dir: &Path, e: impl std::fmt::Display) -> ProviderError {
     } else {
         ""
     };
-    ProviderError::permanent(PROVIDER, format!("cannot open the shard at {}: {text}{hint}", dir.display()))
+    ProviderError::permanent(
+        PROVIDER,
+        format!("cannot open the shard at {}: {text}{hint}", dir.display()),
+    )
 }
 
 fn check_dimension(shard: &EdgeShard, dimension: usize, dir: &Path) -> Result<(), ProviderError> {
     let stored = shard.config().vectors.get(DENSE).map(|v| v.size);
     match stored {
         Some(size) if size == dimension => Ok(()),
-        Some(size) => Err(ProviderError::permanent(PROVIDER, format!(
-            "the shard at {} holds {size}-dimensional vectors but the embedder makes {dimension}: \
+        Some(size) => Err(ProviderError::permanent(
+            PROVIDER,
+            format!(
+                "the shard at {} holds {size}-dimensional vectors but the embedder makes {dimension}: \
              move the directory aside (chats will be re-indexed on their next unlock) or set EMBEDDING_DIMENSION={size}",
-            dir.display()
-        ))),
-        None => Err(ProviderError::permanent(PROVIDER, format!("the shard at {} has no '{DENSE}' vector", dir.display()))),
+                dir.display()
+            ),
+        )),
+        None => Err(ProviderError::permanent(
+            PROVIDER,
+            format!("the shard at {} has no '{DENSE}' vector", dir.display()),
+        )),
     }
 }
 
@@ -188,9 +219,9 @@ impl VectorStore for EdgeStore {
         })
         .await
         .map_err(service)?;
-        self.write(UpdateOperation::PointOperation(PointOperations::UpsertPoints(
-            PointInsertOperations::PointsList(structs),
-        )))
+        self.write(UpdateOperation::PointOperation(
+            PointOperations::UpsertPoints(PointInsertOperations::PointsList(structs)),
+        ))
         .await
     }
 
@@ -200,33 +231,49 @@ impl VectorStore for EdgeStore {
         self.read(move |shard| {
             let dense = nearest(VectorInternal::Dense(query.dense), DENSE);
             let sparse = bm25.embed_query(&query.text);
+            let fetch = query.limit + super::TIE_MARGIN;
             let request = if sparse.indices.is_empty() {
-                plain(dense, filter, query.limit)
+                plain(dense, filter, fetch)
             } else {
-                hybrid(dense, nearest(VectorInternal::Sparse(sparse), SPARSE), filter, query.limit)
+                hybrid(
+                    dense,
+                    nearest(VectorInternal::Sparse(sparse), SPARSE),
+                    filter,
+                    fetch,
+                )
             };
             let hits = shard.query(request).map_err(service)?;
-            Ok(hits
+            let hits = hits
                 .into_iter()
                 .filter_map(|h| {
                     let index = h.payload.as_ref()?.0.get("chunk_index")?.as_u64()?;
-                    Some(VectorHit { chunk_index: u32::try_from(index).ok()?, score: h.score })
+                    Some(VectorHit {
+                        chunk_index: u32::try_from(index).ok()?,
+                        score: h.score,
+                    })
                 })
-                .collect())
+                .collect();
+            Ok(super::stable_ranking(hits, query.limit))
         })
         .await
     }
 
     async fn delete_chat(&self, chat_id: Uuid) -> Result<(), ProviderError> {
         let filter = chat_filter(chat_id)?;
-        self.write(UpdateOperation::PointOperation(PointOperations::DeletePointsByFilter(filter))).await
+        self.write(UpdateOperation::PointOperation(
+            PointOperations::DeletePointsByFilter(filter),
+        ))
+        .await
     }
 
     async fn count_chat(&self, chat_id: Uuid) -> Result<u64, ProviderError> {
         let filter = chat_filter(chat_id)?;
         self.read(move |shard| {
             let n = shard
-                .count(CountRequest { filter: Some(filter), exact: true })
+                .count(CountRequest {
+                    filter: Some(filter),
+                    exact: true,
+                })
                 .map_err(service)?;
             Ok(n as u64)
         })
@@ -268,7 +315,17 @@ fn hybrid(dense: ScoringQuery, sparse: ScoringQuery, filter: Filter, limit: usiz
     };
     QueryRequest {
         prefetches: vec![prefetch(dense), prefetch(sparse)],
-        query: Some(ScoringQuery::Fusion(Fusion::Rrf { k: 60, weights: None })),
-        ..plain(ScoringQuery::Fusion(Fusion::Rrf { k: 60, weights: None }), filter, limit)
+        query: Some(ScoringQuery::Fusion(Fusion::Rrf {
+            k: 60,
+            weights: None,
+        })),
+        ..plain(
+            ScoringQuery::Fusion(Fusion::Rrf {
+                k: 60,
+                weights: None,
+            }),
+            filter,
+            limit,
+        )
     }
 }

@@ -14,7 +14,9 @@ use qdrant_client::{
         UpsertPointsBuilder, VectorParamsBuilder,
     },
 };
-use relivchats_domain::retrieval::{ProviderError, VectorHit, VectorPoint, VectorQuery, VectorStore};
+use relivchats_domain::retrieval::{
+    ProviderError, VectorHit, VectorPoint, VectorQuery, VectorStore,
+};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -41,7 +43,9 @@ pub struct QdrantServerStore {
 
 impl std::fmt::Debug for QdrantServerStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("QdrantServerStore").field("collection", &self.collection).finish_non_exhaustive()
+        f.debug_struct("QdrantServerStore")
+            .field("collection", &self.collection)
+            .finish_non_exhaustive()
     }
 }
 
@@ -51,13 +55,22 @@ fn classify(e: QdrantError) -> ProviderError {
     let retryable = match &e {
         QdrantError::ResponseError { status } => matches!(
             status.code(),
-            Code::Unavailable | Code::DeadlineExceeded | Code::ResourceExhausted | Code::Aborted | Code::Internal | Code::Unknown | Code::Cancelled
+            Code::Unavailable
+                | Code::DeadlineExceeded
+                | Code::ResourceExhausted
+                | Code::Aborted
+                | Code::Internal
+                | Code::Unknown
+                | Code::Cancelled
         ),
         QdrantError::ResourceExhaustedError { .. } | QdrantError::Io(_) => true,
         _ => false,
     };
     let delay = match &e {
-        QdrantError::ResourceExhaustedError { retry_after_seconds, .. } => Some(Duration::from_secs(*retry_after_seconds)),
+        QdrantError::ResourceExhaustedError {
+            retry_after_seconds,
+            ..
+        } => Some(Duration::from_secs(*retry_after_seconds)),
         _ => None,
     };
     let message = e.to_string();
@@ -83,30 +96,48 @@ impl QdrantServerStore {
             .skip_compatibility_check()
             .build()
             .map_err(|e| ProviderError::permanent(PROVIDER, format!("QDRANT_URL: {e}")))?;
-        let store = Self { client, collection: settings.collection.clone() };
+        let store = Self {
+            client,
+            collection: settings.collection.clone(),
+        };
         store.ensure_collection(settings.dimension).await?;
         Ok(store)
     }
 
     async fn ensure_collection(&self, dimension: usize) -> Result<(), ProviderError> {
-        if !self.client.collection_exists(&self.collection).await.map_err(classify)? {
+        if !self
+            .client
+            .collection_exists(&self.collection)
+            .await
+            .map_err(classify)?
+        {
             let created = self
                 .client
                 .create_collection(
-                    CreateCollectionBuilder::new(&self.collection)
-                        .vectors_config(VectorParamsBuilder::new(dimension as u64, Distance::Cosine)),
+                    CreateCollectionBuilder::new(&self.collection).vectors_config(
+                        VectorParamsBuilder::new(dimension as u64, Distance::Cosine),
+                    ),
                 )
                 .await;
             // Another process may have created it between the check and the create.
-            if let Err(e) = created {
-                if !self.client.collection_exists(&self.collection).await.map_err(classify)? {
-                    return Err(classify(e));
-                }
+            if let Err(e) = created
+                && !self
+                    .client
+                    .collection_exists(&self.collection)
+                    .await
+                    .map_err(classify)?
+            {
+                return Err(classify(e));
             }
         }
         self.client
             .create_field_index(
-                CreateFieldIndexCollectionBuilder::new(&self.collection, "chat_id", FieldType::Keyword).wait(true),
+                CreateFieldIndexCollectionBuilder::new(
+                    &self.collection,
+                    "chat_id",
+                    FieldType::Keyword,
+                )
+                .wait(true),
             )
             .await
             .map_err(classify)?;
@@ -125,8 +156,10 @@ impl VectorStore for QdrantServerStore {
             let structs: Vec<PointStruct> = batch
                 .iter()
                 .map(|p| {
-                    let payload = Payload::try_from(json!({"chat_id": p.chat_id.to_string(), "chunk_index": p.chunk_index}))
-                        .map_err(|e| ProviderError::permanent(PROVIDER, e.to_string()))?;
+                    let payload = Payload::try_from(
+                        json!({"chat_id": p.chat_id.to_string(), "chunk_index": p.chunk_index}),
+                    )
+                    .map_err(|e| ProviderError::permanent(PROVIDER, e.to_string()))?;
                     Ok(PointStruct::new(p.id.to_string(), p.dense.clone(), payload))
                 })
                 .collect::<Result<_, ProviderError>>()?;
@@ -145,24 +178,32 @@ impl VectorStore for QdrantServerStore {
                 QueryPointsBuilder::new(&self.collection)
                     .query(query.dense)
                     .filter(chat_filter(query.chat_id))
-                    .limit(query.limit as u64)
+                    .limit((query.limit + super::TIE_MARGIN) as u64)
                     .with_payload(true),
             )
             .await
             .map_err(classify)?;
-        Ok(response
+        let hits = response
             .result
             .into_iter()
             .filter_map(|p| {
                 let index = p.payload.get("chunk_index")?.as_integer()?;
-                Some(VectorHit { chunk_index: u32::try_from(index).ok()?, score: p.score })
+                Some(VectorHit {
+                    chunk_index: u32::try_from(index).ok()?,
+                    score: p.score,
+                })
             })
-            .collect())
+            .collect();
+        Ok(super::stable_ranking(hits, query.limit))
     }
 
     async fn delete_chat(&self, chat_id: Uuid) -> Result<(), ProviderError> {
         self.client
-            .delete_points(DeletePointsBuilder::new(&self.collection).points(chat_filter(chat_id)).wait(true))
+            .delete_points(
+                DeletePointsBuilder::new(&self.collection)
+                    .points(chat_filter(chat_id))
+                    .wait(true),
+            )
             .await
             .map_err(classify)?;
         Ok(())
@@ -171,7 +212,11 @@ impl VectorStore for QdrantServerStore {
     async fn count_chat(&self, chat_id: Uuid) -> Result<u64, ProviderError> {
         let response = self
             .client
-            .count(CountPointsBuilder::new(&self.collection).filter(chat_filter(chat_id)).exact(true))
+            .count(
+                CountPointsBuilder::new(&self.collection)
+                    .filter(chat_filter(chat_id))
+                    .exact(true),
+            )
             .await
             .map_err(classify)?;
         Ok(response.result.map_or(0, |r| r.count))

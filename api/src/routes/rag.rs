@@ -64,7 +64,9 @@ fn validation(field: &str, rule: &str) -> ApiError {
 
 fn provider_error(e: ProviderError) -> ApiError {
     tracing::warn!(error = %e, "retrieval failed");
-    ApiError::ServiceUnavailable("Search is unavailable right now. Please try again in a moment.".to_owned())
+    ApiError::ServiceUnavailable(
+        "Search is unavailable right now. Please try again in a moment.".to_owned(),
+    )
 }
 
 /// The best passages of one of the caller's chats for a question.
@@ -82,12 +84,14 @@ pub(crate) async fn rag_query(
 ) -> ApiResult<ApiJson<RagQueryResponse>> {
     let question = body.question.trim().to_owned();
     if question.is_empty() || question.chars().count() > MAX_QUESTION {
-        return Err(validation("question", "must be between 1 and 2000 characters"));
+        return Err(validation(
+            "question",
+            "must be between 1 and 2000 characters",
+        ));
     }
-    let retrieval = state
-        .retrieval
-        .clone()
-        .ok_or_else(|| ApiError::ServiceUnavailable("Search is not configured on this server.".to_owned()))?;
+    let retrieval = state.retrieval.clone().ok_or_else(|| {
+        ApiError::ServiceUnavailable("Search is not configured on this server.".to_owned())
+    })?;
     let top_k = body.top_k.unwrap_or(retrieval.top_k);
     if !(1..=MAX_TOP_K).contains(&top_k) {
         return Err(validation("top_k", "must be between 1 and 50"));
@@ -109,7 +113,11 @@ pub(crate) async fn rag_query(
         }
     }
     let excerpts = search(&state, &retrieval, body.chat_id, &question, top_k).await?;
-    Ok(ApiJson(RagQueryResponse { chat_id: body.chat_id, question, excerpts }))
+    Ok(ApiJson(RagQueryResponse {
+        chat_id: body.chat_id,
+        question,
+        excerpts,
+    }))
 }
 
 async fn search(
@@ -129,7 +137,12 @@ async fn search(
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("the embedder returned no vector")))?;
     let hits = retrieval
         .store
-        .query(VectorQuery { chat_id, dense, text: question.to_owned(), limit: top_k })
+        .query(VectorQuery {
+            chat_id,
+            dense,
+            text: question.to_owned(),
+            limit: top_k,
+        })
         .await
         .map_err(provider_error)?;
     let indices: Vec<i32> = hits.iter().map(|h| h.chunk_index as i32).collect();
@@ -143,7 +156,9 @@ async fn search(
     let internal = |e: relivchats_domain::crypto::CipherError| ApiError::Internal(e.into());
     let mut out = Vec::with_capacity(hits.len());
     for hit in hits {
-        let Some((_, text, meta)) = rows.iter().find(|r| r.0 as u32 == hit.chunk_index) else { continue };
+        let Some((_, text, meta)) = rows.iter().find(|r| r.0 as u32 == hit.chunk_index) else {
+            continue;
+        };
         let meta: serde_json::Value = match meta {
             Some(m) => state.cipher.decrypt_json(m).map_err(internal)?,
             None => serde_json::Value::Null,

@@ -57,7 +57,10 @@ impl Facts {
             .participants
             .iter()
             .map(|name| {
-                let s = user_stats.and_then(|u| u.get(name)).cloned().unwrap_or(Value::Null);
+                let s = user_stats
+                    .and_then(|u| u.get(name))
+                    .cloned()
+                    .unwrap_or(Value::Null);
                 Person {
                     name: name.clone(),
                     messages: num(&s, "message_count"),
@@ -143,8 +146,12 @@ impl Facts {
 
     /// Faster typical replies score higher.
     pub(crate) fn responsiveness(&self) -> f64 {
-        let mut times: Vec<f64> =
-            self.people.iter().map(|p| p.avg_response_seconds).filter(|t| *t > 0.0).collect();
+        let mut times: Vec<f64> = self
+            .people
+            .iter()
+            .map(|p| p.avg_response_seconds)
+            .filter(|t| *t > 0.0)
+            .collect();
         times.sort_by(f64::total_cmp);
         match times.get(times.len() / 2) {
             None => 0.6,
@@ -157,7 +164,11 @@ impl Facts {
 
     /// Share of quotable messages that mention `theme`.
     pub(crate) fn density(&self, theme: &Theme) -> f64 {
-        let pool: Vec<&Quote> = self.quotes.iter().filter(|q| q.excerpt != usize::MAX).collect();
+        let pool: Vec<&Quote> = self
+            .quotes
+            .iter()
+            .filter(|q| q.excerpt != usize::MAX)
+            .collect();
         if pool.is_empty() {
             return 0.0;
         }
@@ -229,8 +240,12 @@ fn with_fallbacks(mut quotes: Vec<Quote>, stats: &Value, people: &[Person]) -> V
             p.name.replace('~', "~0").replace('/', "~1")
         ));
         let (Some(text), Some(ts)) = (
-            longest.and_then(|l| l.get("message")).and_then(Value::as_str),
-            longest.and_then(|l| l.get("timestamp")).and_then(Value::as_str),
+            longest
+                .and_then(|l| l.get("message"))
+                .and_then(Value::as_str),
+            longest
+                .and_then(|l| l.get("timestamp"))
+                .and_then(Value::as_str),
         ) else {
             continue;
         };

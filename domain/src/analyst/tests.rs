@@ -10,7 +10,9 @@ fn insight_types() -> Vec<InsightTypeSpec> {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../seed/insight_types");
     let mut specs: Vec<InsightTypeSpec> = std::fs::read_dir(dir)
         .unwrap()
-        .map(|e| serde_json::from_str(&std::fs::read_to_string(e.unwrap().path()).unwrap()).unwrap())
+        .map(|e| {
+            serde_json::from_str(&std::fs::read_to_string(e.unwrap().path()).unwrap()).unwrap()
+        })
         .collect();
     specs.sort_by(|a, b| a.name.cmp(&b.name));
     assert_eq!(specs.len(), 24);
@@ -68,21 +70,31 @@ fn grounding(spec: &InsightTypeSpec, people: &[&str], with_excerpts: bool) -> Gr
         insight_type: spec.name.clone(),
         participants: people.iter().map(|p| (*p).to_owned()).collect(),
         statistics: stats(people),
-        excerpts: if with_excerpts { excerpts(people) } else { Vec::new() },
+        excerpts: if with_excerpts {
+            excerpts(people)
+        } else {
+            Vec::new()
+        },
         keywords: crate::retrieval::split_keywords(&spec.rag_query_keywords),
     }
 }
 
 fn assert_valid(spec: &InsightTypeSpec, out: &Value) {
     let validator = jsonschema::validator_for(&spec.response_schema).unwrap();
-    let errors: Vec<String> = validator.iter_errors(out).map(|e| format!("{} at {}", e, e.instance_path)).collect();
+    let errors: Vec<String> = validator
+        .iter_errors(out)
+        .map(|e| format!("{} at {}", e, e.instance_path))
+        .collect();
     assert!(errors.is_empty(), "{}: {errors:#?}\n{out:#}", spec.name);
 }
 
 #[test]
 fn every_insight_type_gets_schema_valid_content() {
     for spec in insight_types() {
-        let out = write_insight(&spec.response_schema, &grounding(&spec, &["Asha", "Ben"], true));
+        let out = write_insight(
+            &spec.response_schema,
+            &grounding(&spec, &["Asha", "Ben"], true),
+        );
         assert_valid(&spec, &out);
     }
 }
@@ -92,7 +104,10 @@ fn valid_for_group_chats_and_without_excerpts() {
     for spec in insight_types() {
         for people in [&["Asha", "Ben", "Chen", "Dev"][..], &["Asha"][..]] {
             for with_excerpts in [true, false] {
-                let out = write_insight(&spec.response_schema, &grounding(&spec, people, with_excerpts));
+                let out = write_insight(
+                    &spec.response_schema,
+                    &grounding(&spec, people, with_excerpts),
+                );
                 assert_valid(&spec, &out);
             }
         }
@@ -101,31 +116,52 @@ fn valid_for_group_chats_and_without_excerpts() {
 
 #[test]
 fn deterministic_and_grounded_in_the_chat() {
-    let spec = insight_types().into_iter().find(|s| s.name == "communication_basics").unwrap();
+    let spec = insight_types()
+        .into_iter()
+        .find(|s| s.name == "communication_basics")
+        .unwrap();
     let g = grounding(&spec, &["Asha", "Ben"], true);
     let a = write_insight(&spec.response_schema, &g);
     assert_eq!(a, write_insight(&spec.response_schema, &g));
     // Numbers come from the statistics; names from the participants; quotes from the excerpts.
     assert_eq!(a["initiation_balance"]["participants"][0]["name"], "Asha");
-    assert_eq!(a["initiation_balance"]["participants"][0]["initiation_count"], 30);
+    assert_eq!(
+        a["initiation_balance"]["participants"][0]["initiation_count"],
+        30
+    );
     let quotes: Vec<&str> = a["communication_strengths"][0]["evidence"]
         .as_array()
         .unwrap()
         .iter()
         .map(|e| e["message"].as_str().unwrap())
         .collect();
-    let all: Vec<String> = g.excerpts.iter().flat_map(|e| e.messages.iter().map(|m| m.text.clone())).collect();
-    assert!(quotes.iter().all(|q| all.iter().any(|m| m == q)), "{quotes:?}");
+    let all: Vec<String> = g
+        .excerpts
+        .iter()
+        .flat_map(|e| e.messages.iter().map(|m| m.text.clone()))
+        .collect();
+    assert!(
+        quotes.iter().all(|q| all.iter().any(|m| m == q)),
+        "{quotes:?}"
+    );
     assert!(!quotes.iter().any(|q| q.contains("omitted")));
 }
 
 #[test]
 fn love_languages_are_named_from_cues() {
-    let spec = insight_types().into_iter().find(|s| s.name == "love_language").unwrap();
-    let out = write_insight(&spec.response_schema, &grounding(&spec, &["Asha", "Ben"], true));
+    let spec = insight_types()
+        .into_iter()
+        .find(|s| s.name == "love_language")
+        .unwrap();
+    let out = write_insight(
+        &spec.response_schema,
+        &grounding(&spec, &["Asha", "Ben"], true),
+    );
     let text = out.to_string();
     assert!(
-        ["words of affirmation", "quality time", "acts of service"].iter().any(|l| text.contains(l)),
+        ["words of affirmation", "quality time", "acts of service"]
+            .iter()
+            .any(|l| text.contains(l)),
         "{out:#}"
     );
 }

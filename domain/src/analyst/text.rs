@@ -61,7 +61,11 @@ pub(crate) fn level_word(level: f64) -> &'static str {
 /// How many retrieved messages touch the section's theme, as a clause.
 fn evidence_clause(facts: &Facts, spot: Spot<'_>) -> String {
     let density = facts.density(spot.theme());
-    let pool = facts.quotes.iter().filter(|q| q.excerpt != usize::MAX).count();
+    let pool = facts
+        .quotes
+        .iter()
+        .filter(|q| q.excerpt != usize::MAX)
+        .count();
     if facts.excerpt_count == 0 || pool == 0 {
         return "the retrieved passages are too few to say much more, so this rests mainly on the statistics".to_owned();
     }
@@ -113,7 +117,13 @@ fn chat_fact(facts: &Facts, slot: usize) -> String {
             facts.total_days,
             facts.per_day,
             facts.names(),
-            if facts.per_day >= 20.0 { "lively" } else if facts.per_day >= 5.0 { "steady" } else { "gentle" }
+            if facts.per_day >= 20.0 {
+                "lively"
+            } else if facts.per_day >= 5.0 {
+                "steady"
+            } else {
+                "gentle"
+            }
         ),
         1 => {
             let top = facts.person(0);
@@ -127,13 +137,21 @@ fn chat_fact(facts: &Facts, slot: usize) -> String {
         _ => format!(
             "Typical replies arrive {}, which keeps the thread {}.",
             reply_pace(median_reply(facts)),
-            if facts.responsiveness() >= 0.8 { "feeling present" } else { "moving at its own pace" }
+            if facts.responsiveness() >= 0.8 {
+                "feeling present"
+            } else {
+                "moving at its own pace"
+            }
         ),
     }
 }
 
 fn median_reply(facts: &Facts) -> f64 {
-    let mut t: Vec<f64> = facts.people.iter().map(|p| p.avg_response_seconds).collect();
+    let mut t: Vec<f64> = facts
+        .people
+        .iter()
+        .map(|p| p.avg_response_seconds)
+        .collect();
     t.sort_by(f64::total_cmp);
     t.get(t.len() / 2).copied().unwrap_or(0.0)
 }
@@ -164,7 +182,10 @@ pub(crate) fn description(facts: &Facts, spot: Spot<'_>) -> String {
             evidence_clause(facts, spot)
         ),
     };
-    format!("{opening} {}", chat_fact(facts, spot.slot + spot.person.unwrap_or(0)))
+    format!(
+        "{opening} {}",
+        chat_fact(facts, spot.slot + spot.person.unwrap_or(0))
+    )
 }
 
 /// 3–4 sentences closing a section or the whole insight.
@@ -180,9 +201,17 @@ pub(crate) fn summary(facts: &Facts, spot: Spot<'_>) -> String {
 }
 
 /// Why a quote or an exchange was chosen.
-pub(crate) fn context(facts: &Facts, spot: Spot<'_>, speaker: &str, timestamp: &str, cue: Option<&str>) -> String {
+pub(crate) fn context(
+    facts: &Facts,
+    spot: Spot<'_>,
+    speaker: &str,
+    timestamp: &str,
+    cue: Option<&str>,
+) -> String {
     let date = timestamp.get(..10).unwrap_or(timestamp);
-    let cue = cue.map(|c| format!(" (it mentions \u{201c}{c}\u{201d})")).unwrap_or_default();
+    let cue = cue
+        .map(|c| format!(" (it mentions \u{201c}{c}\u{201d})"))
+        .unwrap_or_default();
     let _ = facts;
     format!(
         "{speaker} wrote this on {date}, in a passage that speaks to {}{cue}.",
@@ -247,7 +276,12 @@ pub(crate) fn target_names(facts: &Facts, slot: usize) -> Vec<String> {
     match slot % 3 {
         0 => vec![facts.person(n - 1).name.clone()],
         1 if n > 1 => vec![facts.person(0).name.clone()],
-        _ => facts.people.iter().take(2).map(|p| p.name.clone()).collect(),
+        _ => facts
+            .people
+            .iter()
+            .take(2)
+            .map(|p| p.name.clone())
+            .collect(),
     }
 }
 
@@ -279,5 +313,7 @@ pub(crate) fn style(facts: &Facts, key: &str, i: usize) -> String {
 /// Short phrases for a list of labels (topics, signals, types …).
 pub(crate) fn labels(spot: Spot<'_>, count: usize) -> Vec<String> {
     let titles = spot.theme().titles;
-    (0..count).map(|n| pick(titles, spot.slot + n).to_lowercase()).collect()
+    (0..count)
+        .map(|n| pick(titles, spot.slot + n).to_lowercase())
+        .collect()
 }

@@ -13,22 +13,59 @@ use super::{
 };
 
 /// Keys whose value is one participant's name.
-const PERSON_KEYS: [&str; 6] =
-    ["name", "speaker", "initiator", "dominant_voice", "directed_at", "proactive_participant"];
+const PERSON_KEYS: [&str; 6] = [
+    "name",
+    "speaker",
+    "initiator",
+    "dominant_voice",
+    "directed_at",
+    "proactive_participant",
+];
 /// Keys that hold a short title.
 const TITLE_KEYS: [&str; 16] = [
-    "title", "strength", "behavior", "pattern", "pattern_name", "gap", "area", "opportunity",
-    "ritual", "topic", "memory", "risk", "reference", "joke_or_reference", "situation", "category",
+    "title",
+    "strength",
+    "behavior",
+    "pattern",
+    "pattern_name",
+    "gap",
+    "area",
+    "opportunity",
+    "ritual",
+    "topic",
+    "memory",
+    "risk",
+    "reference",
+    "joke_or_reference",
+    "situation",
+    "category",
 ];
 /// Keys that hold a qualitative rating word.
 const LEVEL_KEYS: [&str; 14] = [
-    "rating", "level", "balance", "intensity", "frequency", "severity", "confidence",
-    "effectiveness", "compatibility", "alignment", "stage", "direction", "reception",
+    "rating",
+    "level",
+    "balance",
+    "intensity",
+    "frequency",
+    "severity",
+    "confidence",
+    "effectiveness",
+    "compatibility",
+    "alignment",
+    "stage",
+    "direction",
+    "reception",
     "response_quality",
 ];
 /// Keys (or list keys) that hold words a participant could send.
-const PHRASE_KEYS: [&str; 6] =
-    ["example", "example_phrases", "example_messages", "conversation_starters", "starter", "examples"];
+const PHRASE_KEYS: [&str; 6] = [
+    "example",
+    "example_phrases",
+    "example_messages",
+    "conversation_starters",
+    "starter",
+    "examples",
+];
 
 pub(crate) struct Writer<'a> {
     facts: &'a Facts,
@@ -49,7 +86,10 @@ struct Scope<'s> {
 
 fn count(want: usize, schema: &Value) -> usize {
     let min = schema.get("minItems").and_then(Value::as_u64).unwrap_or(0) as usize;
-    let max = schema.get("maxItems").and_then(Value::as_u64).map_or(usize::MAX, |m| m as usize);
+    let max = schema
+        .get("maxItems")
+        .and_then(Value::as_u64)
+        .map_or(usize::MAX, |m| m as usize);
     want.max(min).min(max)
 }
 
@@ -58,9 +98,18 @@ fn property_names(schema: &Value) -> Vec<String> {
     let props = schema.get("properties").and_then(Value::as_object);
     match (ordering, props) {
         (Some(order), Some(props)) => {
-            let mut names: Vec<String> =
-                order.iter().filter_map(Value::as_str).map(str::to_owned).collect();
-            names.extend(props.keys().filter(|k| !names.contains(k)).cloned().collect::<Vec<_>>());
+            let mut names: Vec<String> = order
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect();
+            names.extend(
+                props
+                    .keys()
+                    .filter(|k| !names.contains(k))
+                    .cloned()
+                    .collect::<Vec<_>>(),
+            );
             names
         }
         (None, Some(props)) => props.keys().cloned().collect(),
@@ -69,7 +118,9 @@ fn property_names(schema: &Value) -> Vec<String> {
 }
 
 fn has_props(schema: &Value, names: &[&str]) -> bool {
-    names.iter().all(|n| schema.pointer(&format!("/properties/{n}")).is_some())
+    names
+        .iter()
+        .all(|n| schema.pointer(&format!("/properties/{n}")).is_some())
 }
 
 impl<'a> Writer<'a> {
@@ -84,11 +135,24 @@ impl<'a> Writer<'a> {
     }
 
     pub(crate) fn document(&mut self, schema: &Value) -> Value {
-        self.fill(schema, "", Scope { section: "", person: None, slot: 0 })
+        self.fill(
+            schema,
+            "",
+            Scope {
+                section: "",
+                person: None,
+                slot: 0,
+            },
+        )
     }
 
     fn spot<'s>(&self, scope: Scope<'s>) -> Spot<'s> {
-        Spot { section: scope.section, person: scope.person, slot: scope.slot, level: self.level(scope.section) }
+        Spot {
+            section: scope.section,
+            person: scope.person,
+            slot: scope.slot,
+            level: self.level(scope.section),
+        }
     }
 
     fn fill(&mut self, schema: &Value, key: &str, scope: Scope<'_>) -> Value {
@@ -115,12 +179,26 @@ impl<'a> Writer<'a> {
         }
         let mut out = Map::new();
         for name in property_names(schema) {
-            let Some(sub) = schema.pointer(&format!("/properties/{name}")) else { continue };
-            let child = if scope.section.is_empty() { Scope { section: &name, ..scope } } else { scope };
+            let Some(sub) = schema.pointer(&format!("/properties/{name}")) else {
+                continue;
+            };
+            let child = if scope.section.is_empty() {
+                Scope {
+                    section: &name,
+                    ..scope
+                }
+            } else {
+                scope
+            };
             let value = match (&exchange, name.as_str()) {
                 (Some(quotes), "exchange") => {
                     let items = sub.get("items").cloned().unwrap_or(Value::Null);
-                    Value::Array(quotes.iter().map(|q| self.quote_item(&items, q, child)).collect())
+                    Value::Array(
+                        quotes
+                            .iter()
+                            .map(|q| self.quote_item(&items, q, child))
+                            .collect(),
+                    )
                 }
                 _ => self.fill(sub, &name, child),
             };
@@ -136,12 +214,29 @@ impl<'a> Writer<'a> {
         if item_type == Some("object") && has_props(&items, &["name"]) {
             let n = count(self.facts.people.len(), schema);
             return Value::Array(
-                (0..n).map(|i| self.fill(&items, key, Scope { person: Some(i), slot: i, ..scope })).collect(),
+                (0..n)
+                    .map(|i| {
+                        self.fill(
+                            &items,
+                            key,
+                            Scope {
+                                person: Some(i),
+                                slot: i,
+                                ..scope
+                            },
+                        )
+                    })
+                    .collect(),
             );
         }
         if item_type == Some("object") && has_props(&items, &["message", "speaker"]) {
             let quotes = self.quotes(scope, count(2, schema), count(0, schema));
-            return Value::Array(quotes.iter().map(|q| self.quote_item(&items, q, scope)).collect());
+            return Value::Array(
+                quotes
+                    .iter()
+                    .map(|q| self.quote_item(&items, q, scope))
+                    .collect(),
+            );
         }
         if item_type == Some("string") {
             let mut values = self.strings(key, count(2, schema), scope);
@@ -153,7 +248,11 @@ impl<'a> Writer<'a> {
             return Value::Array(values.into_iter().map(Value::String).collect());
         }
         let n = count(2, schema);
-        Value::Array((0..n).map(|i| self.fill(&items, key, Scope { slot: i, ..scope })).collect())
+        Value::Array(
+            (0..n)
+                .map(|i| self.fill(&items, key, Scope { slot: i, ..scope }))
+                .collect(),
+        )
     }
 
     fn quote_item(&mut self, items: &Value, quote: &Quote, scope: Scope<'_>) -> Value {
@@ -188,7 +287,9 @@ impl<'a> Writer<'a> {
     fn relevance(&self, quote: &Quote, scope: Scope<'_>) -> usize {
         let theme = lexicon::theme_for(scope.section);
         let hits = lexicon::cue_hits(&quote.message.text, theme, &self.facts.keywords).len();
-        let own = scope.person.is_some_and(|i| self.facts.person(i).name == quote.message.speaker);
+        let own = scope
+            .person
+            .is_some_and(|i| self.facts.person(i).name == quote.message.speaker);
         let length = quote.message.text.chars().count();
         hits * 4 + usize::from(own) * 3 + usize::from((15..=300).contains(&length))
     }
@@ -202,8 +303,12 @@ impl<'a> Writer<'a> {
             .filter(|q| !self.used_quotes.contains(&(q.excerpt, q.position)))
             .map(|q| (self.relevance(q, scope), q))
             .collect();
-        ranked.sort_by(|a, b| b.0.cmp(&a.0));
-        let mut chosen: Vec<Quote> = ranked.iter().take(want).map(|(_, q)| (*q).clone()).collect();
+        ranked.sort_by_key(|r| std::cmp::Reverse(r.0));
+        let mut chosen: Vec<Quote> = ranked
+            .iter()
+            .take(want)
+            .map(|(_, q)| (*q).clone())
+            .collect();
         // Reuse only when the chat has fewer distinct messages than the schema demands, and
         // then in turn, so repeated quotes are at least different ones.
         let total = self.facts.quotes.len();
@@ -242,10 +347,23 @@ impl<'a> Writer<'a> {
             return self.quotes(scope, want, min);
         };
         self.used_excerpts.insert(best.excerpt);
-        let same: Vec<&Quote> = self.facts.quotes.iter().filter(|q| q.excerpt == best.excerpt).collect();
-        let at = same.iter().position(|q| q.position == best.position).unwrap_or(0);
+        let same: Vec<&Quote> = self
+            .facts
+            .quotes
+            .iter()
+            .filter(|q| q.excerpt == best.excerpt)
+            .collect();
+        let at = same
+            .iter()
+            .position(|q| q.position == best.position)
+            .unwrap_or(0);
         let start = at.saturating_sub(1).min(same.len().saturating_sub(want));
-        let mut window: Vec<Quote> = same.iter().skip(start).take(want).map(|q| (*q).clone()).collect();
+        let mut window: Vec<Quote> = same
+            .iter()
+            .skip(start)
+            .take(want)
+            .map(|q| (*q).clone())
+            .collect();
         for q in &window {
             self.used_quotes.insert((q.excerpt, q.position));
         }
@@ -260,13 +378,27 @@ impl<'a> Writer<'a> {
     fn best_line(&mut self, scope: Scope<'_>) -> Option<Quote> {
         let turn = self.reuse_cursor % self.facts.excerpt_count.max(1);
         let pool = || self.facts.quotes.iter().filter(|q| q.excerpt != usize::MAX);
-        let rank = |q: &&Quote| (self.relevance(q, scope), std::cmp::Reverse((q.excerpt, q.position)));
-        let fresh = pool().filter(|q| !self.used_excerpts.contains(&q.excerpt)).max_by_key(rank);
-        let unused = || pool().filter(|q| !self.used_quotes.contains(&(q.excerpt, q.position))).max_by_key(rank);
+        let rank = |q: &&Quote| {
+            (
+                self.relevance(q, scope),
+                std::cmp::Reverse((q.excerpt, q.position)),
+            )
+        };
+        let fresh = pool()
+            .filter(|q| !self.used_excerpts.contains(&q.excerpt))
+            .max_by_key(rank);
+        let unused = || {
+            pool()
+                .filter(|q| !self.used_quotes.contains(&(q.excerpt, q.position)))
+                .max_by_key(rank)
+        };
         if let Some(q) = fresh.or_else(unused) {
             return Some(q.clone());
         }
-        let line = pool().filter(|q| q.excerpt == turn).max_by_key(rank).cloned();
+        let line = pool()
+            .filter(|q| q.excerpt == turn)
+            .max_by_key(rank)
+            .cloned();
         self.reuse_cursor += 1;
         line
     }
@@ -287,14 +419,21 @@ impl<'a> Writer<'a> {
         if section.contains("initiation") {
             return f.balance(|p| p.initiations);
         }
-        if ["balance", "contribution", "airtime"].iter().any(|k| section.contains(k)) {
+        if ["balance", "contribution", "airtime"]
+            .iter()
+            .any(|k| section.contains(k))
+        {
             return f.balance(|p| p.messages);
         }
         if section.contains("respons") {
             return f.responsiveness();
         }
         let signal = (f.density(lexicon::theme_for(section)) * 4.0).min(1.0);
-        let signal = if lexicon::is_concern(section) { 1.0 - signal } else { signal };
+        let signal = if lexicon::is_concern(section) {
+            1.0 - signal
+        } else {
+            signal
+        };
         (0.6 * f.health() + 0.4 * signal).clamp(0.0, 1.0)
     }
 
@@ -329,15 +468,36 @@ impl<'a> Writer<'a> {
             return self.person_for(key, scope);
         }
         match key {
-            "timestamp" => return self.focus.first().map_or_else(|| f.first_date.clone(), |q| q.message.timestamp.clone()),
-            "message" => return self.focus.first().map_or_else(String::new, |q| q.message.text.clone()),
+            "timestamp" => {
+                return self
+                    .focus
+                    .first()
+                    .map_or_else(|| f.first_date.clone(), |q| q.message.timestamp.clone());
+            }
+            "message" => {
+                return self
+                    .focus
+                    .first()
+                    .map_or_else(String::new, |q| q.message.text.clone());
+            }
             "language" if f.insight_type == "love_language" => return self.love_language(scope),
             "context" => return self.focus_context(spot),
             "suggestion" => return text::suggestion(f, spot),
-            "timeframe" => return ["within the next few weeks", "over the coming months", "someday, still open"][scope.slot % 3].to_owned(),
+            "timeframe" => {
+                return [
+                    "within the next few weeks",
+                    "over the coming months",
+                    "someday, still open",
+                ][scope.slot % 3]
+                    .to_owned();
+            }
             _ => {}
         }
-        if TITLE_KEYS.contains(&key) || key.ends_with("_title") || key.ends_with("_type") || key == "language" {
+        if TITLE_KEYS.contains(&key)
+            || key.ends_with("_title")
+            || key.ends_with("_type")
+            || key == "language"
+        {
             return text::title(spot, 0);
         }
         if PHRASE_KEYS.contains(&key) {
@@ -352,10 +512,22 @@ impl<'a> Writer<'a> {
         if key.starts_with("why") || key == "impact" {
             return text::why(f, spot);
         }
-        if key.ends_with("_style") || key == "style" || key.ends_with("_role") || key == "role_in_connection" || key == "tone_description" {
+        if key.ends_with("_style")
+            || key == "style"
+            || key.ends_with("_role")
+            || key == "role_in_connection"
+            || key == "tone_description"
+        {
             return text::style(f, key, i);
         }
-        if LEVEL_KEYS.contains(&key) || key.ends_with("_status") || key.ends_with("_rating") || key.ends_with("_level") || key.ends_with("_balance") || key.ends_with("_tone") || key.ends_with("_health") {
+        if LEVEL_KEYS.contains(&key)
+            || key.ends_with("_status")
+            || key.ends_with("_rating")
+            || key.ends_with("_level")
+            || key.ends_with("_balance")
+            || key.ends_with("_tone")
+            || key.ends_with("_health")
+        {
             return self.level_text(key, scope);
         }
         text::description(f, spot)
@@ -363,7 +535,13 @@ impl<'a> Writer<'a> {
 
     fn focus_context(&self, spot: Spot<'_>) -> String {
         match self.focus.first() {
-            Some(q) => text::context(self.facts, spot, &q.message.speaker, &q.message.timestamp, None),
+            Some(q) => text::context(
+                self.facts,
+                spot,
+                &q.message.speaker,
+                &q.message.timestamp,
+                None,
+            ),
             None => text::description(self.facts, spot),
         }
     }
@@ -373,9 +551,9 @@ impl<'a> Writer<'a> {
         let index = match key {
             "name" | "speaker" => scope.person.unwrap_or(scope.slot),
             "directed_at" => scope.person.unwrap_or(scope.slot) + 1,
-            "initiator" | "primary_initiator" => {
-                (0..f.people.len()).max_by(|&a, &b| f.person(a).initiations.total_cmp(&f.person(b).initiations)).unwrap_or(0)
-            }
+            "initiator" | "primary_initiator" => (0..f.people.len())
+                .max_by(|&a, &b| f.person(a).initiations.total_cmp(&f.person(b).initiations))
+                .unwrap_or(0),
             _ => 0,
         };
         f.person(index).name.clone()
@@ -388,7 +566,12 @@ impl<'a> Writer<'a> {
             "severity" => &["mild", "mild", "moderate", "significant"],
             "intensity" => &["strong", "moderate", "gentle", "gentle"],
             "confidence" => {
-                return ["high", "moderate", "low"][match self.facts.excerpt_count { 0..=1 => 2, 2..=4 => 1, _ => 0 }].to_owned()
+                return ["high", "moderate", "low"][match self.facts.excerpt_count {
+                    0..=1 => 2,
+                    2..=4 => 1,
+                    _ => 0,
+                }]
+                .to_owned();
             }
             k if k.contains("balance") => &["balanced", "slightly uneven", "uneven", "uneven"],
             "stage" => &["established", "established", "growing", "early"],
@@ -407,7 +590,11 @@ impl<'a> Writer<'a> {
                 let hits = f
                     .quotes
                     .iter()
-                    .filter(|q| scope.person.is_none_or(|i| f.person(i).name == q.message.speaker))
+                    .filter(|q| {
+                        scope
+                            .person
+                            .is_none_or(|i| f.person(i).name == q.message.speaker)
+                    })
                     .filter(|q| {
                         let lower = q.message.text.to_lowercase();
                         cues.iter().any(|c| lexicon::contains_cue(&lower, c))
@@ -417,10 +604,14 @@ impl<'a> Writer<'a> {
             })
             .collect();
         // Stable: ties keep the conventional order of the five languages.
-        scores.sort_by(|a, b| b.0.cmp(&a.0));
+        scores.sort_by_key(|s| std::cmp::Reverse(s.0));
         let missing = scope.section.contains("missing") || scope.section.contains("secondary");
         let rank = scope.slot % scores.len();
-        let rank = if missing { scores.len() - 1 - rank } else { rank };
+        let rank = if missing {
+            scores.len() - 1 - rank
+        } else {
+            rank
+        };
         scores[rank].1.to_owned()
     }
 
@@ -444,7 +635,17 @@ impl<'a> Writer<'a> {
 }
 
 fn clamp(v: f64, schema: &Value) -> f64 {
-    let min = schema.get("minimum").and_then(Value::as_f64).unwrap_or(f64::MIN);
-    let max = schema.get("maximum").and_then(Value::as_f64).unwrap_or(f64::MAX);
-    if v.is_finite() { v.clamp(min, max) } else { min.max(0.0) }
+    let min = schema
+        .get("minimum")
+        .and_then(Value::as_f64)
+        .unwrap_or(f64::MIN);
+    let max = schema
+        .get("maximum")
+        .and_then(Value::as_f64)
+        .unwrap_or(f64::MAX);
+    if v.is_finite() {
+        v.clamp(min, max)
+    } else {
+        min.max(0.0)
+    }
 }

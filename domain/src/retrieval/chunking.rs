@@ -148,7 +148,11 @@ impl Chunker {
 
     /// Adds the next message (in `seq` order); returns the chunks it completed.
     pub fn push(&mut self, message: SourceMessage) -> Vec<Chunk> {
-        let text = render_line(message.sender.as_deref(), message.timestamp, &message.content);
+        let text = render_line(
+            message.sender.as_deref(),
+            message.timestamp,
+            &message.content,
+        );
         let tokens = estimate_tokens(&text) + 1;
         let gap = self
             .last_timestamp
@@ -232,8 +236,10 @@ impl Chunker {
     fn split_oversized(&mut self, line: Line) -> Vec<Chunk> {
         let piece_chars = self.options.max_tokens.saturating_sub(1).max(1) * 4;
         let chars: Vec<char> = line.text.chars().collect();
-        let pieces: Vec<String> =
-            chars.chunks(piece_chars).map(|p| p.iter().collect()).collect();
+        let pieces: Vec<String> = chars
+            .chunks(piece_chars)
+            .map(|p| p.iter().collect())
+            .collect();
         let total = pieces.len();
         let chunks = pieces
             .into_iter()
@@ -351,7 +357,11 @@ mod tests {
                 assert_eq!(m.first_seq, next - 1, "a later piece repeats its message");
                 continue;
             }
-            assert_eq!(m.first_seq, next, "chunk {} starts where the last ended", c.index);
+            assert_eq!(
+                m.first_seq, next,
+                "chunk {} starts where the last ended",
+                c.index
+            );
             assert_eq!(m.message_count as i64, m.last_seq - m.first_seq + 1);
             assert_eq!(m.message_ids.len(), m.message_count);
             next = m.last_seq + 1;
@@ -363,15 +373,30 @@ mod tests {
     fn partitions_messages_and_respects_the_budget() {
         let options = ChunkingOptions::default();
         let messages: Vec<_> = (0..500)
-            .map(|i| msg(i, i * 3 + (i / 40) * 300, &"word ".repeat((i % 17 + 1) as usize)))
+            .map(|i| {
+                msg(
+                    i,
+                    i * 3 + (i / 40) * 300,
+                    &"word ".repeat((i % 17 + 1) as usize),
+                )
+            })
             .collect();
         let chunks = chunk_all(options, facts(), messages);
         assert!(chunks.len() > 5);
         assert_partition(&chunks, 500);
         for c in &chunks {
-            assert!(c.token_count <= options.max_tokens, "{} > budget", c.token_count);
+            assert!(
+                c.token_count <= options.max_tokens,
+                "{} > budget",
+                c.token_count
+            );
         }
-        assert!(chunks.iter().enumerate().all(|(i, c)| c.index as usize == i));
+        assert!(
+            chunks
+                .iter()
+                .enumerate()
+                .all(|(i, c)| c.index as usize == i)
+        );
     }
 
     #[test]
@@ -408,7 +433,10 @@ mod tests {
         let second = &chunks[1];
         assert!(second.metadata.overlap_messages >= 1);
         let prev_last = chunks[0].text.lines().last().unwrap();
-        assert!(second.text.starts_with(prev_last), "overlap repeats the previous tail");
+        assert!(
+            second.text.starts_with(prev_last),
+            "overlap repeats the previous tail"
+        );
     }
 
     #[test]
@@ -417,7 +445,10 @@ mod tests {
         let messages = vec![msg(0, 0, "hi"), msg(1, 1, &huge), msg(2, 2, "bye")];
         let chunks = chunk_all(ChunkingOptions::default(), facts(), messages);
         assert_partition(&chunks, 3);
-        let pieces: Vec<_> = chunks.iter().filter(|c| c.metadata.part.is_some()).collect();
+        let pieces: Vec<_> = chunks
+            .iter()
+            .filter(|c| c.metadata.part.is_some())
+            .collect();
         assert!(pieces.len() >= 3);
         let joined: usize = pieces.iter().map(|c| c.text.chars().count()).sum();
         assert!(joined >= 5000, "all of the message is kept");

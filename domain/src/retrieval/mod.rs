@@ -6,8 +6,8 @@ pub mod prompt;
 pub mod providers;
 
 pub use providers::{
-    EmbedPurpose, Embedder, FailureClass, Grounding, Llm, LlmRequest, LlmResponse,
-    ProviderError, Repair, VectorHit, VectorPoint, VectorQuery, VectorStore,
+    EmbedPurpose, Embedder, FailureClass, Grounding, Llm, LlmRequest, LlmResponse, ProviderError,
+    Repair, VectorHit, VectorPoint, VectorQuery, VectorStore,
 };
 
 /// Point ids are derived from (chat, chunk index), so re-indexing overwrites points instead of

@@ -81,7 +81,12 @@ pub struct AssembledPrompt {
     pub estimated_tokens: usize,
 }
 
-const DEFAULT_FIELDS: [&str; 4] = ["total_messages", "total_days", "messages_per_day_avg", "user_stats"];
+const DEFAULT_FIELDS: [&str; 4] = [
+    "total_messages",
+    "total_days",
+    "messages_per_day_avg",
+    "user_stats",
+];
 /// Lists inside the statistics are cut to this many entries: the model needs the top, not 50.
 const TOP_N: usize = 10;
 /// Tokens kept back for the data note and rounding.
@@ -118,10 +123,17 @@ pub fn assemble(parts: PromptParts<'_>) -> AssembledPrompt {
         .join("\n");
     values.insert(
         "excerpts",
-        if used.is_empty() { "(no excerpts could be retrieved)".to_owned() } else { excerpts_text },
+        if used.is_empty() {
+            "(no excerpts could be retrieved)".to_owned()
+        } else {
+            excerpts_text
+        },
     );
     values.insert("excerpt_count", used.len().to_string());
-    values.insert("data_note", data_note(used.len(), skipped, parts.statistics));
+    values.insert(
+        "data_note",
+        data_note(used.len(), skipped, parts.statistics),
+    );
     let text = render_prompt(parts.template, &values);
     AssembledPrompt {
         estimated_tokens: estimate_tokens(&text),
@@ -149,7 +161,10 @@ fn base_values<'a>(parts: &PromptParts<'_>, statistics: &str) -> BTreeMap<&'a st
 
 /// Says plainly when there is little to go on, so the model scales its answer down.
 fn data_note(used: usize, skipped: usize, statistics: &Value) -> String {
-    let total = statistics.get("total_messages").and_then(Value::as_i64).unwrap_or(0);
+    let total = statistics
+        .get("total_messages")
+        .and_then(Value::as_i64)
+        .unwrap_or(0);
     let mut note = match used {
         0 => "DATA NOTE: no conversation excerpts could be retrieved for this analysis. Rely on the statistics, keep every section short, say that the evidence is thin, and leave optional evidence lists empty.".to_owned(),
         1 => "DATA NOTE: only one conversation excerpt could be retrieved. Treat it as a small window, keep sections short and say where the evidence is thin.".to_owned(),
@@ -159,7 +174,9 @@ fn data_note(used: usize, skipped: usize, statistics: &Value) -> String {
         if !note.is_empty() {
             note.push(' ');
         }
-        note.push_str(&format!("The whole chat has only {total} messages: scale the depth of the analysis to that."));
+        note.push_str(&format!(
+            "The whole chat has only {total} messages: scale the depth of the analysis to that."
+        ));
     }
     if skipped > 0 {
         if !note.is_empty() {
@@ -196,10 +213,10 @@ fn trim_value(key: &str, value: &Value) -> Value {
         }
         Value::Object(map) if key == "longest_message" => {
             let mut map = map.clone();
-            if let Some(Value::String(text)) = map.get_mut("message") {
-                if text.chars().count() > 200 {
-                    *text = format!("{}…", text.chars().take(200).collect::<String>());
-                }
+            if let Some(Value::String(text)) = map.get_mut("message")
+                && text.chars().count() > 200
+            {
+                *text = format!("{}…", text.chars().take(200).collect::<String>());
             }
             Value::Object(map)
         }
@@ -236,7 +253,8 @@ mod tests {
                "user_stats": {"Asha": {"top_words": (0..50).collect::<Vec<_>>(), "message_count": 600}}})
     }
 
-    const TEMPLATE: &str = "People: {participants}\n{statistics}\n({excerpt_count})\n{excerpts}\n{data_note}";
+    const TEMPLATE: &str =
+        "People: {participants}\n{statistics}\n({excerpt_count})\n{excerpts}\n{data_note}";
 
     #[test]
     fn fits_excerpts_under_the_budget_in_chronological_order() {
@@ -257,7 +275,10 @@ mod tests {
         let order: Vec<u32> = p.used.iter().map(|&i| excerpts[i].chunk_index).collect();
         assert!(order.windows(2).all(|w| w[0] < w[1]), "{order:?}");
         assert!(p.text.contains("left out"), "{}", p.text);
-        assert!(!p.text.contains("\"links\""), "links are not a default field");
+        assert!(
+            !p.text.contains("\"links\""),
+            "links are not a default field"
+        );
     }
 
     #[test]
@@ -282,7 +303,13 @@ mod tests {
     fn statistics_lists_are_cut() {
         let text = statistics_text(&stats(), &["user_stats".to_owned()]);
         let v: Value = serde_json::from_str(&text).unwrap();
-        assert_eq!(v["user_stats"]["Asha"]["top_words"].as_array().unwrap().len(), TOP_N);
+        assert_eq!(
+            v["user_stats"]["Asha"]["top_words"]
+                .as_array()
+                .unwrap()
+                .len(),
+            TOP_N
+        );
     }
 
     #[test]

@@ -1,0 +1,436 @@
+//! The unlock saga against the real dev server, real Postgres, Qdrant Edge and the offline
+//! analyst (or a fake OpenAI-compatible model where a test needs failures or slowness).
+
+use std::{collections::HashMap, time::Duration};
+
+use futures::future::join_all;
+use relivchats_activities::ledger;
+use relivchats_domain::{
+    UserId,
+    contracts::unlock::{CaptureInput, RefundInput, ReleaseInput, ReserveInput},
+};
+use relivchats_tests::{TestApp, assert_error_shape, fake_llm::FakeLlm, json};
+use serde_json::Value;
+use uuid::Uuid;
+
+/// A two-person chat with enough talk to index and analyse.
+fn two_person_chat() -> String {
+    let lines = [
+        ("Asha", "Good morning! Did you sleep well? ❤️"),
+        ("Ben", "Morning love, yes finally. Big deadline today though 😅"),
+        ("Asha", "You will crush it. Want to plan the trip to Goa this weekend?"),
+        ("Ben", "Yes!! Let's book the beach place we talked about"),
+        ("Asha", "Sorry I snapped yesterday, I was stressed about work"),
+        ("Ben", "It's okay, I get it. Thanks for saying that 🙏"),
+        ("Asha", "Dinner at 8? I'll cook your favourite"),
+        ("Ben", "You're the best 😘 I'll bring dessert"),
+    ];
+    let mut out = String::new();
+    for day in 1..=12 {
+        for (i, (who, text)) in lines.iter().enumerate() {
+            out.push_str(&format!("{day:02}/03/2024, {:02}:{:02} - {who}: {text}\n", 8 + i, (day * 7) % 60));
+        }
+    }
+    out
+}
+
+fn group_chat() -> String {
+    "01/03/2024, 09:00 - Asha: Hi all\n01/03/2024, 09:01 - Ben: Hey\n01/03/2024, 09:02 - Chen: Hello!\n".to_owned()
+}
+
+async fn upload(app: &TestApp, token: &str, text: String) -> Uuid {
+    let form = reqwest::multipart::Form::new()
+        .part("file", reqwest::multipart::Part::bytes(text.into_bytes()).file_name("chat.txt"));
+    let response = app.http.post(app.url("/api/chats/upload")).bearer_auth(token).multipart(form).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    json(response).await["chat_id"].as_str().unwrap().parse().unwrap()
+}
+
+async fn category(app: &TestApp, slug: &str) -> Uuid {
+    let categories = json(app.get("/api/categories", None).await).await;
+    categories
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == slug)
+        .map(|c| c["id"].as_str().unwrap().parse().unwrap())
+        .unwrap()
+}
+
+async fn grant(app: &TestApp, user: &str, coins: i32) {
+    relivchats_api::ledger::admin_adjust(&app.pool, &UserId::parse(user).unwrap(), coins, "test set-up").await.unwrap();
+}
+
+async fn unlock(app: &TestApp, token: &str, chat: Uuid, category: Uuid) -> reqwest::Response {
+    app.http
+        .post(app.url("/api/insights/unlock"))
+        .bearer_auth(token)
+        .json(&serde_json::json!({"chat_id": chat, "category_id": category}))
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Polls the job's status endpoint until the job has ended (bounded).
+async fn wait_for_job(app: &TestApp, token: &str, job_id: &str) -> Value {
+    let mut seen_live = false;
+    for _ in 0..600 {
+        let status = json(app.get(&format!("/api/insights/jobs/{job_id}/status"), Some(token)).await).await;
+        seen_live |= status["source"] == "workflow";
+        if !matches!(status["status"].as_str(), Some("queued" | "running")) {
+            return status;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("job {job_id} did not finish (live progress seen: {seen_live})");
+}
+
+async fn ledger_rows(app: &TestApp, user: &str, kind: &str) -> Vec<i64> {
+    sqlx::query_scalar("SELECT amount::BIGINT FROM credit_transactions WHERE user_id = $1 AND type = $2 ORDER BY created_at")
+        .bind(user)
+        .bind(kind)
+        .fetch_all(&app.pool)
+        .await
+        .unwrap()
+}
+
+async fn held(app: &TestApp, user: &str) -> i64 {
+    sqlx::query_scalar("SELECT COALESCE(SUM(amount), 0)::BIGINT FROM coin_reservations WHERE user_id = $1 AND status = 'held'")
+        .bind(user)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+}
+
+/// Every reservation ended exactly once, and balance == sum(ledger).
+async fn assert_money_exact(app: &TestApp, user: &str) {
+    let (balance, ledger) = app.balance_and_ledger(user).await;
+    assert_eq!(balance, ledger, "balance must equal the sum of the ledger");
+    let captures: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM credit_transactions WHERE user_id = $1 AND type = 'insight_unlock' GROUP BY reservation_id HAVING COUNT(*) > 1",
+    )
+    .bind(user)
+    .fetch_optional(&app.pool)
+    .await
+    .unwrap()
+    .unwrap_or(0);
+    assert_eq!(captures, 0, "a reservation was captured twice");
+}
+
+fn vars(pairs: Vec<(String, String)>) -> HashMap<String, String> {
+    pairs.into_iter().collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ledger_operations_are_idempotent() {
+    let app = TestApp::spawn().await;
+    let token = app.token("ledger-saga");
+    let chat = upload(&app, &token, two_person_chat()).await;
+    let romantic = category(&app, "romantic").await;
+    grant(&app, "ledger-saga", 400).await; // 450 in all
+    let reserve = |id: Uuid, amount: i32| ReserveInput {
+        reservation_id: id,
+        user_id: "ledger-saga".into(),
+        chat_id: chat,
+        category_id: romantic,
+        workflow_id: "test".into(),
+        amount,
+        hold_secs: 60,
+    };
+    let first = Uuid::new_v4();
+    let out = ledger::reserve(&app.pool, &reserve(first, 400)).await.unwrap();
+    assert_eq!(out.available_after, 50);
+    // The same reservation again holds nothing more; another one cannot exceed what is left.
+    ledger::reserve(&app.pool, &reserve(first, 400)).await.unwrap();
+    assert_eq!(held(&app, "ledger-saga").await, 400);
+    let err = ledger::reserve(&app.pool, &reserve(Uuid::new_v4(), 100)).await.unwrap_err();
+    assert!(err.to_string().contains("only 50 are available"), "{err}");
+    // Support cannot take held coins away either.
+    let err = relivchats_api::ledger::admin_adjust(&app.pool, &UserId::parse("ledger-saga").unwrap(), -100, "x").await;
+    assert!(err.is_err());
+
+    // Ten concurrent captures of the same reservation: one ledger row.
+    let capture = CaptureInput { reservation_id: first, amount: 266, description: "partial".into(), job_id: "j".into() };
+    let results = join_all((0..10).map(|_| ledger::capture(&app.pool, &capture))).await;
+    assert!(results.iter().all(|r| r.as_ref().unwrap().captured == 266));
+    assert_eq!(ledger_rows(&app, "ledger-saga", "insight_unlock").await, vec![-266]);
+    assert_eq!(held(&app, "ledger-saga").await, 0, "the rest was released with the capture");
+    // A release after the capture changes nothing; refunds happen once.
+    let release = ReleaseInput { reservation_id: first, reason: "late".into(), expired: true };
+    assert_eq!(ledger::release(&app.pool, &release).await.unwrap().status, "captured");
+    let refund = RefundInput { reservation_id: first, reason: "complaint #1".into(), operator: "ops".into() };
+    let results = join_all((0..5).map(|_| ledger::refund(&app.pool, &refund))).await;
+    assert!(results.iter().all(|r| r.as_ref().unwrap().refunded == 266));
+    assert_eq!(ledger_rows(&app, "ledger-saga", "refund").await, vec![266]);
+    assert_eq!(app.balance_and_ledger("ledger-saga").await, (450, 450));
+
+    // The database itself refuses a second terminal state.
+    let err = sqlx::query("UPDATE coin_reservations SET status = 'released' WHERE id = $1").bind(first).execute(&app.pool).await;
+    assert!(err.unwrap_err().to_string().contains("already ended"));
+    assert_money_exact(&app, "ledger-saga").await;
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn happy_path_charges_once_and_refunds_on_request() {
+    let app = TestApp::spawn_with(vars(vec![("UNLOCK_REFUND_WINDOW_SECS".into(), "120".into())])).await;
+    let token = app.token("happy");
+    let chat = upload(&app, &token, two_person_chat()).await;
+    let romantic = category(&app, "romantic").await;
+    grant(&app, "happy", 400).await;
+
+    let response = unlock(&app, &token, chat, romantic).await;
+    let status = response.status();
+    let started = json(response).await;
+    assert_eq!(status, 200, "{started}");
+    let job_id = started["job_id"].as_str().unwrap().to_owned();
+    assert_eq!(started["coins_deducted"], 400);
+    assert_eq!(started["total_insights"], 6);
+    assert_eq!(started["indexed_on_demand"], true);
+    assert_eq!(started["workflow_id"], format!("unlock:{chat}:{romantic}"));
+
+    let done = wait_for_job(&app, &token, &job_id).await;
+    assert_eq!(done["status"], "completed", "{done}");
+    assert_eq!(done["progress_percentage"], 100);
+    assert_eq!(done["completed_insights"], 6);
+    assert_eq!(done["coins_charged"], 400);
+
+    let insights = json(app.get(&format!("/api/insights/chats/{chat}"), Some(&token)).await).await;
+    assert_eq!(insights["generation_status"], "completed");
+    assert_eq!(insights["category"]["name"], "romantic");
+    let list = insights["insights"].as_array().unwrap();
+    assert_eq!(list.len(), 6);
+    for insight in list {
+        assert_eq!(insight["status"], "completed", "{insight}");
+        assert!(insight["content"].is_object());
+        assert!(insight["generation_metadata"]["model_used"].as_str().is_some());
+    }
+    let chat_view = json(app.get(&format!("/api/chats/{chat}"), Some(&token)).await).await;
+    assert_eq!(chat_view["insights_unlocked"], true);
+    assert_eq!(chat_view["vector_status"], "completed");
+
+    assert_eq!(ledger_rows(&app, "happy", "insight_unlock").await, vec![-400]);
+    assert_eq!(app.balance_and_ledger("happy").await, (50, 50));
+
+    // Unlocking again is a 409 that names the job; nothing is charged.
+    let again = unlock(&app, &token, chat, romantic).await;
+    assert_eq!(again.status(), 409);
+    assert!(json(again).await["detail"].as_str().unwrap().contains(&job_id));
+
+    // After the capture an operator refunds through the signal; a second signal changes nothing.
+    let workflow = relivchats::admin::refund_unlock(&app.pool, &app.temporal, chat, "romantic", "complaint #42", "alice-ops")
+        .await
+        .unwrap();
+    assert_eq!(workflow, format!("unlock:{chat}:{romantic}"));
+    let mut refunded = Vec::new();
+    for _ in 0..100 {
+        refunded = ledger_rows(&app, "happy", "refund").await;
+        if !refunded.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(refunded, vec![400]);
+    let _ = relivchats::admin::refund_unlock(&app.pool, &app.temporal, chat, "romantic", "again", "bob").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(ledger_rows(&app, "happy", "refund").await, vec![400]);
+    let reason: String = sqlx::query_scalar("SELECT description FROM credit_transactions WHERE user_id = 'happy' AND type = 'refund'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert!(reason.contains("complaint #42"), "{reason}");
+    assert_eq!(app.balance_and_ledger("happy").await, (450, 450));
+    assert_money_exact(&app, "happy").await;
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusals_hold_nothing() {
+    let app = TestApp::spawn().await;
+    let token = app.token("poor");
+    let chat = upload(&app, &token, two_person_chat()).await;
+    let romantic = category(&app, "romantic").await;
+
+    // 50 coins (the bonus) against a price of 400.
+    let response = unlock(&app, &token, chat, romantic).await;
+    assert_eq!(response.status(), 402);
+    let body = json(response).await;
+    assert_error_shape(&body);
+    assert_eq!((body["required"].as_i64(), body["available"].as_i64(), body["deficit"].as_i64()), (Some(400), Some(50), Some(350)));
+    let jobs: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM insight_generation_jobs").fetch_one(&app.pool).await.unwrap();
+    assert_eq!(jobs, 0, "no job, so no workflow");
+    assert_eq!(held(&app, "poor").await, 0);
+
+    // A group chat under a two-person category: 409 with a reason, nothing charged.
+    grant(&app, "poor", 400).await;
+    let group = upload(&app, &token, group_chat()).await;
+    let response = unlock(&app, &token, group, romantic).await;
+    assert_eq!(response.status(), 409);
+    assert!(json(response).await["detail"].as_str().unwrap().contains("3 participants"));
+
+    let missing = unlock(&app, &token, Uuid::new_v4(), romantic).await;
+    assert_eq!(missing.status(), 404);
+    let other = app.token("not-the-owner");
+    assert_eq!(unlock(&app, &other, chat, romantic).await.status(), 404);
+    assert_eq!(app.balance_and_ledger("poor").await, (450, 450));
+    assert_eq!(held(&app, "poor").await, 0);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn double_submit_runs_one_workflow_and_charges_once() {
+    let app = TestApp::spawn().await;
+    let token = app.token("clicker");
+    let chat = upload(&app, &token, two_person_chat()).await;
+    let family = category(&app, "family").await;
+    grant(&app, "clicker", 750).await; // 800: enough for two unlocks if it were charged twice
+
+    let responses = join_all((0..10).map(|_| unlock(&app, &token, chat, family))).await;
+    let mut jobs = Vec::new();
+    for r in responses {
+        assert_eq!(r.status(), 200);
+        jobs.push(json(r).await["job_id"].as_str().unwrap().to_owned());
+    }
+    jobs.dedup();
+    assert_eq!(jobs.len(), 1, "one job for ten identical requests");
+    let done = wait_for_job(&app, &token, &jobs[0]).await;
+    assert_eq!(done["status"], "completed", "{done}");
+    let runs = app
+        .temporal
+        .count_workflows(format!("WorkflowId = 'unlock:{chat}:{family}'"), Default::default())
+        .await
+        .unwrap();
+    assert_eq!(runs.count(), 1, "one workflow run");
+    assert_eq!(ledger_rows(&app, "clicker", "insight_unlock").await, vec![-400]);
+    assert_eq!(app.balance_and_ledger("clicker").await, (400, 400));
+    assert_money_exact(&app, "clicker").await;
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn partial_failure_charges_the_delivered_share_and_retries_are_free() {
+    let llm = FakeLlm::start().await;
+    llm.fail(&["future_planning", "love_language"]);
+    let mut overrides = llm.app_vars();
+    overrides.push(("INSIGHT_MAX_ATTEMPTS".into(), "2".into()));
+    let app = TestApp::spawn_with(vars(overrides)).await;
+    let token = app.token("partial");
+    let chat = upload(&app, &token, two_person_chat()).await;
+    let romantic = category(&app, "romantic").await;
+    grant(&app, "partial", 400).await;
+
+    let job = json(unlock(&app, &token, chat, romantic).await).await["job_id"].as_str().unwrap().to_owned();
+    let done = wait_for_job(&app, &token, &job).await;
+    assert_eq!(done["status"], "partial_failure", "{done}");
+    assert_eq!((done["completed_insights"].as_i64(), done["failed_insights"].as_i64()), (Some(4), Some(2)));
+    // 400 × 4/6 = 266.67 → 266: rounded down, in the user's favour.
+    assert_eq!(done["coins_charged"], 266);
+    assert_eq!(ledger_rows(&app, "partial", "insight_unlock").await, vec![-266]);
+    assert_eq!(held(&app, "partial").await, 0);
+    assert_eq!(app.balance_and_ledger("partial").await, (184, 184));
+
+    // The two failed insights, retried for free once the model behaves.
+    llm.fail(&[]);
+    let insights = json(app.get(&format!("/api/insights/chats/{chat}"), Some(&token)).await).await;
+    let failed: Vec<String> = insights["insights"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["status"] == "failed")
+        .map(|i| i["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(failed.len(), 2);
+    for id in &failed {
+        let r = app.http.post(app.url(&format!("/api/insights/{id}/retry"))).bearer_auth(&token).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(json(r).await["coins_charged"], 0);
+    }
+    let mut status = Value::Null;
+    for _ in 0..300 {
+        status = json(app.get(&format!("/api/insights/chats/{chat}"), Some(&token)).await).await;
+        if status["generation_status"] == "completed" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(status["generation_status"], "completed", "{status}");
+    assert!(status["insights"].as_array().unwrap().iter().all(|i| i["status"] == "completed"));
+    assert_eq!(app.balance_and_ledger("partial").await, (184, 184), "retries are free");
+    // Retrying a completed insight is refused.
+    let r = app.http.post(app.url(&format!("/api/insights/{}/retry", failed[0]))).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(r.status(), 409);
+    assert_money_exact(&app, "partial").await;
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn majority_failure_charges_nothing() {
+    let llm = FakeLlm::start().await;
+    llm.fail(&["conflict_resolution", "future_planning", "playfulness_romance", "love_language"]);
+    let mut overrides = llm.app_vars();
+    overrides.push(("INSIGHT_MAX_ATTEMPTS".into(), "1".into()));
+    let app = TestApp::spawn_with(vars(overrides)).await;
+    let token = app.token("unlucky");
+    let chat = upload(&app, &token, two_person_chat()).await;
+    let romantic = category(&app, "romantic").await;
+    grant(&app, "unlucky", 400).await;
+    let job = json(unlock(&app, &token, chat, romantic).await).await["job_id"].as_str().unwrap().to_owned();
+    let done = wait_for_job(&app, &token, &job).await;
+    assert_eq!(done["status"], "partial_failure", "{done}");
+    assert_eq!(done["coins_charged"], 0);
+    assert!(ledger_rows(&app, "unlucky", "insight_unlock").await.is_empty());
+    assert_eq!(held(&app, "unlucky").await, 0);
+    assert_eq!(app.balance_and_ledger("unlucky").await, (450, 450));
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn manual_refund_before_capture_and_the_deadline_release_the_hold() {
+    let llm = FakeLlm::start().await;
+    llm.delay(Duration::from_secs(20));
+    let mut overrides = llm.app_vars();
+    overrides.push(("UNLOCK_DEADLINE_SECS".into(), "4".into()));
+    overrides.push(("INSIGHT_TIMEOUT_SECS".into(), "60".into()));
+    let app = TestApp::spawn_with(vars(overrides)).await;
+    let token = app.token("waiting");
+    grant(&app, "waiting", 800).await;
+
+    // The deadline passes while the model is slow: everything is released.
+    let chat = upload(&app, &token, two_person_chat()).await;
+    let workplace = category(&app, "workplace").await;
+    let job = json(unlock(&app, &token, chat, workplace).await).await["job_id"].as_str().unwrap().to_owned();
+    let done = wait_for_job(&app, &token, &job).await;
+    assert_eq!(done["status"], "failed", "{done}");
+    assert_eq!(done["coins_charged"], 0);
+    let expired: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM coin_reservations WHERE user_id = 'waiting' AND status = 'expired'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(expired, 1);
+
+    // An operator refund while generating: released at once, with the reason recorded.
+    let chat2 = upload(&app, &token, two_person_chat()).await;
+    let family = category(&app, "family").await;
+    let job2 = json(unlock(&app, &token, chat2, family).await).await["job_id"].as_str().unwrap().to_owned();
+    for _ in 0..100 {
+        if held(&app, "waiting").await == 400 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    relivchats::admin::refund_unlock(&app.pool, &app.temporal, chat2, "family", "customer changed their mind", "ops")
+        .await
+        .unwrap();
+    let done = wait_for_job(&app, &token, &job2).await;
+    assert_eq!(done["status"], "failed", "{done}");
+    assert!(done["error_message"].as_str().unwrap().contains("customer changed their mind"), "{done}");
+    let reason: String = sqlx::query_scalar("SELECT reason FROM coin_reservations WHERE user_id = 'waiting' AND status = 'released'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert!(reason.contains("customer changed their mind"));
+    assert_eq!(held(&app, "waiting").await, 0);
+    assert!(ledger_rows(&app, "waiting", "insight_unlock").await.is_empty());
+    assert_eq!(app.balance_and_ledger("waiting").await, (850, 850));
+    app.stop().await;
+}
