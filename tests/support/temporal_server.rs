@@ -64,7 +64,11 @@ impl DevServer {
 /// Starts `temporal server start-dev` on a free port and waits until it serves. A shell
 /// watchdog kills it once this test process is gone (no unsafe `prctl` needed).
 pub async fn start_dev_server(db_file: Option<&std::path::Path>) -> DevServer {
-    let port = free_port();
+    start_dev_server_on(free_port(), db_file).await
+}
+
+/// Like [`start_dev_server`], on a given port (to restart a server where it was).
+pub async fn start_dev_server_on(port: u16, db_file: Option<&std::path::Path>) -> DevServer {
     let cli = temporal_cli();
     let mut args = vec![
         "server".to_owned(),

@@ -76,7 +76,7 @@ pub(crate) async fn verify_razorpay(
         &state,
         order_id,
         &provider_order_id,
-        &user.user_id.to_string(),
+        user.user_id.as_str(),
         body.razorpay_payment_id.trim(),
     )
     .await?;
