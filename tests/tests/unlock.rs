@@ -117,6 +117,22 @@ async fn assert_money_exact(app: &TestApp, user: &str) {
     assert_eq!(captures, 0, "a reservation was captured twice");
 }
 
+/// The workflow's recorded history replays against today's code: no non-determinism.
+async fn assert_replays(app: &TestApp, workflow_id: &str) {
+    use relivchats_domain::contracts::unlock::UnlockInsightsDefinition;
+    use temporalio_sdk::workflow_replayer::{WorkflowReplayer, WorkflowReplayerOptions};
+    let handle = app.temporal.get_workflow_handle::<UnlockInsightsDefinition>(workflow_id.to_owned());
+    // Wait until it has closed, so the whole history is replayed.
+    handle.get_result(Default::default()).await.unwrap();
+    let history = handle.fetch_history(Default::default());
+    let options = WorkflowReplayerOptions::new()
+        .register_workflow::<relivchats_workflows::UnlockInsightsWorkflow>()
+        .unwrap()
+        .build();
+    let replayer = WorkflowReplayer::new(options).unwrap();
+    replayer.replay_workflow(history).await.expect("the unlock history replays deterministically");
+}
+
 fn vars(pairs: Vec<(String, String)>) -> HashMap<String, String> {
     pairs.into_iter().collect()
 }
@@ -241,6 +257,7 @@ async fn happy_path_charges_once_and_refunds_on_request() {
     assert!(reason.contains("complaint #42"), "{reason}");
     assert_eq!(app.balance_and_ledger("happy").await, (450, 450));
     assert_money_exact(&app, "happy").await;
+    assert_replays(&app, &workflow).await;
     app.stop().await;
 }
 
@@ -313,6 +330,8 @@ async fn partial_failure_charges_the_delivered_share_and_retries_are_free() {
     llm.fail(&["future_planning", "love_language"]);
     let mut overrides = llm.app_vars();
     overrides.push(("INSIGHT_MAX_ATTEMPTS".into(), "2".into()));
+    // Short refund window, so the workflow closes and its history can be replayed.
+    overrides.push(("UNLOCK_REFUND_WINDOW_SECS".into(), "2".into()));
     let app = TestApp::spawn_with(vars(overrides)).await;
     let token = app.token("partial");
     let chat = upload(&app, &token, two_person_chat()).await;
@@ -360,6 +379,7 @@ async fn partial_failure_charges_the_delivered_share_and_retries_are_free() {
     let r = app.http.post(app.url(&format!("/api/insights/{}/retry", failed[0]))).bearer_auth(&token).send().await.unwrap();
     assert_eq!(r.status(), 409);
     assert_money_exact(&app, "partial").await;
+    assert_replays(&app, &format!("unlock:{chat}:{romantic}")).await;
     app.stop().await;
 }
 

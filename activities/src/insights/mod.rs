@@ -87,7 +87,7 @@ pub enum InsightFailure {
 }
 
 /// Failure type of a non-retryable vendor refusal (bad request, bad key, blocked prompt).
-pub const PROVIDER_REJECTED: &str = "ProviderRejected";
+pub const PROVIDER_REJECTED: &str = failure::PROVIDER_REJECTED;
 
 impl InsightFailure {
     pub fn fatal(kind: &'static str, message: impl Into<String>) -> Self {

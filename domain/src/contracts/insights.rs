@@ -53,6 +53,8 @@ pub mod failure {
     pub const SCHEMA_VIOLATION: &str = "SchemaViolation";
     /// The user's available coins do not cover the reservation.
     pub const INSUFFICIENT_CREDITS: &str = "InsufficientCredits";
+    /// The model vendor refused the request for good (bad request, bad key, blocked prompt).
+    pub const PROVIDER_REJECTED: &str = "ProviderRejected";
 }
 
 /// Activities of the insight pipeline.
