@@ -13,8 +13,9 @@ use std::sync::Arc;
 use relivchats_domain::contracts::{
     insights::failure,
     unlock::{
-        CaptureCoins, CaptureInput, JobUpdate, RefundCoins, RefundInput, ReleaseCoins, ReleaseInput, ReserveCoins,
-        ReserveInput, ReserveOutput, RetryUpdate, SettleOutput, SettleRetry, UpdateUnlockJob,
+        CaptureCoins, CaptureInput, JobUpdate, RefundCoins, RefundInput, ReleaseCoins,
+        ReleaseInput, ReserveCoins, ReserveInput, ReserveOutput, RetryUpdate, SettleOutput,
+        SettleRetry, UpdateUnlockJob,
     },
 };
 use sqlx::{PgPool, Postgres, Transaction};
@@ -43,7 +44,10 @@ impl LedgerError {
     pub fn into_activity(self) -> ActivityError {
         match self {
             LedgerError::Refused { kind, message } => ActivityError::application(
-                ApplicationFailure::builder(message).type_name(kind.to_owned()).non_retryable(true).build(),
+                ApplicationFailure::builder(message)
+                    .type_name(kind.to_owned())
+                    .non_retryable(true)
+                    .build(),
             ),
             LedgerError::Database(e) => ActivityError::from(anyhow::Error::from(e)),
         }
@@ -51,7 +55,10 @@ impl LedgerError {
 }
 
 fn refused(kind: &'static str, message: impl Into<String>) -> LedgerError {
-    LedgerError::Refused { kind, message: message.into() }
+    LedgerError::Refused {
+        kind,
+        message: message.into(),
+    }
 }
 
 #[derive(Debug, sqlx::FromRow)]
@@ -80,15 +87,22 @@ async fn lock_reservation(
     tx: &mut Transaction<'_, Postgres>,
     reservation_id: Uuid,
 ) -> Result<(Reservation, i32), LedgerError> {
-    let user_id: Option<String> = sqlx::query_scalar("SELECT user_id FROM coin_reservations WHERE id = $1")
-        .bind(reservation_id)
-        .fetch_optional(&mut **tx)
-        .await?;
-    let user_id = user_id.ok_or_else(|| refused("UnknownReservation", format!("no reservation {reservation_id}")))?;
-    let balance: i32 = sqlx::query_scalar("SELECT credit_balance FROM users WHERE user_id = $1 FOR UPDATE")
-        .bind(&user_id)
-        .fetch_one(&mut **tx)
-        .await?;
+    let user_id: Option<String> =
+        sqlx::query_scalar("SELECT user_id FROM coin_reservations WHERE id = $1")
+            .bind(reservation_id)
+            .fetch_optional(&mut **tx)
+            .await?;
+    let user_id = user_id.ok_or_else(|| {
+        refused(
+            "UnknownReservation",
+            format!("no reservation {reservation_id}"),
+        )
+    })?;
+    let balance: i32 =
+        sqlx::query_scalar("SELECT credit_balance FROM users WHERE user_id = $1 FOR UPDATE")
+            .bind(&user_id)
+            .fetch_one(&mut **tx)
+            .await?;
     let reservation: Reservation = sqlx::query_as(
         r#"SELECT user_id, chat_id, amount, status, captured_amount, refunded_amount
            FROM coin_reservations WHERE id = $1 FOR UPDATE"#,
@@ -112,24 +126,30 @@ async fn held_coins(tx: &mut Transaction<'_, Postgres>, user_id: &str) -> sqlx::
 /// (balance − held) do not cover it; a second call with the same id changes nothing.
 pub async fn reserve(pool: &PgPool, input: &ReserveInput) -> Result<ReserveOutput, LedgerError> {
     let mut tx = pool.begin().await?;
-    let balance: Option<i32> = sqlx::query_scalar("SELECT credit_balance FROM users WHERE user_id = $1 FOR UPDATE")
-        .bind(&input.user_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-    let balance = balance.ok_or_else(|| refused(failure::UNKNOWN_CHAT, format!("no user {}", input.user_id)))?;
-    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM coin_reservations WHERE id = $1)")
-        .bind(input.reservation_id)
-        .fetch_one(&mut *tx)
-        .await?;
+    let balance: Option<i32> =
+        sqlx::query_scalar("SELECT credit_balance FROM users WHERE user_id = $1 FOR UPDATE")
+            .bind(&input.user_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let balance = balance
+        .ok_or_else(|| refused(failure::UNKNOWN_CHAT, format!("no user {}", input.user_id)))?;
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM coin_reservations WHERE id = $1)")
+            .bind(input.reservation_id)
+            .fetch_one(&mut *tx)
+            .await?;
     let held = held_coins(&mut tx, &input.user_id).await?;
     if exists {
-        return Ok(ReserveOutput { available_after: i64::from(balance) - held });
+        return Ok(ReserveOutput {
+            available_after: i64::from(balance) - held,
+        });
     }
-    let chat_exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM chats WHERE id = $1 AND user_id = $2)")
-        .bind(input.chat_id)
-        .bind(&input.user_id)
-        .fetch_one(&mut *tx)
-        .await?;
+    let chat_exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM chats WHERE id = $1 AND user_id = $2)")
+            .bind(input.chat_id)
+            .bind(&input.user_id)
+            .fetch_one(&mut *tx)
+            .await?;
     if !chat_exists {
         return Err(refused(failure::UNKNOWN_CHAT, "the chat no longer exists"));
     }
@@ -137,7 +157,10 @@ pub async fn reserve(pool: &PgPool, input: &ReserveInput) -> Result<ReserveOutpu
     if available < i64::from(input.amount) {
         return Err(refused(
             failure::INSUFFICIENT_CREDITS,
-            format!("{} coins are needed but only {available} are available", input.amount),
+            format!(
+                "{} coins are needed but only {available} are available",
+                input.amount
+            ),
         ));
     }
     sqlx::query(
@@ -154,7 +177,9 @@ pub async fn reserve(pool: &PgPool, input: &ReserveInput) -> Result<ReserveOutpu
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
-    Ok(ReserveOutput { available_after: available - i64::from(input.amount) })
+    Ok(ReserveOutput {
+        available_after: available - i64::from(input.amount),
+    })
 }
 
 /// Deducts `amount` (at most the reservation) as one `insight_unlock` row and releases the
@@ -163,12 +188,20 @@ pub async fn capture(pool: &PgPool, input: &CaptureInput) -> Result<SettleOutput
     let mut tx = pool.begin().await?;
     let (mut r, balance) = lock_reservation(&mut tx, input.reservation_id).await?;
     if r.status != "held" {
-        let transaction_id = ledger_row(&mut tx, &format!("capture:{}", input.reservation_id)).await?;
+        let transaction_id =
+            ledger_row(&mut tx, &format!("capture:{}", input.reservation_id)).await?;
         return Ok(r.settled(transaction_id));
     }
     let amount = input.amount.clamp(0, r.amount);
     if amount == 0 {
-        set_status(&mut tx, input.reservation_id, "released", 0, &input.description).await?;
+        set_status(
+            &mut tx,
+            input.reservation_id,
+            "released",
+            0,
+            &input.description,
+        )
+        .await?;
         tx.commit().await?;
         r.status = "released".into();
         return Ok(r.settled(None));
@@ -197,7 +230,14 @@ pub async fn capture(pool: &PgPool, input: &CaptureInput) -> Result<SettleOutput
         .bind(balance_after)
         .execute(&mut *tx)
         .await?;
-    set_status(&mut tx, input.reservation_id, "captured", amount, &input.description).await?;
+    set_status(
+        &mut tx,
+        input.reservation_id,
+        "captured",
+        amount,
+        &input.description,
+    )
+    .await?;
     tx.commit().await?;
     r.status = "captured".into();
     r.captured_amount = amount;
@@ -278,11 +318,13 @@ pub async fn refund(pool: &PgPool, input: &RefundInput) -> Result<SettleOutput, 
         .bind(balance_after)
         .execute(&mut *tx)
         .await?;
-    sqlx::query("UPDATE coin_reservations SET refunded_amount = captured_amount, reason = $2 WHERE id = $1")
-        .bind(input.reservation_id)
-        .bind(format!("refunded: {}", input.reason))
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "UPDATE coin_reservations SET refunded_amount = captured_amount, reason = $2 WHERE id = $1",
+    )
+    .bind(input.reservation_id)
+    .bind(format!("refunded: {}", input.reason))
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     r.refunded_amount = r.captured_amount;
     Ok(r.settled(Some(transaction_id)))
@@ -291,7 +333,11 @@ pub async fn refund(pool: &PgPool, input: &RefundInput) -> Result<SettleOutput, 
 /// Writes the job's progress to the chat, the job row and the failed insights.
 pub async fn update_job(pool: &PgPool, u: &JobUpdate) -> Result<(), LedgerError> {
     let mut tx = pool.begin().await?;
-    let failed_ids: Vec<String> = u.failed_insights.iter().map(|(id, _)| id.to_string()).collect();
+    let failed_ids: Vec<String> = u
+        .failed_insights
+        .iter()
+        .map(|(id, _)| id.to_string())
+        .collect();
     sqlx::query(
         r#"UPDATE insight_generation_jobs
            SET status = $2, completed_insights = $3, failed_insights = $4, failed_insight_ids = $5,
@@ -404,7 +450,9 @@ impl LedgerActivities {
         _ctx: ActivityContext,
         input: ReserveInput,
     ) -> Result<ReserveOutput, ActivityError> {
-        reserve(&self.pool, &input).await.map_err(LedgerError::into_activity)
+        reserve(&self.pool, &input)
+            .await
+            .map_err(LedgerError::into_activity)
     }
 
     #[activity(definition = CaptureCoins)]
@@ -413,7 +461,9 @@ impl LedgerActivities {
         _ctx: ActivityContext,
         input: CaptureInput,
     ) -> Result<SettleOutput, ActivityError> {
-        capture(&self.pool, &input).await.map_err(LedgerError::into_activity)
+        capture(&self.pool, &input)
+            .await
+            .map_err(LedgerError::into_activity)
     }
 
     #[activity(definition = ReleaseCoins)]
@@ -422,7 +472,9 @@ impl LedgerActivities {
         _ctx: ActivityContext,
         input: ReleaseInput,
     ) -> Result<SettleOutput, ActivityError> {
-        release(&self.pool, &input).await.map_err(LedgerError::into_activity)
+        release(&self.pool, &input)
+            .await
+            .map_err(LedgerError::into_activity)
     }
 
     #[activity(definition = RefundCoins)]
@@ -431,7 +483,9 @@ impl LedgerActivities {
         _ctx: ActivityContext,
         input: RefundInput,
     ) -> Result<SettleOutput, ActivityError> {
-        refund(&self.pool, &input).await.map_err(LedgerError::into_activity)
+        refund(&self.pool, &input)
+            .await
+            .map_err(LedgerError::into_activity)
     }
 
     #[activity(definition = UpdateUnlockJob)]
@@ -440,7 +494,9 @@ impl LedgerActivities {
         _ctx: ActivityContext,
         input: JobUpdate,
     ) -> Result<(), ActivityError> {
-        update_job(&self.pool, &input).await.map_err(LedgerError::into_activity)
+        update_job(&self.pool, &input)
+            .await
+            .map_err(LedgerError::into_activity)
     }
 
     #[activity(definition = SettleRetry)]
@@ -449,6 +505,8 @@ impl LedgerActivities {
         _ctx: ActivityContext,
         input: RetryUpdate,
     ) -> Result<String, ActivityError> {
-        settle_retry(&self.pool, &input).await.map_err(LedgerError::into_activity)
+        settle_retry(&self.pool, &input)
+            .await
+            .map_err(LedgerError::into_activity)
     }
 }

@@ -244,7 +244,7 @@ impl JwksCache {
         }
         let stale_or_empty = {
             let keys = self.keys.read().await;
-            !keys.fetched_at.is_some_and(|t| t.elapsed() < JWKS_TTL)
+            keys.fetched_at.is_none_or(|t| t.elapsed() >= JWKS_TTL)
         };
         let fetched = self.fetch().await.map_err(AuthError::KeysUnavailable)?;
         let mut keys = self.keys.write().await;
@@ -282,7 +282,7 @@ pub struct Authenticator {
 
 enum Mode {
     Dev { key: DecodingKey },
-    Clerk(JwksCache),
+    Clerk(Box<JwksCache>),
 }
 
 impl std::fmt::Debug for Authenticator {
@@ -303,7 +303,7 @@ impl Authenticator {
             AuthSettings::Dev { secret } => Mode::Dev {
                 key: DecodingKey::from_secret(secret.expose().as_bytes()),
             },
-            AuthSettings::Clerk(clerk) => Mode::Clerk(JwksCache {
+            AuthSettings::Clerk(clerk) => Mode::Clerk(Box::new(JwksCache {
                 settings: clerk.clone(),
                 http: reqwest::Client::builder()
                     .timeout(Duration::from_secs(10))
@@ -311,7 +311,7 @@ impl Authenticator {
                     .build()?,
                 keys: RwLock::default(),
                 refetch: Mutex::new(()),
-            }),
+            })),
         };
         Ok(Self { mode })
     }
@@ -366,10 +366,11 @@ impl Authenticator {
                     return Err(AuthError::NotYetValid);
                 }
                 let parties = &jwks.settings.authorized_parties;
-                if let Some(azp) = &claims.azp {
-                    if !parties.is_empty() && !parties.iter().any(|p| p == azp) {
-                        return Err(AuthError::WrongParty(azp.clone()));
-                    }
+                if let Some(azp) = &claims.azp
+                    && !parties.is_empty()
+                    && !parties.iter().any(|p| p == azp)
+                {
+                    return Err(AuthError::WrongParty(azp.clone()));
                 }
                 let user_id =
                     UserId::parse(&claims.sub).map_err(|e| AuthError::BadSubject(e.to_string()))?;

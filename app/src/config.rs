@@ -166,7 +166,11 @@ impl Config {
             None if prod => bail!(
                 "ENCRYPTION_KEY must be set in production (a Fernet key: 32 bytes, URL-safe base64); chat content is encrypted with it"
             ),
-            None => local_secret(&data_dir, ENCRYPTION_KEY_FILE, relivchats_domain::crypto::Cipher::generate_key)?,
+            None => local_secret(
+                &data_dir,
+                ENCRYPTION_KEY_FILE,
+                relivchats_domain::crypto::Cipher::generate_key,
+            )?,
         };
         relivchats_domain::crypto::Cipher::new(&encryption_key)
             .map_err(|e| anyhow::anyhow!("ENCRYPTION_KEY: {e}"))?;
@@ -195,7 +199,11 @@ impl Config {
             log_format,
             clerk_api,
             encryption_key: Secret::new(encryption_key),
-            max_upload_bytes: parse_num(get("MAX_UPLOAD_BYTES"), DEFAULT_MAX_UPLOAD_BYTES, "MAX_UPLOAD_BYTES")?,
+            max_upload_bytes: parse_num(
+                get("MAX_UPLOAD_BYTES"),
+                DEFAULT_MAX_UPLOAD_BYTES,
+                "MAX_UPLOAD_BYTES",
+            )?,
             providers: crate::providers::ProviderConfig::from_vars(vars)?,
             unlock_timings: unlock_timings(&get)?,
             payments: crate::payments::PaymentsConfig::from_map(vars)?,
@@ -215,16 +223,36 @@ impl Config {
     }
 }
 
-fn unlock_timings(get: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<relivchats_domain::contracts::unlock::UnlockTimings> {
+fn unlock_timings(
+    get: &dyn Fn(&str) -> Option<String>,
+) -> anyhow::Result<relivchats_domain::contracts::unlock::UnlockTimings> {
     let d = relivchats_domain::contracts::unlock::UnlockTimings::default();
     let t = relivchats_domain::contracts::unlock::UnlockTimings {
-        deadline_secs: parse_num(get("UNLOCK_DEADLINE_SECS"), d.deadline_secs, "UNLOCK_DEADLINE_SECS")?,
-        insight_timeout_secs: parse_num(get("INSIGHT_TIMEOUT_SECS"), d.insight_timeout_secs, "INSIGHT_TIMEOUT_SECS")?,
-        insight_max_attempts: parse_num(get("INSIGHT_MAX_ATTEMPTS"), d.insight_max_attempts, "INSIGHT_MAX_ATTEMPTS")?,
-        refund_window_secs: parse_num(get("UNLOCK_REFUND_WINDOW_SECS"), d.refund_window_secs, "UNLOCK_REFUND_WINDOW_SECS")?,
+        deadline_secs: parse_num(
+            get("UNLOCK_DEADLINE_SECS"),
+            d.deadline_secs,
+            "UNLOCK_DEADLINE_SECS",
+        )?,
+        insight_timeout_secs: parse_num(
+            get("INSIGHT_TIMEOUT_SECS"),
+            d.insight_timeout_secs,
+            "INSIGHT_TIMEOUT_SECS",
+        )?,
+        insight_max_attempts: parse_num(
+            get("INSIGHT_MAX_ATTEMPTS"),
+            d.insight_max_attempts,
+            "INSIGHT_MAX_ATTEMPTS",
+        )?,
+        refund_window_secs: parse_num(
+            get("UNLOCK_REFUND_WINDOW_SECS"),
+            d.refund_window_secs,
+            "UNLOCK_REFUND_WINDOW_SECS",
+        )?,
     };
     if t.deadline_secs == 0 || t.insight_timeout_secs == 0 || t.insight_max_attempts == 0 {
-        bail!("UNLOCK_DEADLINE_SECS, INSIGHT_TIMEOUT_SECS and INSIGHT_MAX_ATTEMPTS must be at least 1");
+        bail!(
+            "UNLOCK_DEADLINE_SECS, INSIGHT_TIMEOUT_SECS and INSIGHT_MAX_ATTEMPTS must be at least 1"
+        );
     }
     Ok(t)
 }
@@ -319,7 +347,10 @@ mod tests {
             ("ENVIRONMENT", "production"),
             ("DATABASE_URL", "postgres://x/y"),
             ("AUTH_MODE", "dev"),
-            ("ENCRYPTION_KEY", &relivchats_domain::crypto::Cipher::generate_key()),
+            (
+                "ENCRYPTION_KEY",
+                &relivchats_domain::crypto::Cipher::generate_key(),
+            ),
         ]))
         .unwrap_err();
         assert!(err.to_string().contains("refused"), "{err}");

@@ -155,7 +155,9 @@ async fn run() -> anyhow::Result<()> {
         Command::Worker => {
             let (_pool, client) = startup::prepare(&config).await?;
             if config.providers.vector_store == relivchats::providers::VectorStoreKind::Edge {
-                tracing::warn!("VECTOR_STORE=edge: this worker holds the vectors in-process; a separate `relivchats api` cannot reach them (use VECTOR_STORE=qdrant for split deployments)");
+                tracing::warn!(
+                    "VECTOR_STORE=edge: this worker holds the vectors in-process; a separate `relivchats api` cannot reach them (use VECTOR_STORE=qdrant for split deployments)"
+                );
             }
             let providers = relivchats::providers::build_for(&config, true).await?;
             let worker = WorkerThread::spawn(&config, client, providers)?;
@@ -209,20 +211,40 @@ async fn run() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Chat { .. } => unreachable!("handled before configuration is read"),
-        Command::Admin { command: AdminCommand::Unlocks { user, status } } => {
+        Command::Admin {
+            command: AdminCommand::Unlocks { user, status },
+        } => {
             let client = temporal::connect(&config.temporal, Duration::from_secs(10)).await?;
-            for line in relivchats::admin::list_unlocks(&client, user.as_deref(), status.as_deref()).await? {
+            for line in
+                relivchats::admin::list_unlocks(&client, user.as_deref(), status.as_deref()).await?
+            {
                 println!("{line}");
             }
             Ok(())
         }
-        Command::Admin { command: AdminCommand::Refund { chat, category, reason, operator } } => {
+        Command::Admin {
+            command:
+                AdminCommand::Refund {
+                    chat,
+                    category,
+                    reason,
+                    operator,
+                },
+        } => {
             if reason.trim().is_empty() {
                 bail!("--reason must say why (it is written into the ledger)");
             }
             let pool = db::connect(config.database_url.expose(), 2, false).await?;
             let client = temporal::connect(&config.temporal, Duration::from_secs(10)).await?;
-            let id = relivchats::admin::refund_unlock(&pool, &client, chat, &category, reason.trim(), &operator).await?;
+            let id = relivchats::admin::refund_unlock(
+                &pool,
+                &client,
+                chat,
+                &category,
+                reason.trim(),
+                &operator,
+            )
+            .await?;
             println!("manual_refund sent to {id}");
             Ok(())
         }
@@ -258,9 +280,16 @@ async fn run() -> anyhow::Result<()> {
 
 fn chat_command(command: &ChatCommand) -> anyhow::Result<()> {
     use relivchats_domain::whatsapp;
-    let (path, render): (_, fn(&[u8]) -> Result<String, whatsapp::ImportError>) = match command {
-        ChatCommand::Parse { file, summary: false } => (file, whatsapp::parse_to_cli_json),
-        ChatCommand::Parse { file, summary: true } => (file, whatsapp::summary_json),
+    type Render = fn(&[u8]) -> Result<String, whatsapp::ImportError>;
+    let (path, render): (_, Render) = match command {
+        ChatCommand::Parse {
+            file,
+            summary: false,
+        } => (file, whatsapp::parse_to_cli_json),
+        ChatCommand::Parse {
+            file,
+            summary: true,
+        } => (file, whatsapp::summary_json),
         ChatCommand::Stats { file } => (file, whatsapp::stats_json),
     };
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;

@@ -68,7 +68,11 @@ impl Application {
         let (pool, client) = prepare(config).await?;
         let providers = crate::providers::build_for(config, role == Role::Serve).await?;
         let worker = match role {
-            Role::Serve => Some(WorkerThread::spawn(config, client.clone(), providers.clone())?),
+            Role::Serve => Some(WorkerThread::spawn(
+                config,
+                client.clone(),
+                providers.clone(),
+            )?),
             Role::Api => None,
         };
         let dependencies: Vec<Arc<dyn DependencyCheck>> = vec![

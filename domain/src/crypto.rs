@@ -32,7 +32,9 @@ const TOKEN_PREFIX: &str = "gAAAAA";
 
 impl Cipher {
     pub fn new(key: &str) -> Result<Self, CipherError> {
-        fernet::Fernet::new(key.trim()).map(|fernet| Self { fernet }).ok_or(CipherError::BadKey)
+        fernet::Fernet::new(key.trim())
+            .map(|fernet| Self { fernet })
+            .ok_or(CipherError::BadKey)
     }
 
     /// A fresh random key, in the format `ENCRYPTION_KEY` expects.
@@ -78,9 +80,15 @@ mod tests {
         assert_eq!(cipher.decrypt(&token).unwrap(), "héllo 👋\nworld");
         let other = Cipher::new(&Cipher::generate_key()).unwrap();
         assert_eq!(other.decrypt(&token), Err(CipherError::Undecryptable));
-        assert_eq!(cipher.decrypt("legacy plaintext").unwrap(), "legacy plaintext");
+        assert_eq!(
+            cipher.decrypt("legacy plaintext").unwrap(),
+            "legacy plaintext"
+        );
         let json = cipher.encrypt_json(&vec!["Asha", "Ben"]);
-        assert_eq!(cipher.decrypt_json::<Vec<String>>(&json).unwrap(), vec!["Asha", "Ben"]);
+        assert_eq!(
+            cipher.decrypt_json::<Vec<String>>(&json).unwrap(),
+            vec!["Asha", "Ben"]
+        );
         assert_eq!(Cipher::new("short").unwrap_err(), CipherError::BadKey);
     }
 

@@ -27,7 +27,10 @@ use temporalio_sdk::{
 use uuid::Uuid;
 
 fn knob(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn chat_text(messages: usize, seed: usize) -> String {
@@ -46,8 +49,15 @@ fn chat_text(messages: usize, seed: usize) -> String {
         let day = 1 + (i / 400) % 28;
         let month = 1 + (i / (400 * 28)) % 12;
         let (h, m) = ((i / 60) % 24, i % 60);
-        let who = if (i + seed) % 3 == 0 { "Ben" } else { "Asha" };
-        out.push_str(&format!("{day:02}/{month:02}/2023, {h:02}:{m:02} - {who}: {}\n", LINES[(i * 7 + seed) % LINES.len()]));
+        let who = if (i + seed).is_multiple_of(3) {
+            "Ben"
+        } else {
+            "Asha"
+        };
+        out.push_str(&format!(
+            "{day:02}/{month:02}/2023, {h:02}:{m:02} - {who}: {}\n",
+            LINES[(i * 7 + seed) % LINES.len()]
+        ));
     }
     out
 }
@@ -74,9 +84,18 @@ fn summary(label: &str, mut samples: Vec<Duration>) -> Duration {
 }
 
 async fn upload(app: &TestApp, token: &str, text: String) -> Uuid {
-    let form = reqwest::multipart::Form::new()
-        .part("file", reqwest::multipart::Part::bytes(text.into_bytes()).file_name("chat.txt"));
-    let r = app.http.post(app.url("/api/chats/upload")).bearer_auth(token).multipart(form).send().await.unwrap();
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(text.into_bytes()).file_name("chat.txt"),
+    );
+    let r = app
+        .http
+        .post(app.url("/api/chats/upload"))
+        .bearer_auth(token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
     assert!(r.status().is_success(), "upload failed");
     json(r).await["chat_id"].as_str().unwrap().parse().unwrap()
 }
@@ -94,10 +113,21 @@ async fn one_unlock(app: &TestApp, user: &str, chat: Uuid, category: Uuid) -> Du
         .await
         .unwrap();
     let body = json(r).await;
-    let workflow_id = body["workflow_id"].as_str().unwrap_or_else(|| panic!("unlock refused: {body}")).to_owned();
-    let handle = app.temporal.get_workflow_handle::<UnlockInsightsDefinition>(workflow_id);
-    let outcome = handle.get_result(WorkflowGetResultOptions::default()).await.unwrap();
-    assert_eq!(outcome.status, "completed", "benchmark unlock did not complete: {outcome:?}");
+    let workflow_id = body["workflow_id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("unlock refused: {body}"))
+        .to_owned();
+    let handle = app
+        .temporal
+        .get_workflow_handle::<UnlockInsightsDefinition>(workflow_id);
+    let outcome = handle
+        .get_result(WorkflowGetResultOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        outcome.status, "completed",
+        "benchmark unlock did not complete: {outcome:?}"
+    );
     started.elapsed()
 }
 
@@ -124,9 +154,13 @@ impl SixNoops {
         let runs = (0..6u32).map(|i| {
             let ctx = ctx.clone();
             async move {
-                ctx.execute_activity(NoopActivities::noop, i, ActivityOptions::start_to_close_timeout(Duration::from_secs(10)))
-                    .await
-                    .unwrap_or(0)
+                ctx.execute_activity(
+                    NoopActivities::noop,
+                    i,
+                    ActivityOptions::start_to_close_timeout(Duration::from_secs(10)),
+                )
+                .await
+                .unwrap_or(0)
             }
         });
         Ok(wf_join_all(runs).await.into_iter().sum())
@@ -148,9 +182,18 @@ async fn noop_baseline(app: &TestApp, runs: usize) -> Vec<Duration> {
         let mut samples = Vec::new();
         for i in 0..runs {
             let started = Instant::now();
-            let options = WorkflowStartOptions::new(queue.clone(), format!("bench-noop-{i}-{}", Uuid::new_v4())).build();
-            let h = client.start_workflow(SixNoops::run, 0, options).await.unwrap();
-            h.get_result(WorkflowGetResultOptions::default()).await.unwrap();
+            let options = WorkflowStartOptions::new(
+                queue.clone(),
+                format!("bench-noop-{i}-{}", Uuid::new_v4()),
+            )
+            .build();
+            let h = client
+                .start_workflow(SixNoops::run, 0, options)
+                .await
+                .unwrap();
+            h.get_result(WorkflowGetResultOptions::default())
+                .await
+                .unwrap();
             samples.push(started.elapsed());
         }
         shutdown();
@@ -165,48 +208,94 @@ async fn main() {
     let sequential = knob("BENCH_SEQUENTIAL", 10);
     let users = knob("BENCH_USERS", 8);
     let noops = knob("BENCH_NOOP", 20);
-    let overrides: HashMap<String, String> = [("UNLOCK_REFUND_WINDOW_SECS", "0"), ("RUST_LOG", "warn")]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect();
+    let overrides: HashMap<String, String> =
+        [("UNLOCK_REFUND_WINDOW_SECS", "0"), ("RUST_LOG", "warn")]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
     let app = TestApp::spawn_with(overrides).await;
     let categories = json(app.get("/api/categories", None).await).await;
     let family: Uuid = categories[2]["id"].as_str().unwrap().parse().unwrap();
     println!(
         "unlock benchmark ({} build): {messages}-message chats, offline analyst, Qdrant Edge, Temporal at {}",
-        if cfg!(debug_assertions) { "debug" } else { "release" },
+        if cfg!(debug_assertions) {
+            "debug"
+        } else {
+            "release"
+        },
         app.config.temporal.address
     );
 
-    let baseline = summary("six parallel no-op activities (workflow)", noop_baseline(&app, noops).await);
+    let baseline = summary(
+        "six parallel no-op activities (workflow)",
+        noop_baseline(&app, noops).await,
+    );
 
     // Sequential unlocks, one user, each on a fresh chat (so each indexes its 10k messages).
     let mut samples = Vec::new();
     let mut upload_times = Vec::new();
     for i in 0..sequential {
         let user = format!("bench-seq-{i}");
-        relivchats_api::ledger::admin_adjust(&app.pool, &UserId::parse(&user).unwrap(), 400, "bench").await.unwrap();
+        relivchats_api::ledger::admin_adjust(
+            &app.pool,
+            &UserId::parse(&user).unwrap(),
+            400,
+            "bench",
+        )
+        .await
+        .unwrap();
         let t = Instant::now();
         let chat = upload(&app, &app.token(&user), chat_text(messages, i)).await;
         upload_times.push(t.elapsed());
         samples.push(one_unlock(&app, &user, chat, family).await);
     }
-    summary(&format!("upload + parse + stats of {messages} messages"), upload_times);
-    let p50 = summary("unlock end to end (reserve→index→6×generate→capture)", samples);
-    println!("ratio unlock p50 / no-op workflow p50: {:.1}x", p50.as_secs_f64() / baseline.as_secs_f64().max(1e-9));
+    summary(
+        &format!("upload + parse + stats of {messages} messages"),
+        upload_times,
+    );
+    let p50 = summary(
+        "unlock end to end (reserve→index→6×generate→capture)",
+        samples,
+    );
+    println!(
+        "ratio unlock p50 / no-op workflow p50: {:.1}x",
+        p50.as_secs_f64() / baseline.as_secs_f64().max(1e-9)
+    );
 
     // Sustained throughput: N users unlocking at once, each on their own chat.
     let mut chats = Vec::new();
     for u in 0..users {
         let user = format!("bench-par-{u}");
-        relivchats_api::ledger::admin_adjust(&app.pool, &UserId::parse(&user).unwrap(), 400, "bench").await.unwrap();
-        chats.push((user.clone(), upload(&app, &app.token(&user), chat_text(messages, 100 + u)).await));
+        relivchats_api::ledger::admin_adjust(
+            &app.pool,
+            &UserId::parse(&user).unwrap(),
+            400,
+            "bench",
+        )
+        .await
+        .unwrap();
+        chats.push((
+            user.clone(),
+            upload(&app, &app.token(&user), chat_text(messages, 100 + u)).await,
+        ));
     }
     let started = Instant::now();
-    let latencies = join_all(chats.iter().map(|(user, chat)| one_unlock(&app, user, *chat, family))).await;
+    let latencies = join_all(
+        chats
+            .iter()
+            .map(|(user, chat)| one_unlock(&app, user, *chat, family)),
+    )
+    .await;
     let wall = started.elapsed();
-    summary(&format!("unlock latency with {users} concurrent users"), latencies);
-    println!("sustained: {users} unlocks in {:.2} s = {:.2} unlocks/s", wall.as_secs_f64(), users as f64 / wall.as_secs_f64());
+    summary(
+        &format!("unlock latency with {users} concurrent users"),
+        latencies,
+    );
+    println!(
+        "sustained: {users} unlocks in {:.2} s = {:.2} unlocks/s",
+        wall.as_secs_f64(),
+        users as f64 / wall.as_secs_f64()
+    );
 
     let (balance, ledger) = app.balance_and_ledger("bench-par-0").await;
     assert_eq!(balance, ledger, "the benchmark must not break the ledger");

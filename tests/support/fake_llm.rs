@@ -31,7 +31,9 @@ pub struct FakeLlm {
 impl FakeLlm {
     pub async fn start() -> Self {
         let mut fake = Self::default();
-        let router = Router::new().route("/v1/chat/completions", post(complete)).with_state(fake.clone());
+        let router = Router::new()
+            .route("/v1/chat/completions", post(complete))
+            .with_state(fake.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
@@ -66,7 +68,10 @@ impl FakeLlm {
 
 async fn complete(State(fake): State<FakeLlm>, Json(request): Json<Value>) -> impl IntoResponse {
     fake.calls.fetch_add(1, Ordering::SeqCst);
-    let name = request["response_format"]["json_schema"]["name"].as_str().unwrap_or_default().to_owned();
+    let name = request["response_format"]["json_schema"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     let (failing, delay) = {
         let b = fake.behaviour.lock().unwrap();
         (b.failing.contains(&name), b.delay)
@@ -97,7 +102,12 @@ pub fn minimal_instance(schema: &Value) -> Value {
     match schema["type"].as_str().unwrap_or("object") {
         "object" => {
             let mut out = serde_json::Map::new();
-            for key in schema["required"].as_array().into_iter().flatten().filter_map(Value::as_str) {
+            for key in schema["required"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+            {
                 out.insert(key.to_owned(), minimal_instance(&schema["properties"][key]));
             }
             Value::Object(out)

@@ -183,7 +183,17 @@ impl TestApp {
     /// Stops the application and starts it again on the same database, data directory and
     /// configuration, as a process restart would.
     pub async fn restart(self) -> Self {
-        let TestApp { http, pool, config, database, providers, dev_secret, shutdown, server, .. } = self;
+        let TestApp {
+            http,
+            pool,
+            config,
+            database,
+            providers,
+            dev_secret,
+            shutdown,
+            server,
+            ..
+        } = self;
         if let Some(tx) = shutdown {
             let _ = tx.send(());
         }
@@ -198,11 +208,26 @@ impl TestApp {
             .expect("the application builds again");
         let (tx, rx) = oneshot::channel();
         let address = format!("http://{}", app.local_addr());
-        let (pool, temporal, providers) = (app.pool().clone(), app.client().clone(), app.providers().clone());
+        let (pool, temporal, providers) = (
+            app.pool().clone(),
+            app.client().clone(),
+            app.providers().clone(),
+        );
         let server = tokio::spawn(app.run_until_stopped(async move {
             let _ = rx.await;
         }));
-        Self { address, http, pool, config, temporal, database, providers, dev_secret, shutdown: Some(tx), server: Some(server) }
+        Self {
+            address,
+            http,
+            pool,
+            config,
+            temporal,
+            database,
+            providers,
+            dev_secret,
+            shutdown: Some(tx),
+            server: Some(server),
+        }
     }
 
     /// Stops the server and the worker, and drops the database.

@@ -7,7 +7,8 @@ use relivchats_domain::{crypto::Cipher, whatsapp};
 use relivchats_tests::{TestApp, assert_error_shape, json};
 use serde_json::Value;
 
-const CHAT: &str = "\u{feff}12/08/2016, 16:20 - Asha: Hi Ben! Did you see https://example.com/plan ?\r
+const CHAT: &str =
+    "\u{feff}12/08/2016, 16:20 - Asha: Hi Ben! Did you see https://example.com/plan ?\r
 12/08/2016, 16:21 - Ben 🎸: Yes!! 😀😀 it looks great\r
 and this is a second line\r
 13/08/2016, 09:00 - Asha: <Media omitted>\r
@@ -16,8 +17,13 @@ and this is a second line\r
 ";
 
 fn form(bytes: Vec<u8>, name: &str, category: Option<&str>) -> reqwest::multipart::Form {
-    let mut form = reqwest::multipart::Form::new()
-        .part("file", reqwest::multipart::Part::bytes(bytes).file_name(name.to_owned()).mime_str("application/octet-stream").unwrap());
+    let mut form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(bytes)
+            .file_name(name.to_owned())
+            .mime_str("application/octet-stream")
+            .unwrap(),
+    );
     if let Some(c) = category {
         form = form.text("category_id", c.to_owned());
     }
@@ -25,7 +31,13 @@ fn form(bytes: Vec<u8>, name: &str, category: Option<&str>) -> reqwest::multipar
 }
 
 async fn upload(app: &TestApp, token: &str, form: reqwest::multipart::Form) -> reqwest::Response {
-    app.http.post(app.url("/api/chats/upload")).bearer_auth(token).multipart(form).send().await.unwrap()
+    app.http
+        .post(app.url("/api/chats/upload"))
+        .bearer_auth(token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
 }
 
 async fn chat_rows(app: &TestApp) -> (i64, i64) {
@@ -42,7 +54,16 @@ async fn upload_list_get_share_delete() {
     let categories = json(app.get("/api/categories", None).await).await;
     let romantic = categories[0]["id"].as_str().unwrap().to_owned();
 
-    let response = upload(&app, &token, form(CHAT.as_bytes().to_vec(), "WhatsApp Chat.txt", Some(&romantic))).await;
+    let response = upload(
+        &app,
+        &token,
+        form(
+            CHAT.as_bytes().to_vec(),
+            "WhatsApp Chat.txt",
+            Some(&romantic),
+        ),
+    )
+    .await;
     assert_eq!(response.status(), 200);
     let chat = json(response).await;
     let chat_id = chat["chat_id"].as_str().unwrap().to_owned();
@@ -64,18 +85,28 @@ async fn upload_list_get_share_delete() {
 
     // The stored messages decrypt to exactly what the parser read from the same file.
     let cipher = Cipher::new(app.config.encryption_key.expose()).unwrap();
-    let rows: Vec<(Option<String>, String, chrono::NaiveDateTime)> =
-        sqlx::query_as("SELECT sender, content, timestamp FROM messages WHERE chat_id = $1::uuid ORDER BY seq")
-            .bind(&chat_id)
-            .fetch_all(&app.pool)
-            .await
-            .unwrap();
+    let rows: Vec<(Option<String>, String, chrono::NaiveDateTime)> = sqlx::query_as(
+        "SELECT sender, content, timestamp FROM messages WHERE chat_id = $1::uuid ORDER BY seq",
+    )
+    .bind(&chat_id)
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
     let text = whatsapp::decode(CHAT.as_bytes()).unwrap();
     let parsed = whatsapp::parse(&text);
     assert_eq!(rows.len(), parsed.messages.len());
     for (row, expected) in rows.iter().zip(parsed.iter()) {
-        assert!(!row.1.contains(expected.text) || expected.text.is_empty(), "content is encrypted at rest");
-        assert_eq!(row.0.as_ref().map(|s| cipher.decrypt(s).unwrap()).as_deref(), expected.author);
+        assert!(
+            !row.1.contains(expected.text) || expected.text.is_empty(),
+            "content is encrypted at rest"
+        );
+        assert_eq!(
+            row.0
+                .as_ref()
+                .map(|s| cipher.decrypt(s).unwrap())
+                .as_deref(),
+            expected.author
+        );
         assert_eq!(cipher.decrypt(&row.1).unwrap(), expected.text);
         assert_eq!(row.2, expected.timestamp);
     }
@@ -84,13 +115,20 @@ async fn upload_list_get_share_delete() {
         .fetch_one(&app.pool)
         .await
         .unwrap();
-    assert!(raw_title.starts_with("gAAAAA"), "the title is encrypted at rest");
+    assert!(
+        raw_title.starts_with("gAAAAA"),
+        "the title is encrypted at rest"
+    );
 
     let listed = json(app.get("/api/chats", Some(&token)).await).await;
     assert_eq!(listed.as_array().unwrap().len(), 1);
     assert_eq!(listed[0]["chat_id"], chat_id.as_str());
     assert_eq!(listed[0]["chat_metadata"], *meta);
-    let got = json(app.get(&format!("/api/chats/{chat_id}"), Some(&token)).await).await;
+    let got = json(
+        app.get(&format!("/api/chats/{chat_id}"), Some(&token))
+            .await,
+    )
+    .await;
     assert_eq!(got, listed[0]);
 
     // Messages, two per page, in file order.
@@ -112,42 +150,105 @@ async fn upload_list_get_share_delete() {
     }
     let expected: Vec<&str> = parsed.iter().map(|m| m.text).collect();
     assert_eq!(contents, expected);
-    assert_eq!(contents[1], "Yes!! 😀😀 it looks great\nand this is a second line");
+    assert_eq!(
+        contents[1],
+        "Yes!! 😀😀 it looks great\nand this is a second line"
+    );
 
-    let vs = json(app.get(&format!("/api/chats/{chat_id}/vector-status"), Some(&token)).await).await;
+    let vs = json(
+        app.get(&format!("/api/chats/{chat_id}/vector-status"), Some(&token))
+            .await,
+    )
+    .await;
     assert_eq!(vs["is_searchable"], false);
 
     // Public statistics: 404 until shared, then without links or message text.
-    assert_eq!(app.get(&format!("/api/chats/{chat_id}/stats"), None).await.status(), 404);
-    let shared = app.http.post(app.url(&format!("/api/chats/{chat_id}/share"))).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(
+        app.get(&format!("/api/chats/{chat_id}/stats"), None)
+            .await
+            .status(),
+        404
+    );
+    let shared = app
+        .http
+        .post(app.url(&format!("/api/chats/{chat_id}/share")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(json(shared).await["is_shared"], true);
     let public = json(app.get(&format!("/api/chats/{chat_id}/stats"), None).await).await;
     assert_eq!(public["filename"], "Asha, Ben 🎸");
     assert_eq!(public["chat_metadata"]["total_messages"], 5);
     assert!(public["chat_metadata"].get("links").is_none());
-    assert!(public["chat_metadata"]["user_stats"]["Asha"].get("longest_message").is_none());
-    app.http.delete(app.url(&format!("/api/chats/{chat_id}/share"))).bearer_auth(&token).send().await.unwrap();
-    assert_eq!(app.get(&format!("/api/chats/{chat_id}/stats"), None).await.status(), 404);
+    assert!(
+        public["chat_metadata"]["user_stats"]["Asha"]
+            .get("longest_message")
+            .is_none()
+    );
+    app.http
+        .delete(app.url(&format!("/api/chats/{chat_id}/share")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        app.get(&format!("/api/chats/{chat_id}/stats"), None)
+            .await
+            .status(),
+        404
+    );
 
     // Another user sees nothing, on every route.
     let other = app.token("someone-else");
     for path in ["", "/messages", "/vector-status"] {
-        let r = app.get(&format!("/api/chats/{chat_id}{path}"), Some(&other)).await;
+        let r = app
+            .get(&format!("/api/chats/{chat_id}{path}"), Some(&other))
+            .await;
         assert_eq!(r.status(), 404, "{path}");
         assert_error_shape(&json(r).await);
     }
-    let r = app.http.delete(app.url(&format!("/api/chats/{chat_id}"))).bearer_auth(&other).send().await.unwrap();
+    let r = app
+        .http
+        .delete(app.url(&format!("/api/chats/{chat_id}")))
+        .bearer_auth(&other)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 404);
-    let r = app.http.post(app.url(&format!("/api/chats/{chat_id}/share"))).bearer_auth(&other).send().await.unwrap();
+    let r = app
+        .http
+        .post(app.url(&format!("/api/chats/{chat_id}/share")))
+        .bearer_auth(&other)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 404);
-    assert!(json(app.get("/api/chats", Some(&other)).await).await.as_array().unwrap().is_empty());
+    assert!(
+        json(app.get("/api/chats", Some(&other)).await)
+            .await
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
 
     let bad_id = app.get("/api/chats/not-a-uuid", Some(&token)).await;
     assert_eq!(bad_id.status(), 422);
 
-    let deleted = app.http.delete(app.url(&format!("/api/chats/{chat_id}"))).bearer_auth(&token).send().await.unwrap();
+    let deleted = app
+        .http
+        .delete(app.url(&format!("/api/chats/{chat_id}")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(json(deleted).await["success"], true);
-    assert_eq!(app.get(&format!("/api/chats/{chat_id}"), Some(&token)).await.status(), 404);
+    assert_eq!(
+        app.get(&format!("/api/chats/{chat_id}"), Some(&token))
+            .await
+            .status(),
+        404
+    );
     assert_eq!(chat_rows(&app).await, (0, 0), "messages went with the chat");
     app.stop().await;
 }
@@ -163,7 +264,10 @@ async fn zip_exports_are_read_by_content() {
         zip.start_file("IMG-20160812-WA0001.jpg", options).unwrap();
         zip.write_all(&[0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3]).unwrap();
         zip.start_file("_chat.txt", options).unwrap();
-        zip.write_all("[12/08/2016, 16:20:05] Asha: Hi\n[12/08/2016, 16:21:10] Ben: Hello\n".as_bytes()).unwrap();
+        zip.write_all(
+            "[12/08/2016, 16:20:05] Asha: Hi\n[12/08/2016, 16:21:10] Ben: Hello\n".as_bytes(),
+        )
+        .unwrap();
         zip.finish().unwrap();
     }
     // Named .txt on purpose: the content decides, not the name or the MIME type.
@@ -183,13 +287,38 @@ async fn bad_uploads_get_a_sentence_and_leave_nothing_behind() {
     let token = app.token("careless");
 
     let cases: Vec<(Vec<u8>, Option<&str>, u16, &str)> = vec![
-        ((0..3000u32).map(|i| (i * 7 % 251) as u8).collect(), None, 400, "not a WhatsApp chat export"),
-        (b"%PDF-1.7 hello".to_vec(), None, 400, "not a WhatsApp chat export"),
-        (b"just some notes\nwith no dates at all\n".to_vec(), None, 400, "not a WhatsApp chat export"),
+        (
+            (0..3000u32).map(|i| (i * 7 % 251) as u8).collect(),
+            None,
+            400,
+            "not a WhatsApp chat export",
+        ),
+        (
+            b"%PDF-1.7 hello".to_vec(),
+            None,
+            400,
+            "not a WhatsApp chat export",
+        ),
+        (
+            b"just some notes\nwith no dates at all\n".to_vec(),
+            None,
+            400,
+            "not a WhatsApp chat export",
+        ),
         (b"".to_vec(), None, 400, "nothing to analyse"),
         (vec![b'a'; 5000], None, 413, "larger than"),
-        (CHAT.as_bytes().to_vec(), Some("not-a-uuid"), 422, "category_id"),
-        (CHAT.as_bytes().to_vec(), Some("00000000-0000-4000-8000-000000000000"), 404, "Category not found"),
+        (
+            CHAT.as_bytes().to_vec(),
+            Some("not-a-uuid"),
+            422,
+            "category_id",
+        ),
+        (
+            CHAT.as_bytes().to_vec(),
+            Some("00000000-0000-4000-8000-000000000000"),
+            404,
+            "Category not found",
+        ),
     ];
     for (bytes, category, status, phrase) in cases {
         let response = upload(&app, &token, form(bytes, "x.txt", category)).await;

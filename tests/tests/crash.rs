@@ -14,8 +14,16 @@ use uuid::Uuid;
 /// `target/<profile>/relivchats`, built by `cargo test --workspace` (scripts/test).
 fn binary() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
-    let path = exe.parent().and_then(|deps| deps.parent()).unwrap().join("relivchats");
-    assert!(path.exists(), "{} is missing: run the tests with scripts/test (cargo test --workspace)", path.display());
+    let path = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .unwrap()
+        .join("relivchats");
+    assert!(
+        path.exists(),
+        "{} is missing: run the tests with scripts/test (cargo test --workspace)",
+        path.display()
+    );
     path
 }
 
@@ -45,10 +53,17 @@ impl Server {
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect();
-        env.push(("TEMPORAL_TASK_QUEUE".into(), format!("crash-{}", Uuid::new_v4().simple())));
+        env.push((
+            "TEMPORAL_TASK_QUEUE".into(),
+            format!("crash-{}", Uuid::new_v4().simple()),
+        ));
         env.push(("BIND_ADDR".into(), format!("127.0.0.1:{port}")));
         env.extend(llm.app_vars());
-        Self { env, port, child: None }
+        Self {
+            env,
+            port,
+            child: None,
+        }
     }
 
     fn url(&self, path: &str) -> String {
@@ -71,10 +86,10 @@ impl Server {
         self.child = Some(child);
         let http = reqwest::Client::new();
         for _ in 0..300 {
-            if let Ok(r) = http.get(self.url("/health/ready")).send().await {
-                if r.status() == 200 {
-                    return;
-                }
+            if let Ok(r) = http.get(self.url("/health/ready")).send().await
+                && r.status() == 200
+            {
+                return;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -107,26 +122,67 @@ impl Scenario {
         let mut server = Server::new(&database, temporal, &llm, &secret);
         server.start().await;
         let pool = PgPool::connect(&database.url).await.unwrap();
-        let token = mint_dev_token(&Secret::new(secret), &UserId::parse("crash-user").unwrap(), None, Duration::from_secs(600))
-            .unwrap();
-        Self { server, pool, database, token, http: reqwest::Client::new(), llm }
+        let token = mint_dev_token(
+            &Secret::new(secret),
+            &UserId::parse("crash-user").unwrap(),
+            None,
+            Duration::from_secs(600),
+        )
+        .unwrap();
+        Self {
+            server,
+            pool,
+            database,
+            token,
+            http: reqwest::Client::new(),
+            llm,
+        }
     }
 
     /// Uploads a chat, tops the user up to 450 coins and starts a romantic unlock.
     async fn start_unlock(&self) -> (Uuid, String) {
         let mut text = String::new();
         for day in 1..=9 {
-            text.push_str(&format!("{day:02}/04/2024, 09:00 - Asha: Morning! Plans for the weekend? ❤️\n"));
-            text.push_str(&format!("{day:02}/04/2024, 09:05 - Ben: Let's go hiking, then dinner 😊\n"));
+            text.push_str(&format!(
+                "{day:02}/04/2024, 09:00 - Asha: Morning! Plans for the weekend? ❤️\n"
+            ));
+            text.push_str(&format!(
+                "{day:02}/04/2024, 09:05 - Ben: Let's go hiking, then dinner 😊\n"
+            ));
         }
-        let form = reqwest::multipart::Form::new()
-            .part("file", reqwest::multipart::Part::bytes(text.into_bytes()).file_name("chat.txt"));
-        let chat = self.http.post(self.server.url("/api/chats/upload")).bearer_auth(&self.token).multipart(form).send().await.unwrap();
-        let chat: Uuid = json(chat).await["chat_id"].as_str().unwrap().parse().unwrap();
-        relivchats_api::ledger::admin_adjust(&self.pool, &UserId::parse("crash-user").unwrap(), 400, "test set-up")
+        let form = reqwest::multipart::Form::new().part(
+            "file",
+            reqwest::multipart::Part::bytes(text.into_bytes()).file_name("chat.txt"),
+        );
+        let chat = self
+            .http
+            .post(self.server.url("/api/chats/upload"))
+            .bearer_auth(&self.token)
+            .multipart(form)
+            .send()
             .await
             .unwrap();
-        let categories = json(self.http.get(self.server.url("/api/categories")).send().await.unwrap()).await;
+        let chat: Uuid = json(chat).await["chat_id"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        relivchats_api::ledger::admin_adjust(
+            &self.pool,
+            &UserId::parse("crash-user").unwrap(),
+            400,
+            "test set-up",
+        )
+        .await
+        .unwrap();
+        let categories = json(
+            self.http
+                .get(self.server.url("/api/categories"))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
         let romantic = categories[0]["id"].as_str().unwrap().to_owned();
         let started = self
             .http
@@ -137,7 +193,10 @@ impl Scenario {
             .await
             .unwrap();
         assert_eq!(started.status(), 200);
-        (chat, json(started).await["job_id"].as_str().unwrap().to_owned())
+        (
+            chat,
+            json(started).await["job_id"].as_str().unwrap().to_owned(),
+        )
     }
 
     /// Waits until the insights are being generated (the model has been called).
@@ -154,12 +213,13 @@ impl Scenario {
     /// Waits (bounded) for the job to end, reading the database.
     async fn wait_for_job(&self, job_id: &str) -> (String, i32) {
         for _ in 0..1200 {
-            let row: (String, i32) =
-                sqlx::query_as("SELECT status, coins_charged FROM insight_generation_jobs WHERE job_id = $1")
-                    .bind(job_id)
-                    .fetch_one(&self.pool)
-                    .await
-                    .unwrap();
+            let row: (String, i32) = sqlx::query_as(
+                "SELECT status, coins_charged FROM insight_generation_jobs WHERE job_id = $1",
+            )
+            .bind(job_id)
+            .fetch_one(&self.pool)
+            .await
+            .unwrap();
             if !matches!(row.0.as_str(), "queued" | "running") {
                 return row;
             }
@@ -179,7 +239,11 @@ impl Scenario {
         .await
         .unwrap();
         assert_eq!(balance, ledger, "balance == sum(ledger)");
-        assert_eq!((balance, captures, held), (50, 1, 0), "charged exactly once, nothing left held");
+        assert_eq!(
+            (balance, captures, held),
+            (50, 1, 0),
+            "charged exactly once, nothing left held"
+        );
     }
 
     async fn finish(mut self) {
@@ -220,7 +284,10 @@ async fn temporal_restart_mid_generation_finishes_once() {
     server.kill();
     let port: u16 = server.address.rsplit(':').next().unwrap().parse().unwrap();
     for _ in 0..100 {
-        if tokio::net::TcpStream::connect(&server.address).await.is_err() {
+        if tokio::net::TcpStream::connect(&server.address)
+            .await
+            .is_err()
+        {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;

@@ -17,10 +17,19 @@ use uuid::Uuid;
 fn two_person_chat() -> String {
     let lines = [
         ("Asha", "Good morning! Did you sleep well? ❤️"),
-        ("Ben", "Morning love, yes finally. Big deadline today though 😅"),
-        ("Asha", "You will crush it. Want to plan the trip to Goa this weekend?"),
+        (
+            "Ben",
+            "Morning love, yes finally. Big deadline today though 😅",
+        ),
+        (
+            "Asha",
+            "You will crush it. Want to plan the trip to Goa this weekend?",
+        ),
         ("Ben", "Yes!! Let's book the beach place we talked about"),
-        ("Asha", "Sorry I snapped yesterday, I was stressed about work"),
+        (
+            "Asha",
+            "Sorry I snapped yesterday, I was stressed about work",
+        ),
         ("Ben", "It's okay, I get it. Thanks for saying that 🙏"),
         ("Asha", "Dinner at 8? I'll cook your favourite"),
         ("Ben", "You're the best 😘 I'll bring dessert"),
@@ -28,7 +37,11 @@ fn two_person_chat() -> String {
     let mut out = String::new();
     for day in 1..=12 {
         for (i, (who, text)) in lines.iter().enumerate() {
-            out.push_str(&format!("{day:02}/03/2024, {:02}:{:02} - {who}: {text}\n", 8 + i, (day * 7) % 60));
+            out.push_str(&format!(
+                "{day:02}/03/2024, {:02}:{:02} - {who}: {text}\n",
+                8 + i,
+                (day * 7) % 60
+            ));
         }
     }
     out
@@ -39,11 +52,24 @@ fn group_chat() -> String {
 }
 
 async fn upload(app: &TestApp, token: &str, text: String) -> Uuid {
-    let form = reqwest::multipart::Form::new()
-        .part("file", reqwest::multipart::Part::bytes(text.into_bytes()).file_name("chat.txt"));
-    let response = app.http.post(app.url("/api/chats/upload")).bearer_auth(token).multipart(form).send().await.unwrap();
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(text.into_bytes()).file_name("chat.txt"),
+    );
+    let response = app
+        .http
+        .post(app.url("/api/chats/upload"))
+        .bearer_auth(token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 200);
-    json(response).await["chat_id"].as_str().unwrap().parse().unwrap()
+    json(response).await["chat_id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap()
 }
 
 async fn category(app: &TestApp, slug: &str) -> Uuid {
@@ -58,7 +84,14 @@ async fn category(app: &TestApp, slug: &str) -> Uuid {
 }
 
 async fn grant(app: &TestApp, user: &str, coins: i32) {
-    relivchats_api::ledger::admin_adjust(&app.pool, &UserId::parse(user).unwrap(), coins, "test set-up").await.unwrap();
+    relivchats_api::ledger::admin_adjust(
+        &app.pool,
+        &UserId::parse(user).unwrap(),
+        coins,
+        "test set-up",
+    )
+    .await
+    .unwrap();
 }
 
 async fn unlock(app: &TestApp, token: &str, chat: Uuid, category: Uuid) -> reqwest::Response {
@@ -75,7 +108,11 @@ async fn unlock(app: &TestApp, token: &str, chat: Uuid, category: Uuid) -> reqwe
 async fn wait_for_job(app: &TestApp, token: &str, job_id: &str) -> Value {
     let mut seen_live = false;
     for _ in 0..600 {
-        let status = json(app.get(&format!("/api/insights/jobs/{job_id}/status"), Some(token)).await).await;
+        let status = json(
+            app.get(&format!("/api/insights/jobs/{job_id}/status"), Some(token))
+                .await,
+        )
+        .await;
         seen_live |= status["source"] == "workflow";
         if !matches!(status["status"].as_str(), Some("queued" | "running")) {
             return status;
@@ -121,7 +158,9 @@ async fn assert_money_exact(app: &TestApp, user: &str) {
 async fn assert_replays(app: &TestApp, workflow_id: &str) {
     use relivchats_domain::contracts::unlock::UnlockInsightsDefinition;
     use temporalio_sdk::workflow_replayer::{WorkflowReplayer, WorkflowReplayerOptions};
-    let handle = app.temporal.get_workflow_handle::<UnlockInsightsDefinition>(workflow_id.to_owned());
+    let handle = app
+        .temporal
+        .get_workflow_handle::<UnlockInsightsDefinition>(workflow_id.to_owned());
     // Wait until it has closed, so the whole history is replayed.
     handle.get_result(Default::default()).await.unwrap();
     let history = handle.fetch_history(Default::default());
@@ -130,7 +169,10 @@ async fn assert_replays(app: &TestApp, workflow_id: &str) {
         .unwrap()
         .build();
     let replayer = WorkflowReplayer::new(options).unwrap();
-    replayer.replay_workflow(history).await.expect("the unlock history replays deterministically");
+    replayer
+        .replay_workflow(history)
+        .await
+        .expect("the unlock history replays deterministically");
 }
 
 fn vars(pairs: Vec<(String, String)>) -> HashMap<String, String> {
@@ -154,34 +196,72 @@ async fn ledger_operations_are_idempotent() {
         hold_secs: 60,
     };
     let first = Uuid::new_v4();
-    let out = ledger::reserve(&app.pool, &reserve(first, 400)).await.unwrap();
+    let out = ledger::reserve(&app.pool, &reserve(first, 400))
+        .await
+        .unwrap();
     assert_eq!(out.available_after, 50);
     // The same reservation again holds nothing more; another one cannot exceed what is left.
-    ledger::reserve(&app.pool, &reserve(first, 400)).await.unwrap();
+    ledger::reserve(&app.pool, &reserve(first, 400))
+        .await
+        .unwrap();
     assert_eq!(held(&app, "ledger-saga").await, 400);
-    let err = ledger::reserve(&app.pool, &reserve(Uuid::new_v4(), 100)).await.unwrap_err();
+    let err = ledger::reserve(&app.pool, &reserve(Uuid::new_v4(), 100))
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("only 50 are available"), "{err}");
     // Support cannot take held coins away either.
-    let err = relivchats_api::ledger::admin_adjust(&app.pool, &UserId::parse("ledger-saga").unwrap(), -100, "x").await;
+    let err = relivchats_api::ledger::admin_adjust(
+        &app.pool,
+        &UserId::parse("ledger-saga").unwrap(),
+        -100,
+        "x",
+    )
+    .await;
     assert!(err.is_err());
 
     // Ten concurrent captures of the same reservation: one ledger row.
-    let capture = CaptureInput { reservation_id: first, amount: 266, description: "partial".into(), job_id: "j".into() };
+    let capture = CaptureInput {
+        reservation_id: first,
+        amount: 266,
+        description: "partial".into(),
+        job_id: "j".into(),
+    };
     let results = join_all((0..10).map(|_| ledger::capture(&app.pool, &capture))).await;
     assert!(results.iter().all(|r| r.as_ref().unwrap().captured == 266));
-    assert_eq!(ledger_rows(&app, "ledger-saga", "insight_unlock").await, vec![-266]);
-    assert_eq!(held(&app, "ledger-saga").await, 0, "the rest was released with the capture");
+    assert_eq!(
+        ledger_rows(&app, "ledger-saga", "insight_unlock").await,
+        vec![-266]
+    );
+    assert_eq!(
+        held(&app, "ledger-saga").await,
+        0,
+        "the rest was released with the capture"
+    );
     // A release after the capture changes nothing; refunds happen once.
-    let release = ReleaseInput { reservation_id: first, reason: "late".into(), expired: true };
-    assert_eq!(ledger::release(&app.pool, &release).await.unwrap().status, "captured");
-    let refund = RefundInput { reservation_id: first, reason: "complaint #1".into(), operator: "ops".into() };
+    let release = ReleaseInput {
+        reservation_id: first,
+        reason: "late".into(),
+        expired: true,
+    };
+    assert_eq!(
+        ledger::release(&app.pool, &release).await.unwrap().status,
+        "captured"
+    );
+    let refund = RefundInput {
+        reservation_id: first,
+        reason: "complaint #1".into(),
+        operator: "ops".into(),
+    };
     let results = join_all((0..5).map(|_| ledger::refund(&app.pool, &refund))).await;
     assert!(results.iter().all(|r| r.as_ref().unwrap().refunded == 266));
     assert_eq!(ledger_rows(&app, "ledger-saga", "refund").await, vec![266]);
     assert_eq!(app.balance_and_ledger("ledger-saga").await, (450, 450));
 
     // The database itself refuses a second terminal state.
-    let err = sqlx::query("UPDATE coin_reservations SET status = 'released' WHERE id = $1").bind(first).execute(&app.pool).await;
+    let err = sqlx::query("UPDATE coin_reservations SET status = 'released' WHERE id = $1")
+        .bind(first)
+        .execute(&app.pool)
+        .await;
     assert!(err.unwrap_err().to_string().contains("already ended"));
     assert_money_exact(&app, "ledger-saga").await;
     app.stop().await;
@@ -189,7 +269,11 @@ async fn ledger_operations_are_idempotent() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn happy_path_charges_once_and_refunds_on_request() {
-    let app = TestApp::spawn_with(vars(vec![("UNLOCK_REFUND_WINDOW_SECS".into(), "120".into())])).await;
+    let app = TestApp::spawn_with(vars(vec![(
+        "UNLOCK_REFUND_WINDOW_SECS".into(),
+        "120".into(),
+    )]))
+    .await;
     let token = app.token("happy");
     let chat = upload(&app, &token, two_person_chat()).await;
     let romantic = category(&app, "romantic").await;
@@ -211,7 +295,11 @@ async fn happy_path_charges_once_and_refunds_on_request() {
     assert_eq!(done["completed_insights"], 6);
     assert_eq!(done["coins_charged"], 400);
 
-    let insights = json(app.get(&format!("/api/insights/chats/{chat}"), Some(&token)).await).await;
+    let insights = json(
+        app.get(&format!("/api/insights/chats/{chat}"), Some(&token))
+            .await,
+    )
+    .await;
     assert_eq!(insights["generation_status"], "completed");
     assert_eq!(insights["category"]["name"], "romantic");
     let list = insights["insights"].as_array().unwrap();
@@ -219,24 +307,43 @@ async fn happy_path_charges_once_and_refunds_on_request() {
     for insight in list {
         assert_eq!(insight["status"], "completed", "{insight}");
         assert!(insight["content"].is_object());
-        assert!(insight["generation_metadata"]["model_used"].as_str().is_some());
+        assert!(
+            insight["generation_metadata"]["model_used"]
+                .as_str()
+                .is_some()
+        );
     }
     let chat_view = json(app.get(&format!("/api/chats/{chat}"), Some(&token)).await).await;
     assert_eq!(chat_view["insights_unlocked"], true);
     assert_eq!(chat_view["vector_status"], "completed");
 
-    assert_eq!(ledger_rows(&app, "happy", "insight_unlock").await, vec![-400]);
+    assert_eq!(
+        ledger_rows(&app, "happy", "insight_unlock").await,
+        vec![-400]
+    );
     assert_eq!(app.balance_and_ledger("happy").await, (50, 50));
 
     // Unlocking again is a 409 that names the job; nothing is charged.
     let again = unlock(&app, &token, chat, romantic).await;
     assert_eq!(again.status(), 409);
-    assert!(json(again).await["detail"].as_str().unwrap().contains(&job_id));
+    assert!(
+        json(again).await["detail"]
+            .as_str()
+            .unwrap()
+            .contains(&job_id)
+    );
 
     // After the capture an operator refunds through the signal; a second signal changes nothing.
-    let workflow = relivchats::admin::refund_unlock(&app.pool, &app.temporal, chat, "romantic", "complaint #42", "alice-ops")
-        .await
-        .unwrap();
+    let workflow = relivchats::admin::refund_unlock(
+        &app.pool,
+        &app.temporal,
+        chat,
+        "romantic",
+        "complaint #42",
+        "alice-ops",
+    )
+    .await
+    .unwrap();
     assert_eq!(workflow, format!("unlock:{chat}:{romantic}"));
     let mut refunded = Vec::new();
     for _ in 0..100 {
@@ -247,13 +354,23 @@ async fn happy_path_charges_once_and_refunds_on_request() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(refunded, vec![400]);
-    let _ = relivchats::admin::refund_unlock(&app.pool, &app.temporal, chat, "romantic", "again", "bob").await;
+    let _ = relivchats::admin::refund_unlock(
+        &app.pool,
+        &app.temporal,
+        chat,
+        "romantic",
+        "again",
+        "bob",
+    )
+    .await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(ledger_rows(&app, "happy", "refund").await, vec![400]);
-    let reason: String = sqlx::query_scalar("SELECT description FROM credit_transactions WHERE user_id = 'happy' AND type = 'refund'")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    let reason: String = sqlx::query_scalar(
+        "SELECT description FROM credit_transactions WHERE user_id = 'happy' AND type = 'refund'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
     assert!(reason.contains("complaint #42"), "{reason}");
     assert_eq!(app.balance_and_ledger("happy").await, (450, 450));
     assert_money_exact(&app, "happy").await;
@@ -273,8 +390,18 @@ async fn refusals_hold_nothing() {
     assert_eq!(response.status(), 402);
     let body = json(response).await;
     assert_error_shape(&body);
-    assert_eq!((body["required"].as_i64(), body["available"].as_i64(), body["deficit"].as_i64()), (Some(400), Some(50), Some(350)));
-    let jobs: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM insight_generation_jobs").fetch_one(&app.pool).await.unwrap();
+    assert_eq!(
+        (
+            body["required"].as_i64(),
+            body["available"].as_i64(),
+            body["deficit"].as_i64()
+        ),
+        (Some(400), Some(50), Some(350))
+    );
+    let jobs: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM insight_generation_jobs")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
     assert_eq!(jobs, 0, "no job, so no workflow");
     assert_eq!(held(&app, "poor").await, 0);
 
@@ -283,7 +410,12 @@ async fn refusals_hold_nothing() {
     let group = upload(&app, &token, group_chat()).await;
     let response = unlock(&app, &token, group, romantic).await;
     assert_eq!(response.status(), 409);
-    assert!(json(response).await["detail"].as_str().unwrap().contains("3 participants"));
+    assert!(
+        json(response).await["detail"]
+            .as_str()
+            .unwrap()
+            .contains("3 participants")
+    );
 
     let missing = unlock(&app, &token, Uuid::new_v4(), romantic).await;
     assert_eq!(missing.status(), 404);
@@ -314,11 +446,17 @@ async fn double_submit_runs_one_workflow_and_charges_once() {
     assert_eq!(done["status"], "completed", "{done}");
     let runs = app
         .temporal
-        .count_workflows(format!("WorkflowId = 'unlock:{chat}:{family}'"), Default::default())
+        .count_workflows(
+            format!("WorkflowId = 'unlock:{chat}:{family}'"),
+            Default::default(),
+        )
         .await
         .unwrap();
     assert_eq!(runs.count(), 1, "one workflow run");
-    assert_eq!(ledger_rows(&app, "clicker", "insight_unlock").await, vec![-400]);
+    assert_eq!(
+        ledger_rows(&app, "clicker", "insight_unlock").await,
+        vec![-400]
+    );
     assert_eq!(app.balance_and_ledger("clicker").await, (400, 400));
     assert_money_exact(&app, "clicker").await;
     app.stop().await;
@@ -338,19 +476,35 @@ async fn partial_failure_charges_the_delivered_share_and_retries_are_free() {
     let romantic = category(&app, "romantic").await;
     grant(&app, "partial", 400).await;
 
-    let job = json(unlock(&app, &token, chat, romantic).await).await["job_id"].as_str().unwrap().to_owned();
+    let job = json(unlock(&app, &token, chat, romantic).await).await["job_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let done = wait_for_job(&app, &token, &job).await;
     assert_eq!(done["status"], "partial_failure", "{done}");
-    assert_eq!((done["completed_insights"].as_i64(), done["failed_insights"].as_i64()), (Some(4), Some(2)));
+    assert_eq!(
+        (
+            done["completed_insights"].as_i64(),
+            done["failed_insights"].as_i64()
+        ),
+        (Some(4), Some(2))
+    );
     // 400 × 4/6 = 266.67 → 266: rounded down, in the user's favour.
     assert_eq!(done["coins_charged"], 266);
-    assert_eq!(ledger_rows(&app, "partial", "insight_unlock").await, vec![-266]);
+    assert_eq!(
+        ledger_rows(&app, "partial", "insight_unlock").await,
+        vec![-266]
+    );
     assert_eq!(held(&app, "partial").await, 0);
     assert_eq!(app.balance_and_ledger("partial").await, (184, 184));
 
     // The two failed insights, retried for free once the model behaves.
     llm.fail(&[]);
-    let insights = json(app.get(&format!("/api/insights/chats/{chat}"), Some(&token)).await).await;
+    let insights = json(
+        app.get(&format!("/api/insights/chats/{chat}"), Some(&token))
+            .await,
+    )
+    .await;
     let failed: Vec<String> = insights["insights"]
         .as_array()
         .unwrap()
@@ -360,23 +514,49 @@ async fn partial_failure_charges_the_delivered_share_and_retries_are_free() {
         .collect();
     assert_eq!(failed.len(), 2);
     for id in &failed {
-        let r = app.http.post(app.url(&format!("/api/insights/{id}/retry"))).bearer_auth(&token).send().await.unwrap();
+        let r = app
+            .http
+            .post(app.url(&format!("/api/insights/{id}/retry")))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 200);
         assert_eq!(json(r).await["coins_charged"], 0);
     }
     let mut status = Value::Null;
     for _ in 0..300 {
-        status = json(app.get(&format!("/api/insights/chats/{chat}"), Some(&token)).await).await;
+        status = json(
+            app.get(&format!("/api/insights/chats/{chat}"), Some(&token))
+                .await,
+        )
+        .await;
         if status["generation_status"] == "completed" {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(status["generation_status"], "completed", "{status}");
-    assert!(status["insights"].as_array().unwrap().iter().all(|i| i["status"] == "completed"));
-    assert_eq!(app.balance_and_ledger("partial").await, (184, 184), "retries are free");
+    assert!(
+        status["insights"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["status"] == "completed")
+    );
+    assert_eq!(
+        app.balance_and_ledger("partial").await,
+        (184, 184),
+        "retries are free"
+    );
     // Retrying a completed insight is refused.
-    let r = app.http.post(app.url(&format!("/api/insights/{}/retry", failed[0]))).bearer_auth(&token).send().await.unwrap();
+    let r = app
+        .http
+        .post(app.url(&format!("/api/insights/{}/retry", failed[0])))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 409);
     assert_money_exact(&app, "partial").await;
     assert_replays(&app, &format!("unlock:{chat}:{romantic}")).await;
@@ -386,7 +566,12 @@ async fn partial_failure_charges_the_delivered_share_and_retries_are_free() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn majority_failure_charges_nothing() {
     let llm = FakeLlm::start().await;
-    llm.fail(&["conflict_resolution", "future_planning", "playfulness_romance", "love_language"]);
+    llm.fail(&[
+        "conflict_resolution",
+        "future_planning",
+        "playfulness_romance",
+        "love_language",
+    ]);
     let mut overrides = llm.app_vars();
     overrides.push(("INSIGHT_MAX_ATTEMPTS".into(), "1".into()));
     let app = TestApp::spawn_with(vars(overrides)).await;
@@ -394,11 +579,18 @@ async fn majority_failure_charges_nothing() {
     let chat = upload(&app, &token, two_person_chat()).await;
     let romantic = category(&app, "romantic").await;
     grant(&app, "unlucky", 400).await;
-    let job = json(unlock(&app, &token, chat, romantic).await).await["job_id"].as_str().unwrap().to_owned();
+    let job = json(unlock(&app, &token, chat, romantic).await).await["job_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let done = wait_for_job(&app, &token, &job).await;
     assert_eq!(done["status"], "partial_failure", "{done}");
     assert_eq!(done["coins_charged"], 0);
-    assert!(ledger_rows(&app, "unlucky", "insight_unlock").await.is_empty());
+    assert!(
+        ledger_rows(&app, "unlucky", "insight_unlock")
+            .await
+            .is_empty()
+    );
     assert_eq!(held(&app, "unlucky").await, 0);
     assert_eq!(app.balance_and_ledger("unlucky").await, (450, 450));
     app.stop().await;
@@ -418,39 +610,66 @@ async fn manual_refund_before_capture_and_the_deadline_release_the_hold() {
     // The deadline passes while the model is slow: everything is released.
     let chat = upload(&app, &token, two_person_chat()).await;
     let workplace = category(&app, "workplace").await;
-    let job = json(unlock(&app, &token, chat, workplace).await).await["job_id"].as_str().unwrap().to_owned();
+    let job = json(unlock(&app, &token, chat, workplace).await).await["job_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let done = wait_for_job(&app, &token, &job).await;
     assert_eq!(done["status"], "failed", "{done}");
     assert_eq!(done["coins_charged"], 0);
-    let expired: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM coin_reservations WHERE user_id = 'waiting' AND status = 'expired'")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    let expired: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM coin_reservations WHERE user_id = 'waiting' AND status = 'expired'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
     assert_eq!(expired, 1);
 
     // An operator refund while generating: released at once, with the reason recorded.
     let chat2 = upload(&app, &token, two_person_chat()).await;
     let family = category(&app, "family").await;
-    let job2 = json(unlock(&app, &token, chat2, family).await).await["job_id"].as_str().unwrap().to_owned();
+    let job2 = json(unlock(&app, &token, chat2, family).await).await["job_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     for _ in 0..100 {
         if held(&app, "waiting").await == 400 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    relivchats::admin::refund_unlock(&app.pool, &app.temporal, chat2, "family", "customer changed their mind", "ops")
-        .await
-        .unwrap();
+    relivchats::admin::refund_unlock(
+        &app.pool,
+        &app.temporal,
+        chat2,
+        "family",
+        "customer changed their mind",
+        "ops",
+    )
+    .await
+    .unwrap();
     let done = wait_for_job(&app, &token, &job2).await;
     assert_eq!(done["status"], "failed", "{done}");
-    assert!(done["error_message"].as_str().unwrap().contains("customer changed their mind"), "{done}");
-    let reason: String = sqlx::query_scalar("SELECT reason FROM coin_reservations WHERE user_id = 'waiting' AND status = 'released'")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    assert!(
+        done["error_message"]
+            .as_str()
+            .unwrap()
+            .contains("customer changed their mind"),
+        "{done}"
+    );
+    let reason: String = sqlx::query_scalar(
+        "SELECT reason FROM coin_reservations WHERE user_id = 'waiting' AND status = 'released'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
     assert!(reason.contains("customer changed their mind"));
     assert_eq!(held(&app, "waiting").await, 0);
-    assert!(ledger_rows(&app, "waiting", "insight_unlock").await.is_empty());
+    assert!(
+        ledger_rows(&app, "waiting", "insight_unlock")
+            .await
+            .is_empty()
+    );
     assert_eq!(app.balance_and_ledger("waiting").await, (850, 850));
     app.stop().await;
 }

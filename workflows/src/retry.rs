@@ -30,13 +30,17 @@ impl RetryInsightWorkflow {
             job_id: input.job_id.clone(),
         };
         let options = insight_options(&input.timings, &WorkflowCancellationToken::new());
-        let result = ctx.execute_activity(InsightContracts::generate_insight, request, options).await;
+        let result = ctx
+            .execute_activity(InsightContracts::generate_insight, request, options)
+            .await;
         let update = RetryUpdate {
             insight_id: input.insight_id,
             chat_id: input.chat_id,
             succeeded: result.is_ok(),
             error: result.err().map(|e| describe(&e).1),
         };
-        Ok(ctx.execute_activity(LedgerContracts::settle_retry, update, money_options()).await?)
+        Ok(ctx
+            .execute_activity(LedgerContracts::settle_retry, update, money_options())
+            .await?)
     }
 }

@@ -17,8 +17,9 @@ use relivchats_domain::contracts::{
     insights::{GenerateInsightInput, IndexChatInput, InsightContracts, failure},
     search_attributes,
     unlock::{
-        CaptureInput, InsightProgress, InsightTypeRef, JobUpdate, LedgerContracts, ManualRefund, RefundInput,
-        ReleaseInput, ReserveInput, UnlockInput, UnlockOutcome, UnlockProgress, UnlockTimings, unlock_workflow_id,
+        CaptureInput, InsightProgress, InsightTypeRef, JobUpdate, LedgerContracts, ManualRefund,
+        RefundInput, ReleaseInput, ReserveInput, UnlockInput, UnlockOutcome, UnlockProgress,
+        UnlockTimings, unlock_workflow_id,
     },
 };
 use temporalio_common::{RetryPolicy, search_attributes::SearchAttributeKey};
@@ -31,7 +32,8 @@ use temporalio_workflow::WorkflowCancellationToken;
 
 use crate::failures::describe;
 
-const UNLOCK_STATUS: SearchAttributeKey<String> = SearchAttributeKey::keyword(search_attributes::UNLOCK_STATUS);
+const UNLOCK_STATUS: SearchAttributeKey<String> =
+    SearchAttributeKey::keyword(search_attributes::UNLOCK_STATUS);
 
 #[workflow]
 pub struct UnlockInsightsWorkflow {
@@ -70,7 +72,14 @@ impl UnlockInsightsWorkflow {
                 .collect(),
             ..UnlockProgress::default()
         };
-        Self { input, progress, refund: None, refund_handled: false, generating_since: None, last_done_at: None }
+        Self {
+            input,
+            progress,
+            refund: None,
+            refund_handled: false,
+            generating_since: None,
+            last_done_at: None,
+        }
     }
 
     #[run(name = "UnlockInsights")]
@@ -87,7 +96,10 @@ impl UnlockInsightsWorkflow {
             amount: input.price,
             hold_secs: timings.deadline_secs + 300,
         };
-        if let Err(e) = ctx.execute_activity(LedgerContracts::reserve_coins, reserve, money_options()).await {
+        if let Err(e) = ctx
+            .execute_activity(LedgerContracts::reserve_coins, reserve, money_options())
+            .await
+        {
             // Nothing is held: record why and stop.
             let (kind, message) = describe(&e);
             let message = match kind.as_deref() {
@@ -98,7 +110,8 @@ impl UnlockInsightsWorkflow {
         }
         ctx.state_mut(|s| s.progress.coins_reserved = input.price);
         let running = job_update(&input, "generating", "running", (0, 0), Vec::new(), false);
-        ctx.execute_activity(LedgerContracts::update_unlock_job, running, money_options()).await?;
+        ctx.execute_activity(LedgerContracts::update_unlock_job, running, money_options())
+            .await?;
 
         let work_token = ctx.cancellation_token().child_token();
         let mut work = Box::pin(Self::work(ctx.clone(), input.clone(), work_token.clone()).fuse());
@@ -108,7 +121,9 @@ impl UnlockInsightsWorkflow {
             results = work => Ending::Work(results),
         };
         if !matches!(ending, Ending::Work(_)) {
-            work_token.cancel_with_reason("the unlock ended before its insights (deadline or operator refund)");
+            work_token.cancel_with_reason(
+                "the unlock ended before its insights (deadline or operator refund)",
+            );
         }
         let outcome = Self::settle(ctx, &input, ending).await?;
         Self::refund_window(ctx, &input, outcome).await
@@ -141,7 +156,9 @@ impl UnlockInsightsWorkflow {
         }
         let done = self.progress.completed + self.progress.failed;
         let taken = match (self.generating_since, self.last_done_at) {
-            (Some(since), Some(last)) if done > 0 => last.duration_since(since).map_or(0, |d| d.as_secs()),
+            (Some(since), Some(last)) if done > 0 => {
+                last.duration_since(since).map_or(0, |d| d.as_secs())
+            }
             _ => return Some((self.input.timings.insight_timeout_secs / 4).max(1)),
         };
         Some((taken / u64::from(done)).max(1))
@@ -156,17 +173,33 @@ impl UnlockInsightsWorkflow {
     ) -> Vec<(InsightTypeRef, Result<(), String>)> {
         set_stage(&ctx, "indexing");
         let index = ctx
-            .execute_activity(InsightContracts::index_chat, IndexChatInput { chat_id: input.chat_id }, index_options(&token))
+            .execute_activity(
+                InsightContracts::index_chat,
+                IndexChatInput {
+                    chat_id: input.chat_id,
+                },
+                index_options(&token),
+            )
             .await;
         if let Err(e) = index {
-            let message = format!("The chat could not be prepared for analysis: {}", describe(&e).1);
-            return input.insight_types.iter().map(|t| (t.clone(), Err(message.clone()))).collect();
+            let message = format!(
+                "The chat could not be prepared for analysis: {}",
+                describe(&e).1
+            );
+            return input
+                .insight_types
+                .iter()
+                .map(|t| (t.clone(), Err(message.clone())))
+                .collect();
         }
         set_stage(&ctx, "generating");
         let now = ctx.workflow_time();
         ctx.state_mut(|s| {
             s.generating_since = now;
-            s.progress.insights.iter_mut().for_each(|i| i.state = "generating".to_owned());
+            s.progress
+                .insights
+                .iter_mut()
+                .for_each(|i| i.state = "generating".to_owned());
         });
         let runs = input.insight_types.iter().map(|t| {
             let (ctx, t, token) = (ctx.clone(), t.clone(), token.clone());
@@ -194,7 +227,12 @@ impl UnlockInsightsWorkflow {
     }
 
     fn record(&mut self, type_id: uuid::Uuid, result: &Result<(), String>) {
-        if let Some(i) = self.progress.insights.iter_mut().find(|i| i.insight_type_id == type_id) {
+        if let Some(i) = self
+            .progress
+            .insights
+            .iter_mut()
+            .find(|i| i.insight_type_id == type_id)
+        {
             match result {
                 Ok(()) => {
                     i.state = "completed".to_owned();
@@ -210,23 +248,46 @@ impl UnlockInsightsWorkflow {
     }
 
     /// Applies the settlement rules and records the final state of the chat and the job.
-    async fn settle(ctx: &mut WorkflowContext<Self>, input: &UnlockInput, ending: Ending) -> WorkflowResult<UnlockOutcome> {
+    async fn settle(
+        ctx: &mut WorkflowContext<Self>,
+        input: &UnlockInput,
+        ending: Ending,
+    ) -> WorkflowResult<UnlockOutcome> {
         set_stage(ctx, "settling");
         let (results, refund_reason, expired) = match ending {
             Ending::Work(results) => (results, None, false),
-            Ending::Deadline => (Self::unfinished(ctx, "The analysis did not finish in time."), Some("deadline passed".to_owned()), true),
+            Ending::Deadline => (
+                Self::unfinished(ctx, "The analysis did not finish in time."),
+                Some("deadline passed".to_owned()),
+                true,
+            ),
             Ending::Manual => {
-                let request = ctx.state(|s| s.refund.clone()).unwrap_or_else(|| ManualRefund { reason: String::new(), operator: String::new() });
+                let request = ctx
+                    .state(|s| s.refund.clone())
+                    .unwrap_or_else(|| ManualRefund {
+                        reason: String::new(),
+                        operator: String::new(),
+                    });
                 ctx.state_mut(|s| s.refund_handled = true);
-                let reason = format!("manual refund by {}: {}", operator_name(&request), request.reason);
-                (Self::unfinished(ctx, "Stopped: the coins were refunded by support."), Some(reason), false)
+                let reason = format!(
+                    "manual refund by {}: {}",
+                    operator_name(&request),
+                    request.reason
+                );
+                (
+                    Self::unfinished(ctx, "Stopped: the coins were refunded by support."),
+                    Some(reason),
+                    false,
+                )
             }
         };
         let total = results.len() as u32;
         let completed = results.iter().filter(|(_, r)| r.is_ok()).count() as u32;
         let failed = total - completed;
-        let failed_insights: Vec<(uuid::Uuid, String)> =
-            results.iter().filter_map(|(t, r)| r.as_ref().err().map(|e| (t.id, e.clone()))).collect();
+        let failed_insights: Vec<(uuid::Uuid, String)> = results
+            .iter()
+            .filter_map(|(t, r)| r.as_ref().err().map(|e| (t.id, e.clone())))
+            .collect();
         let price = input.price;
         // The charge: everything, the completed share (floor: in the user's favour), or nothing.
         let charge = match (&refund_reason, failed) {
@@ -235,34 +296,46 @@ impl UnlockInsightsWorkflow {
             (None, f) if f * 2 > total => 0,
             (None, _) => (i64::from(price) * i64::from(completed) / i64::from(total.max(1))) as i32,
         };
-        let refund_reason = refund_reason.or_else(|| {
-            (charge < price).then(|| format!("{failed} of {total} insights failed"))
-        });
+        let refund_reason = refund_reason
+            .or_else(|| (charge < price).then(|| format!("{failed} of {total} insights failed")));
         let settled = if charge > 0 {
             let capture = CaptureInput {
                 reservation_id: input.reservation_id,
                 amount: charge,
-                description: format!("Unlocked {} insights ({}/{total} delivered)", input.category_slug, completed),
+                description: format!(
+                    "Unlocked {} insights ({}/{total} delivered)",
+                    input.category_slug, completed
+                ),
                 job_id: input.job_id.clone(),
             };
-            ctx.execute_activity(LedgerContracts::capture_coins, capture, money_options()).await?
+            ctx.execute_activity(LedgerContracts::capture_coins, capture, money_options())
+                .await?
         } else {
             let release = ReleaseInput {
                 reservation_id: input.reservation_id,
                 reason: refund_reason.clone().unwrap_or_default(),
                 expired,
             };
-            ctx.execute_activity(LedgerContracts::release_coins, release, money_options()).await?
+            ctx.execute_activity(LedgerContracts::release_coins, release, money_options())
+                .await?
         };
         let status = match (completed, failed) {
             (_, 0) => "completed",
             (0, _) => "failed",
             _ => "partial_failure",
         };
-        let mut update = job_update(input, status, status, (completed, failed), failed_insights, true);
+        let mut update = job_update(
+            input,
+            status,
+            status,
+            (completed, failed),
+            failed_insights,
+            true,
+        );
         update.coins_charged = settled.captured;
         update.error_message = refund_reason.clone().filter(|_| status != "completed");
-        ctx.execute_activity(LedgerContracts::update_unlock_job, update, money_options()).await?;
+        ctx.execute_activity(LedgerContracts::update_unlock_job, update, money_options())
+            .await?;
         ctx.state_mut(|s| {
             s.progress.coins_charged = settled.captured;
             s.progress.coins_refunded = price - settled.captured;
@@ -280,7 +353,10 @@ impl UnlockInsightsWorkflow {
 
     /// The outcome of every insight when the work was cut short: finished ones keep their
     /// result, the rest fail with `why`.
-    fn unfinished(ctx: &WorkflowContext<Self>, why: &str) -> Vec<(InsightTypeRef, Result<(), String>)> {
+    fn unfinished(
+        ctx: &WorkflowContext<Self>,
+        why: &str,
+    ) -> Vec<(InsightTypeRef, Result<(), String>)> {
         ctx.state_mut(|s| {
             let mut out = Vec::new();
             for i in &mut s.progress.insights {
@@ -293,7 +369,13 @@ impl UnlockInsightsWorkflow {
                         Err(why.to_owned())
                     }
                 };
-                out.push((InsightTypeRef { id: i.insight_type_id, name: i.name.clone() }, result));
+                out.push((
+                    InsightTypeRef {
+                        id: i.insight_type_id,
+                        name: i.name.clone(),
+                    },
+                    result,
+                ));
             }
             s.progress.completed = out.iter().filter(|(_, r)| r.is_ok()).count() as u32;
             s.progress.failed = out.len() as u32 - s.progress.completed;
@@ -318,13 +400,20 @@ impl UnlockInsightsWorkflow {
         if !refunded {
             return Ok(outcome);
         }
-        let request = ctx.state(|s| s.refund.clone()).unwrap_or_else(|| ManualRefund { reason: String::new(), operator: String::new() });
+        let request = ctx
+            .state(|s| s.refund.clone())
+            .unwrap_or_else(|| ManualRefund {
+                reason: String::new(),
+                operator: String::new(),
+            });
         let refund = RefundInput {
             reservation_id: input.reservation_id,
             reason: request.reason.clone(),
             operator: operator_name(&request),
         };
-        let settled = ctx.execute_activity(LedgerContracts::refund_coins, refund, money_options()).await?;
+        let settled = ctx
+            .execute_activity(LedgerContracts::refund_coins, refund, money_options())
+            .await?;
         let mut update = job_update(
             input,
             &outcome.status,
@@ -335,15 +424,24 @@ impl UnlockInsightsWorkflow {
         );
         update.coins_charged = settled.captured;
         update.coins_refunded = input.price - settled.captured + settled.refunded;
-        update.error_message = Some(format!("refunded by {}: {}", operator_name(&request), request.reason));
-        ctx.execute_activity(LedgerContracts::update_unlock_job, update, money_options()).await?;
+        update.error_message = Some(format!(
+            "refunded by {}: {}",
+            operator_name(&request),
+            request.reason
+        ));
+        ctx.execute_activity(LedgerContracts::update_unlock_job, update, money_options())
+            .await?;
         ctx.state_mut(|s| {
             s.refund_handled = true;
             s.progress.coins_refunded = input.price;
         });
         set_stage(ctx, "refunded");
         outcome.coins_refunded = input.price;
-        outcome.refund_reason = Some(format!("manual refund by {}: {}", operator_name(&request), request.reason));
+        outcome.refund_reason = Some(format!(
+            "manual refund by {}: {}",
+            operator_name(&request),
+            request.reason
+        ));
         Ok(outcome)
     }
 
@@ -352,11 +450,16 @@ impl UnlockInsightsWorkflow {
         input: &UnlockInput,
         message: String,
     ) -> WorkflowResult<UnlockOutcome> {
-        let failed: Vec<_> = input.insight_types.iter().map(|t| (t.id, message.clone())).collect();
+        let failed: Vec<_> = input
+            .insight_types
+            .iter()
+            .map(|t| (t.id, message.clone()))
+            .collect();
         let total = failed.len() as u32;
         let mut update = job_update(input, "failed", "failed", (0, total), failed, true);
         update.error_message = Some(message.clone());
-        ctx.execute_activity(LedgerContracts::update_unlock_job, update, money_options()).await?;
+        ctx.execute_activity(LedgerContracts::update_unlock_job, update, money_options())
+            .await?;
         ctx.state_mut(|s| {
             s.progress.failed = total;
             s.progress.insights.iter_mut().for_each(|i| {
@@ -377,7 +480,11 @@ impl UnlockInsightsWorkflow {
 }
 
 fn operator_name(request: &ManualRefund) -> String {
-    if request.operator.trim().is_empty() { "an operator".to_owned() } else { request.operator.clone() }
+    if request.operator.trim().is_empty() {
+        "an operator".to_owned()
+    } else {
+        request.operator.clone()
+    }
 }
 
 /// Records the stage in the query state and in the `UnlockStatus` search attribute.
@@ -442,7 +549,10 @@ fn index_options(token: &WorkflowCancellationToken) -> ActivityOptions {
         .build()
 }
 
-pub(crate) fn insight_options(timings: &UnlockTimings, token: &WorkflowCancellationToken) -> ActivityOptions {
+pub(crate) fn insight_options(
+    timings: &UnlockTimings,
+    token: &WorkflowCancellationToken,
+) -> ActivityOptions {
     ActivityOptions::with_start_to_close_timeout(Duration::from_secs(timings.insight_timeout_secs))
         .retry_policy(
             RetryPolicy::builder()

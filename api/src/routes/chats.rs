@@ -33,7 +33,10 @@ pub(crate) fn router(max_upload_bytes: usize) -> Router<AppState> {
         .route("/chats/{chat_id}", get(get_chat).delete(delete_chat))
         .route("/chats/{chat_id}/messages", get(list_messages))
         .route("/chats/{chat_id}/vector-status", get(vector_status))
-        .route("/chats/{chat_id}/share", post(share_chat).delete(unshare_chat))
+        .route(
+            "/chats/{chat_id}/share",
+            post(share_chat).delete(unshare_chat),
+        )
         .route("/chats/{chat_id}/stats", get(public_stats))
 }
 
@@ -108,15 +111,21 @@ const CHAT_SELECT: &str = r#"
 impl ChatRow {
     fn into_response(self, cipher: &Cipher) -> ApiResult<ChatResponse> {
         let decrypt = |v: Option<String>| -> ApiResult<Option<String>> {
-            v.map(|v| cipher.decrypt(&v)).transpose().map_err(|e| ApiError::Internal(e.into()))
+            v.map(|v| cipher.decrypt(&v))
+                .transpose()
+                .map_err(|e| ApiError::Internal(e.into()))
         };
         let title = decrypt(self.title)?;
         let participants = match self.participants {
-            Some(p) => cipher.decrypt_json(&p).map_err(|e| ApiError::Internal(e.into()))?,
+            Some(p) => cipher
+                .decrypt_json(&p)
+                .map_err(|e| ApiError::Internal(e.into()))?,
             None => Vec::new(),
         };
         let chat_metadata = match self.chat_metadata {
-            Some(m) => cipher.decrypt_json(&m).map_err(|e| ApiError::Internal(e.into()))?,
+            Some(m) => cipher
+                .decrypt_json(&m)
+                .map_err(|e| ApiError::Internal(e.into()))?,
             None => Value::Object(Default::default()),
         };
         Ok(ChatResponse {
@@ -149,12 +158,14 @@ impl ChatRow {
 
 /// The caller's chat, or 404 (another user's chat is indistinguishable from a missing one).
 async fn owned_chat(state: &AppState, user: &AuthUser, chat_id: Uuid) -> ApiResult<ChatRow> {
-    sqlx::query_as(&format!("{CHAT_SELECT} WHERE c.id = $1 AND c.user_id = $2 AND NOT c.is_deleted"))
-        .bind(chat_id)
-        .bind(user.user_id.as_str())
-        .fetch_optional(&state.pool)
-        .await?
-        .ok_or_else(|| ApiError::not_found("Chat"))
+    sqlx::query_as(&format!(
+        "{CHAT_SELECT} WHERE c.id = $1 AND c.user_id = $2 AND NOT c.is_deleted"
+    ))
+    .bind(chat_id)
+    .bind(user.user_id.as_str())
+    .fetch_optional(&state.pool)
+    .await?
+    .ok_or_else(|| ApiError::not_found("Chat"))
 }
 
 /// What a parsed upload turns into, computed on a blocking thread.
@@ -182,7 +193,8 @@ fn prepare_chat(bytes: &[u8], chat_id: Uuid, cipher: &Cipher) -> ApiResult<Prepa
                 .to_owned(),
         ));
     }
-    let metadata = serde_json::to_value(whatsapp::chat_metadata(&chat)).map_err(anyhow::Error::from)?;
+    let metadata =
+        serde_json::to_value(whatsapp::chat_metadata(&chat)).map_err(anyhow::Error::from)?;
     let message_count = i32::try_from(chat.messages.len())
         .map_err(|_| ApiError::BadRequest("This chat has too many messages.".to_owned()))?;
     let mut copy_rows = Vec::with_capacity(text.len() * 2);
@@ -190,11 +202,13 @@ fn prepare_chat(bytes: &[u8], chat_id: Uuid, cipher: &Cipher) -> ApiResult<Prepa
     for (seq, m) in chat.iter().enumerate() {
         line.clear();
         let sender = m.author.map(|a| cipher.encrypt(a));
-        let _ = write!(
+        let _ = writeln!(
             line,
-            "{}\t{chat_id}\t{seq}\t{}\t{}\t{}\n",
+            "{}\t{chat_id}\t{seq}\t{}\t{}\t{}",
             Uuid::new_v4(),
-            sender.as_deref().map_or_else(|| "\\N".to_owned(), copy_escape),
+            sender
+                .as_deref()
+                .map_or_else(|| "\\N".to_owned(), copy_escape),
             copy_escape(&cipher.encrypt(m.text)),
             m.timestamp.format("%Y-%m-%d %H:%M:%S"),
         );
@@ -225,7 +239,10 @@ fn copy_escape(value: &str) -> String {
 }
 
 /// Reads the multipart body: the `file` (streamed, capped) and an optional `category_id`.
-async fn read_upload(mut multipart: Multipart, limit: usize) -> ApiResult<(Vec<u8>, Option<String>)> {
+async fn read_upload(
+    mut multipart: Multipart,
+    limit: usize,
+) -> ApiResult<(Vec<u8>, Option<String>)> {
     let too_large = || {
         ApiError::PayloadTooLarge(format!(
             "The file is larger than {} MB, the most we accept. Export the chat without media and try again.",
@@ -347,14 +364,20 @@ pub(crate) async fn upload_chat(
 #[utoipa::path(get, path = "/api/chats", tag = "chats", security(("bearer" = [])),
     responses((status = 200, body = Vec<ChatResponse>), (status = 401, body = Object)))]
 #[tracing::instrument(skip_all, fields(user_id = %user.user_id), err(Debug))]
-pub(crate) async fn list_chats(State(state): State<AppState>, user: AuthUser) -> ApiResult<ApiJson<Vec<ChatResponse>>> {
+pub(crate) async fn list_chats(
+    State(state): State<AppState>,
+    user: AuthUser,
+) -> ApiResult<ApiJson<Vec<ChatResponse>>> {
     let rows: Vec<ChatRow> = sqlx::query_as(&format!(
         "{CHAT_SELECT} WHERE c.user_id = $1 AND NOT c.is_deleted AND c.status = 'completed' ORDER BY c.created_at DESC, c.id"
     ))
     .bind(user.user_id.as_str())
     .fetch_all(&state.pool)
     .await?;
-    let chats = rows.into_iter().map(|r| r.into_response(&state.cipher)).collect::<ApiResult<_>>()?;
+    let chats = rows
+        .into_iter()
+        .map(|r| r.into_response(&state.cipher))
+        .collect::<ApiResult<_>>()?;
     Ok(ApiJson(chats))
 }
 
@@ -368,7 +391,11 @@ pub(crate) async fn get_chat(
     user: AuthUser,
     ApiPath(chat_id): ApiPath<Uuid>,
 ) -> ApiResult<ApiJson<ChatResponse>> {
-    Ok(ApiJson(owned_chat(&state, &user, chat_id).await?.into_response(&state.cipher)?))
+    Ok(ApiJson(
+        owned_chat(&state, &user, chat_id)
+            .await?
+            .into_response(&state.cipher)?,
+    ))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -420,7 +447,11 @@ pub(crate) async fn list_messages(
     }
     let after: i64 = match page.cursor.as_deref() {
         None | Some("") => -1,
-        Some(c) => c.parse().ok().filter(|n: &i64| *n >= 0).ok_or_else(|| invalid("cursor", "is not a cursor this API returned"))?,
+        Some(c) => c
+            .parse()
+            .ok()
+            .filter(|n: &i64| *n >= 0)
+            .ok_or_else(|| invalid("cursor", "is not a cursor this API returned"))?,
     };
     let rows: Vec<(Uuid, i32, Option<String>, String, NaiveDateTime)> = sqlx::query_as(
         r#"SELECT id, seq, sender, content, timestamp FROM messages
@@ -435,14 +466,30 @@ pub(crate) async fn list_messages(
     let mut messages = Vec::with_capacity(rows.len());
     let mut last_seq = None;
     for (id, seq, sender, content, timestamp) in rows.into_iter().take(limit as usize) {
-        let sender = sender.map(|s| state.cipher.decrypt(&s)).transpose().map_err(|e| ApiError::Internal(e.into()))?;
-        let content = state.cipher.decrypt(&content).map_err(|e| ApiError::Internal(e.into()))?;
-        messages.push(MessageResponse { id, chat_id, sender, content, timestamp });
+        let sender = sender
+            .map(|s| state.cipher.decrypt(&s))
+            .transpose()
+            .map_err(|e| ApiError::Internal(e.into()))?;
+        let content = state
+            .cipher
+            .decrypt(&content)
+            .map_err(|e| ApiError::Internal(e.into()))?;
+        messages.push(MessageResponse {
+            id,
+            chat_id,
+            sender,
+            content,
+            timestamp,
+        });
         last_seq = Some(seq);
     }
     Ok(ApiJson(MessagesResponse {
         messages,
-        next_cursor: if more { last_seq.map(|s| s.to_string()) } else { None },
+        next_cursor: if more {
+            last_seq.map(|s| s.to_string())
+        } else {
+            None
+        },
     }))
 }
 
@@ -493,11 +540,12 @@ pub(crate) async fn delete_chat(
     user: AuthUser,
     ApiPath(chat_id): ApiPath<Uuid>,
 ) -> ApiResult<ApiJson<DeleteChatResponse>> {
-    let owned: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM chats WHERE id = $1 AND user_id = $2)")
-        .bind(chat_id)
-        .bind(user.user_id.as_str())
-        .fetch_one(&state.pool)
-        .await?;
+    let owned: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM chats WHERE id = $1 AND user_id = $2)")
+            .bind(chat_id)
+            .bind(user.user_id.as_str())
+            .fetch_one(&state.pool)
+            .await?;
     if !owned {
         return Err(ApiError::not_found("Chat"));
     }
@@ -511,7 +559,11 @@ pub(crate) async fn delete_chat(
     if deleted == 0 {
         return Err(ApiError::not_found("Chat"));
     }
-    Ok(ApiJson(DeleteChatResponse { success: true, message: "Chat successfully deleted", chat_id }))
+    Ok(ApiJson(DeleteChatResponse {
+        success: true,
+        message: "Chat successfully deleted",
+        chat_id,
+    }))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -524,7 +576,12 @@ pub(crate) struct ShareResponse {
     stats_url: String,
 }
 
-async fn set_shared(state: &AppState, user: &AuthUser, chat_id: Uuid, shared: bool) -> ApiResult<ShareResponse> {
+async fn set_shared(
+    state: &AppState,
+    user: &AuthUser,
+    chat_id: Uuid,
+    shared: bool,
+) -> ApiResult<ShareResponse> {
     let updated = sqlx::query(
         r#"UPDATE chats SET is_shared = $3, shared_at = CASE WHEN $3 THEN now() END, updated_at = now()
            WHERE id = $1 AND user_id = $2 AND NOT is_deleted"#,
@@ -598,11 +655,20 @@ pub(crate) async fn public_stats(
     .await?;
     let (title, participants, metadata) = row.ok_or_else(|| ApiError::not_found("Shared chat"))?;
     let internal = |e: relivchats_domain::crypto::CipherError| ApiError::Internal(e.into());
-    let title = title.map(|t| state.cipher.decrypt(&t)).transpose().map_err(internal)?;
-    let participants: Vec<String> =
-        participants.map(|p| state.cipher.decrypt_json(&p)).transpose().map_err(internal)?.unwrap_or_default();
-    let mut chat_metadata: Value =
-        metadata.map(|m| state.cipher.decrypt_json(&m)).transpose().map_err(internal)?.unwrap_or_default();
+    let title = title
+        .map(|t| state.cipher.decrypt(&t))
+        .transpose()
+        .map_err(internal)?;
+    let participants: Vec<String> = participants
+        .map(|p| state.cipher.decrypt_json(&p))
+        .transpose()
+        .map_err(internal)?
+        .unwrap_or_default();
+    let mut chat_metadata: Value = metadata
+        .map(|m| state.cipher.decrypt_json(&m))
+        .transpose()
+        .map_err(internal)?
+        .unwrap_or_default();
     if let Some(map) = chat_metadata.as_object_mut() {
         map.remove("links");
         if let Some(users) = map.get_mut("user_stats").and_then(Value::as_object_mut) {

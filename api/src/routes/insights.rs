@@ -3,15 +3,19 @@
 
 use std::time::Duration;
 
-use axum::{Router, extract::State, routing::{get, post}};
+use axum::{
+    Router,
+    extract::State,
+    routing::{get, post},
+};
 use chrono::{DateTime, Utc};
 use relivchats_domain::{
     catalogue::InsightTypeSpec,
     contracts::{
         search_attributes,
         unlock::{
-            InsightTypeRef, ProgressQuery, RetryInput, RetryInsightDefinition, UnlockInput, UnlockInsightsDefinition,
-            UnlockProgress, retry_workflow_id, unlock_workflow_id,
+            InsightTypeRef, ProgressQuery, RetryInput, RetryInsightDefinition, UnlockInput,
+            UnlockInsightsDefinition, UnlockProgress, retry_workflow_id, unlock_workflow_id,
         },
     },
 };
@@ -104,8 +108,10 @@ const JOB_COLUMNS: &str = r#"job_id, workflow_id, chat_id, category_id, reservat
 /// Typed keys of the custom search attributes set when an unlock starts.
 const USER_ID: SearchAttributeKey<String> = SearchAttributeKey::keyword(search_attributes::USER_ID);
 const CHAT_ID: SearchAttributeKey<String> = SearchAttributeKey::keyword(search_attributes::CHAT_ID);
-const CATEGORY: SearchAttributeKey<String> = SearchAttributeKey::keyword(search_attributes::CATEGORY);
-const UNLOCK_STATUS: SearchAttributeKey<String> = SearchAttributeKey::keyword(search_attributes::UNLOCK_STATUS);
+const CATEGORY: SearchAttributeKey<String> =
+    SearchAttributeKey::keyword(search_attributes::CATEGORY);
+const UNLOCK_STATUS: SearchAttributeKey<String> =
+    SearchAttributeKey::keyword(search_attributes::UNLOCK_STATUS);
 
 async fn load_types(state: &AppState, category_id: Uuid) -> ApiResult<Vec<InsightTypeSpec>> {
     let rows: Vec<(Uuid, String, String, bool, Option<i32>)> = sqlx::query_as(
@@ -118,21 +124,23 @@ async fn load_types(state: &AppState, category_id: Uuid) -> ApiResult<Vec<Insigh
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(id, name, display_title, supports_group_chats, max_participants)| InsightTypeSpec {
-            id,
-            name,
-            display_title,
-            description: None,
-            icon: None,
-            is_premium: true,
-            credit_cost: 0,
-            supports_group_chats,
-            max_participants,
-            required_metadata_fields: Vec::new(),
-            rag_query_keywords: String::new(),
-            prompt_template: String::new(),
-            response_schema: Value::Null,
-        })
+        .map(
+            |(id, name, display_title, supports_group_chats, max_participants)| InsightTypeSpec {
+                id,
+                name,
+                display_title,
+                description: None,
+                icon: None,
+                is_premium: true,
+                credit_cost: 0,
+                supports_group_chats,
+                max_participants,
+                required_metadata_fields: Vec::new(),
+                rag_query_keywords: String::new(),
+                prompt_template: String::new(),
+                response_schema: Value::Null,
+            },
+        )
         .collect())
 }
 
@@ -167,10 +175,15 @@ pub(crate) async fn unlock(
             .ok_or_else(|| ApiError::not_found("Category"))?;
     let types = load_types(&state, body.category_id).await?;
     if types.is_empty() {
-        return Err(ApiError::NotFound(format!("The {display_name} category has no insights to unlock.")));
+        return Err(ApiError::NotFound(format!(
+            "The {display_name} category has no insights to unlock."
+        )));
     }
-    let refused: Vec<&str> =
-        types.iter().filter(|t| !t.allows_participants(chat.participant_count)).map(|t| t.display_title.as_str()).collect();
+    let refused: Vec<&str> = types
+        .iter()
+        .filter(|t| !t.allows_participants(chat.participant_count))
+        .map(|t| t.display_title.as_str())
+        .collect();
     if !refused.is_empty() {
         return Err(ApiError::Conflict(format!(
             "This chat has {} participants, but {} in {display_name} only work for a chat between two people. Nothing was charged: choose a category made for groups, such as Family or Workplace.",
@@ -190,8 +203,10 @@ pub(crate) async fn unlock(
             _ => {}
         }
     }
-    if matches!(chat.insights_generation_status.as_str(), "queued" | "generating")
-        && chat.category_id != Some(body.category_id)
+    if matches!(
+        chat.insights_generation_status.as_str(),
+        "queued" | "generating"
+    ) && chat.category_id != Some(body.category_id)
     {
         return Err(ApiError::Conflict(
             "Another category is being unlocked for this chat. Wait for it to finish, then try again.".to_owned(),
@@ -199,19 +214,29 @@ pub(crate) async fn unlock(
     }
     let available = available_coins(&state, &user).await?;
     if available < i64::from(price) {
-        return Err(ApiError::InsufficientCredits { required: price.into(), available });
+        return Err(ApiError::InsufficientCredits {
+            required: price.into(),
+            available,
+        });
     }
-    let job = match create_job(&state, &user, body.chat_id, body.category_id, price, &types).await? {
+    let job = match create_job(&state, &user, body.chat_id, body.category_id, price, &types).await?
+    {
         Some(job) => job,
         // A concurrent identical request created it first: return that one.
         None => latest_job(&state, body.chat_id, body.category_id)
             .await?
-            .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("the concurrent unlock job vanished")))?,
+            .ok_or_else(|| {
+                ApiError::Internal(anyhow::anyhow!("the concurrent unlock job vanished"))
+            })?,
     };
     attach(&state, &user, job, &slug, &types, &chat).await
 }
 
-async fn latest_job(state: &AppState, chat_id: Uuid, category_id: Uuid) -> ApiResult<Option<JobRow>> {
+async fn latest_job(
+    state: &AppState,
+    chat_id: Uuid,
+    category_id: Uuid,
+) -> ApiResult<Option<JobRow>> {
     Ok(sqlx::query_as(&format!(
         "SELECT {JOB_COLUMNS} FROM insight_generation_jobs WHERE chat_id = $1 AND category_id = $2 ORDER BY created_at DESC LIMIT 1"
     ))
@@ -317,7 +342,13 @@ async fn attach(
         category_slug: slug.to_owned(),
         price: job.coins_reserved,
         reservation_id,
-        insight_types: types.iter().map(|t| InsightTypeRef { id: t.id, name: t.name.clone() }).collect(),
+        insight_types: types
+            .iter()
+            .map(|t| InsightTypeRef {
+                id: t.id,
+                name: t.name.clone(),
+            })
+            .collect(),
         timings: state.settings.unlock_timings.clone(),
     };
     let attributes = SearchAttributes::new([
@@ -330,9 +361,16 @@ async fn attach(
         .id_conflict_policy(WorkflowIdConflictPolicy::UseExisting)
         .id_reuse_policy(WorkflowIdReusePolicy::AllowDuplicate)
         .search_attributes(attributes)
-        .static_summary(format!("unlock {slug} for chat {} (user {})", job.chat_id, user.user_id))
+        .static_summary(format!(
+            "unlock {slug} for chat {} (user {})",
+            job.chat_id, user.user_id
+        ))
         .build();
-    match state.temporal.start_workflow(UnlockInsightsDefinition, input, options).await {
+    match state
+        .temporal
+        .start_workflow(UnlockInsightsDefinition, input, options)
+        .await
+    {
         Ok(_) | Err(WorkflowStartError::AlreadyStarted { .. }) => {}
         Err(e) => {
             tracing::error!(error = ?e, "could not start the unlock workflow");
@@ -422,7 +460,11 @@ pub(crate) async fn job_status(
     .fetch_optional(&state.pool)
     .await?
     .ok_or_else(|| ApiError::not_found("Job"))?;
-    let live = if matches!(job.status.as_str(), "queued" | "running") { query_progress(&state, &job).await } else { None };
+    let live = if matches!(job.status.as_str(), "queued" | "running") {
+        query_progress(&state, &job).await
+    } else {
+        None
+    };
     Ok(ApiJson(match live {
         Some(p) => from_progress(&job, p),
         None => from_database(&state, job).await?,
@@ -430,9 +472,16 @@ pub(crate) async fn job_status(
 }
 
 async fn query_progress(state: &AppState, job: &JobRow) -> Option<UnlockProgress> {
-    let handle = state.temporal.get_workflow_handle::<UnlockInsightsDefinition>(job.workflow_id.clone());
+    let handle = state
+        .temporal
+        .get_workflow_handle::<UnlockInsightsDefinition>(job.workflow_id.clone());
     // A query needs a live worker; never let a status poll hang on one.
-    match tokio::time::timeout(Duration::from_secs(3), handle.query(ProgressQuery, (), WorkflowQueryOptions::default())).await {
+    match tokio::time::timeout(
+        Duration::from_secs(3),
+        handle.query(ProgressQuery, (), WorkflowQueryOptions::default()),
+    )
+    .await
+    {
         Ok(Ok(p)) if p.job_id == job.job_id => Some(p),
         Ok(Ok(_)) => None,
         Ok(Err(e)) => {
@@ -447,7 +496,11 @@ async fn query_progress(state: &AppState, job: &JobRow) -> Option<UnlockProgress
 }
 
 fn percentage(done: i64, total: i64) -> u32 {
-    if total <= 0 { 0 } else { (done * 100 / total).clamp(0, 100) as u32 }
+    if total <= 0 {
+        0
+    } else {
+        (done * 100 / total).clamp(0, 100) as u32
+    }
 }
 
 fn from_progress(job: &JobRow, p: UnlockProgress) -> JobStatusResponse {
@@ -491,7 +544,10 @@ async fn from_database(state: &AppState, job: JobRow) -> ApiResult<JobStatusResp
         .collect();
     Ok(JobStatusResponse {
         progress_percentage: if matches!(job.status.as_str(), "queued" | "running") {
-            percentage(i64::from(job.completed_insights + job.failed_insights), i64::from(job.total_insights))
+            percentage(
+                i64::from(job.completed_insights + job.failed_insights),
+                i64::from(job.total_insights),
+            )
         } else {
             100
         },
@@ -619,7 +675,10 @@ pub(crate) async fn chat_insights(
     let mut insights = Vec::with_capacity(rows.len());
     for r in rows {
         let content = match &r.content {
-            Some(c) => state.cipher.decrypt_json(c).map_err(|e| ApiError::Internal(e.into()))?,
+            Some(c) => state
+                .cipher
+                .decrypt_json(c)
+                .map_err(|e| ApiError::Internal(e.into()))?,
             None => Value::Null,
         };
         insights.push(InsightResponse {
@@ -686,7 +745,8 @@ pub(crate) async fn retry_insight(
     .bind(user.user_id.as_str())
     .fetch_optional(&state.pool)
     .await?;
-    let (chat_id, insight_type_id, job_id, status, retries) = row.ok_or_else(|| ApiError::not_found("Insight"))?;
+    let (chat_id, insight_type_id, job_id, status, retries) =
+        row.ok_or_else(|| ApiError::not_found("Insight"))?;
     let attempt = match status.as_str() {
         "failed" => {
             let claimed: Option<i32> = sqlx::query_scalar(
@@ -702,7 +762,11 @@ pub(crate) async fn retry_insight(
         }
         // Already retrying: the same answer again.
         "generating" if retries > 0 => retries,
-        "completed" => return Err(ApiError::Conflict("This insight is already complete.".to_owned())),
+        "completed" => {
+            return Err(ApiError::Conflict(
+                "This insight is already complete.".to_owned(),
+            ));
+        }
         _ => {
             return Err(ApiError::Conflict(
                 "This insight is still being generated by its unlock; only failed insights can be retried.".to_owned(),
@@ -710,7 +774,13 @@ pub(crate) async fn retry_insight(
         }
     };
     let workflow_id = retry_workflow_id(insight_id, attempt);
-    let input = RetryInput { insight_id, chat_id, insight_type_id, job_id, timings: state.settings.unlock_timings.clone() };
+    let input = RetryInput {
+        insight_id,
+        chat_id,
+        insight_type_id,
+        job_id,
+        timings: state.settings.unlock_timings.clone(),
+    };
     let options = WorkflowStartOptions::new(state.task_queue.to_string(), workflow_id.clone())
         .id_conflict_policy(WorkflowIdConflictPolicy::UseExisting)
         .id_reuse_policy(WorkflowIdReusePolicy::RejectDuplicate)
@@ -720,7 +790,11 @@ pub(crate) async fn retry_insight(
         ]))
         .static_summary(format!("free retry of insight {insight_id}"))
         .build();
-    match state.temporal.start_workflow(RetryInsightDefinition, input, options).await {
+    match state
+        .temporal
+        .start_workflow(RetryInsightDefinition, input, options)
+        .await
+    {
         Ok(_) | Err(WorkflowStartError::AlreadyStarted { .. }) => {}
         Err(e) => {
             tracing::error!(error = ?e, "could not start the retry workflow");
@@ -729,8 +803,15 @@ pub(crate) async fn retry_insight(
                 .bind("the retry could not be started")
                 .execute(&state.pool)
                 .await?;
-            return Err(ApiError::ServiceUnavailable("The retry could not be started right now; please try again.".to_owned()));
+            return Err(ApiError::ServiceUnavailable(
+                "The retry could not be started right now; please try again.".to_owned(),
+            ));
         }
     }
-    Ok(ApiJson(RetryResponse { insight_id, status: "generating".to_owned(), workflow_id, coins_charged: 0 }))
+    Ok(ApiJson(RetryResponse {
+        insight_id,
+        status: "generating".to_owned(),
+        workflow_id,
+        coins_charged: 0,
+    }))
 }

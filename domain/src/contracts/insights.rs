@@ -68,7 +68,9 @@ impl InsightContracts {
     }
 
     #[activity(name = "generate_insight")]
-    pub fn generate_insight(input: GenerateInsightInput) -> Result<GenerateInsightOutput, ActivityError> {
+    pub fn generate_insight(
+        input: GenerateInsightInput,
+    ) -> Result<GenerateInsightOutput, ActivityError> {
         unimplemented!()
     }
 }

@@ -6,8 +6,8 @@
 pub mod insights;
 pub mod payments;
 pub mod probe;
-pub mod unlock;
 pub mod search_attributes;
+pub mod unlock;
 
 /// The task queue used when `TEMPORAL_TASK_QUEUE` is not set: workflows and activities share it.
 pub const DEFAULT_TASK_QUEUE: &str = "relivchats";

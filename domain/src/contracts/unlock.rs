@@ -5,7 +5,9 @@
 #![allow(unreachable_pub)] // the activity macro emits a private marker module; re-exported below
 
 use serde::{Deserialize, Serialize};
-use temporalio_common::{HasWorkflowDefinition, QueryDefinition, SignalDefinition, WorkflowDefinition};
+use temporalio_common::{
+    HasWorkflowDefinition, QueryDefinition, SignalDefinition, WorkflowDefinition,
+};
 use temporalio_macros::activity_definitions;
 use temporalio_sdk::activities::ActivityError;
 use uuid::Uuid;
@@ -317,4 +319,6 @@ impl LedgerContracts {
     }
 }
 
-pub use ledger_contracts::{CaptureCoins, RefundCoins, ReleaseCoins, ReserveCoins, SettleRetry, UpdateUnlockJob};
+pub use ledger_contracts::{
+    CaptureCoins, RefundCoins, ReleaseCoins, ReserveCoins, SettleRetry, UpdateUnlockJob,
+};
