@@ -84,20 +84,7 @@ fn summary(label: &str, mut samples: Vec<Duration>) -> Duration {
 }
 
 async fn upload(app: &TestApp, token: &str, text: String) -> Uuid {
-    let form = reqwest::multipart::Form::new().part(
-        "file",
-        reqwest::multipart::Part::bytes(text.into_bytes()).file_name("chat.txt"),
-    );
-    let r = app
-        .http
-        .post(app.url("/api/chats/upload"))
-        .bearer_auth(token)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status().is_success(), "upload failed");
-    json(r).await["chat_id"].as_str().unwrap().parse().unwrap()
+    app.upload_chat(token, &text).await
 }
 
 /// One unlock from the request to the settled workflow (capture included).

@@ -167,6 +167,23 @@ impl TestApp {
         request.send().await.unwrap()
     }
 
+    /// Uploads a chat export as `token`'s user and returns its id (asserting success).
+    pub async fn upload_chat(&self, token: &str, text: &str) -> Uuid {
+        let part = reqwest::multipart::Part::bytes(text.as_bytes().to_vec()).file_name("chat.txt");
+        let response = self
+            .http
+            .post(self.url("/api/chats/upload"))
+            .bearer_auth(token)
+            .multipart(reqwest::multipart::Form::new().part("file", part))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        let body = json(response).await;
+        assert_eq!(status, 200, "upload failed: {body}");
+        body["chat_id"].as_str().unwrap().parse().unwrap()
+    }
+
     /// `(balance, sum of the ledger)` for a user: they must always be equal.
     pub async fn balance_and_ledger(&self, user: &str) -> (i64, i64) {
         sqlx::query_as(

@@ -52,24 +52,7 @@ fn group_chat() -> String {
 }
 
 async fn upload(app: &TestApp, token: &str, text: String) -> Uuid {
-    let form = reqwest::multipart::Form::new().part(
-        "file",
-        reqwest::multipart::Part::bytes(text.into_bytes()).file_name("chat.txt"),
-    );
-    let response = app
-        .http
-        .post(app.url("/api/chats/upload"))
-        .bearer_auth(token)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    json(response).await["chat_id"]
-        .as_str()
-        .unwrap()
-        .parse()
-        .unwrap()
+    app.upload_chat(token, &text).await
 }
 
 async fn category(app: &TestApp, slug: &str) -> Uuid {
