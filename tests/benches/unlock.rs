@@ -5,7 +5,7 @@
 //!
 //!   scripts/test is not needed: `cargo bench -p relivchats-tests --bench unlock`
 //!   (uses TEMPORAL_ADDRESS if set, else starts a dev server). Knobs: BENCH_CHAT_MESSAGES
-//!   (10000), BENCH_SEQUENTIAL (10), BENCH_USERS (8), BENCH_NOOP (20).
+//!   (10000), BENCH_SEQUENTIAL (10), BENCH_USERS (8), BENCH_NOOP (20), BENCH_DB_CONNECTIONS (20).
 
 #![allow(unreachable_pub)]
 
