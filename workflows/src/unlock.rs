@@ -389,7 +389,12 @@ impl UnlockInsightsWorkflow {
         input: &UnlockInput,
         mut outcome: UnlockOutcome,
     ) -> WorkflowResult<UnlockOutcome> {
-        if outcome.coins_charged == 0 || ctx.state(|s| s.refund_handled) {
+        // No window configured (a zero-second timer would still cost the ~1 s granularity of
+        // Temporal timers before the workflow closes).
+        if outcome.coins_charged == 0
+            || ctx.state(|s| s.refund_handled)
+            || input.timings.refund_window_secs == 0
+        {
             return Ok(outcome);
         }
         let window = Duration::from_secs(input.timings.refund_window_secs);
