@@ -34,6 +34,9 @@ struct ChatRow {
 
 type MessageRow = (Uuid, i32, Option<String>, String, NaiveDateTime);
 
+/// How long an indexing run's claim on a chat lasts without a batch renewing it.
+const INDEX_LEASE_SECS: f64 = 60.0;
+
 impl InsightActivities {
     /// Indexes the chat unless it already is (see the module docs).
     #[tracing::instrument(skip_all, fields(chat_id = %input.chat_id), err(Display))]
@@ -43,20 +46,6 @@ impl InsightActivities {
         ctx: Option<&ActivityContext>,
     ) -> Result<IndexChatOutput, InsightFailure> {
         let chat_id = input.chat_id;
-        // Held for the whole run: two unlocks of the same chat never index it twice at once.
-        // A transaction-scoped lock is released by rollback, so a crash or a cancel frees it.
-        let mut lock = self.pool.begin().await?;
-        let locked: bool =
-            sqlx::query_scalar("SELECT pg_try_advisory_xact_lock(hashtextextended($1, 7))")
-                .bind(format!("index_chat:{chat_id}"))
-                .fetch_one(&mut *lock)
-                .await?;
-        if !locked {
-            return Err(InsightFailure::Transient {
-                message: "another attempt is indexing this chat".to_owned(),
-                retry_after: Some(std::time::Duration::from_secs(5)),
-            });
-        }
         let chat = self.chat(chat_id).await?;
         if chat.vector_status == "completed"
             && self.points_present(chat_id, chat.chunk_count).await?
@@ -64,6 +53,26 @@ impl InsightActivities {
             return Ok(IndexChatOutput {
                 chunk_count: chat.chunk_count.max(0) as u32,
                 skipped: true,
+            });
+        }
+        // A lease on the chat row, not a lock held on a pooled connection: a run that kept one
+        // connection for its whole duration while needing others from the same pool made
+        // concurrent indexings starve each other (pool timeouts, retries). The lease is the
+        // `indexing` status, renewed by every batch (`updated_at`); a crashed run's lease lapses.
+        let claimed: Option<Uuid> = sqlx::query_scalar(
+            r#"UPDATE chats SET vector_status = 'indexing', error_log = NULL, updated_at = now()
+               WHERE id = $1 AND NOT is_deleted
+                 AND (vector_status <> 'indexing' OR updated_at < now() - make_interval(secs => $2))
+               RETURNING id"#,
+        )
+        .bind(chat_id)
+        .bind(INDEX_LEASE_SECS)
+        .fetch_optional(&self.pool)
+        .await?;
+        if claimed.is_none() {
+            return Err(InsightFailure::Transient {
+                message: "another attempt is indexing this chat".to_owned(),
+                retry_after: Some(std::time::Duration::from_secs(5)),
             });
         }
         let result = self.index(chat_id, &chat, ctx).await;
@@ -78,7 +87,6 @@ impl InsightActivities {
                 .execute(&self.pool)
                 .await;
         }
-        lock.rollback().await?;
         result
     }
 
