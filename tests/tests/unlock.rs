@@ -656,3 +656,82 @@ async fn manual_refund_before_capture_and_the_deadline_release_the_hold() {
     assert_eq!(app.balance_and_ledger("waiting").await, (850, 850));
     app.stop().await;
 }
+
+/// Concurrent unlocks share a small pool without starving it: no activity of any of them
+/// fails or needs a second attempt. (`index_chat` once held a pooled connection for its whole
+/// run; concurrent indexings then timed out waiting for connections and were retried.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_unlocks_share_a_small_pool() {
+    use relivchats_domain::contracts::unlock::UnlockInsightsDefinition;
+    let app = TestApp::spawn_with(vars(vec![
+        ("DATABASE_MAX_CONNECTIONS".into(), "3".into()),
+        ("UNLOCK_REFUND_WINDOW_SECS".into(), "0".into()),
+    ]))
+    .await;
+    let workplace = category(&app, "workplace").await;
+    let mut started = Vec::new();
+    for u in 0..4 {
+        let user = format!("pool-{u}");
+        let token = app.token(&user);
+        grant(&app, &user, 400).await;
+        started.push((token.clone(), upload(&app, &token, two_person_chat()).await));
+    }
+    let responses = join_all(
+        started
+            .iter()
+            .map(|(token, chat)| unlock(&app, token, *chat, workplace)),
+    )
+    .await;
+    let mut workflows = Vec::new();
+    for r in responses {
+        assert_eq!(r.status(), 200);
+        workflows.push(json(r).await["workflow_id"].as_str().unwrap().to_owned());
+    }
+    for id in &workflows {
+        let handle = app
+            .temporal
+            .get_workflow_handle::<UnlockInsightsDefinition>(id.clone());
+        let outcome = handle.get_result(Default::default()).await.unwrap();
+        assert_eq!(outcome.status, "completed", "{id}: {outcome:?}");
+        let history = handle
+            .fetch_history(Default::default())
+            .to_json()
+            .await
+            .unwrap();
+        let history: Value = serde_json::from_slice(&history).unwrap();
+        let mut retried = Vec::new();
+        find_retries(&history, "", &mut retried);
+        assert!(
+            retried.is_empty(),
+            "{id}: activities failed or were retried: {retried:?}"
+        );
+    }
+    for u in 0..4 {
+        assert_money_exact(&app, &format!("pool-{u}")).await;
+    }
+    app.stop().await;
+}
+
+/// Collects every failed activity task and every activity start after the first attempt, in
+/// a history in proto JSON (whatever the key case).
+fn find_retries(value: &Value, parent: &str, found: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            for (key, child) in map {
+                let k = key.to_lowercase().replace('_', "");
+                if k.contains("activitytaskfailed") && child.is_object() {
+                    found.push(child.to_string());
+                }
+                if k == "attempt"
+                    && parent.contains("activitytaskstarted")
+                    && child.as_i64().is_some_and(|a| a > 1)
+                {
+                    found.push(format!("attempt {child}"));
+                }
+                find_retries(child, &k, found);
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|i| find_retries(i, parent, found)),
+        _ => {}
+    }
+}
