@@ -95,11 +95,7 @@ impl Config {
 
     /// Reads configuration from a map of variables (the environment, or a test's choice).
     pub fn from_map(vars: &HashMap<String, String>) -> anyhow::Result<Self> {
-        let get = |key: &str| {
-            vars.get(key)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
+        let get = |key: &str| lookup(vars, key);
         let environment = match get("ENVIRONMENT").as_deref().unwrap_or("development") {
             "development" | "dev" | "local" => Environment::Development,
             "production" | "prod" | "staging" => Environment::Production,
@@ -266,7 +262,14 @@ fn parse_bool(raw: Option<&str>, key: &str) -> anyhow::Result<Option<bool>> {
     })
 }
 
-fn parse_num<T: std::str::FromStr>(
+/// A variable's value, trimmed; empty counts as unset (`.env.example` lists keys with no value).
+pub(crate) fn lookup(vars: &HashMap<String, String>, key: &str) -> Option<String> {
+    vars.get(key)
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+}
+
+pub(crate) fn parse_num<T: std::str::FromStr>(
     raw: Option<String>,
     default: T,
     key: &str,

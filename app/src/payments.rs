@@ -26,11 +26,7 @@ pub struct PaymentsConfig {
 impl PaymentsConfig {
     /// Reads the `RAZORPAY_*` and `STRIPE_*` variables (empty means unset).
     pub fn from_map(vars: &HashMap<String, String>) -> anyhow::Result<Self> {
-        let get = |key: &str| {
-            vars.get(key)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
+        let get = |key: &str| crate::config::lookup(vars, key);
         Ok(Self {
             razorpay: razorpay(&get)?,
             stripe: stripe(&get)?,

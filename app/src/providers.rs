@@ -63,23 +63,10 @@ pub struct ProviderConfig {
     pub rag_token_budget: usize,
 }
 
-fn number<T: std::str::FromStr>(raw: Option<String>, default: T, key: &str) -> anyhow::Result<T> {
-    match raw {
-        None => Ok(default),
-        Some(v) => v
-            .parse()
-            .map_err(|_| anyhow::anyhow!("{key} must be a positive number, not {v:?}")),
-    }
-}
-
 impl ProviderConfig {
     /// Reads the provider variables; fails with a sentence naming the variable at fault.
     pub fn from_vars(vars: &HashMap<String, String>) -> anyhow::Result<Self> {
-        let get = |key: &str| {
-            vars.get(key)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
+        let get = |key: &str| crate::config::lookup(vars, key);
         let llm = match get("LLM_PROVIDER").as_deref().unwrap_or("offline") {
             "offline" => LlmProvider::Offline,
             "gemini" => LlmProvider::Gemini,
@@ -114,7 +101,7 @@ impl ProviderConfig {
                 .unwrap_or_else(|| "gemini-2.5-flash".to_owned()),
             gemini_embedding_model: get("GEMINI_EMBEDDING_MODEL")
                 .unwrap_or_else(|| "gemini-embedding-001".to_owned()),
-            embedding_dimension: number(
+            embedding_dimension: crate::config::parse_num(
                 get("EMBEDDING_DIMENSION"),
                 default_dimension,
                 "EMBEDDING_DIMENSION",
@@ -128,8 +115,12 @@ impl ProviderConfig {
             qdrant_api_key: get("QDRANT_API_KEY").map(Secret::new),
             qdrant_collection: get("QDRANT_COLLECTION")
                 .unwrap_or_else(|| "relivchats_chunks".to_owned()),
-            rag_top_k: number(get("RAG_TOP_K"), 12, "RAG_TOP_K")?,
-            rag_token_budget: number(get("RAG_TOKEN_BUDGET"), 12_000, "RAG_TOKEN_BUDGET")?,
+            rag_top_k: crate::config::parse_num(get("RAG_TOP_K"), 12, "RAG_TOP_K")?,
+            rag_token_budget: crate::config::parse_num(
+                get("RAG_TOKEN_BUDGET"),
+                12_000,
+                "RAG_TOKEN_BUDGET",
+            )?,
         };
         config.check()?;
         Ok(config)
