@@ -19,16 +19,27 @@ pub struct UserRow {
     pub is_deleted: bool,
 }
 
+const SELECT_USER: &str =
+    "SELECT user_id, email, credit_balance, created_at, is_deleted FROM users WHERE user_id = $1";
+
 /// Returns the user, creating it with its signup bonus if this is the first time it is seen.
 ///
-/// The user row and the bonus row are written by one statement: either both exist or neither
-/// does, and of twenty concurrent first requests exactly one inserts (the others find the row).
+/// Every authenticated request comes through here, so the common case is one read. A new user
+/// row and its bonus row are written by one statement: either both exist or neither does, and
+/// of twenty concurrent first requests exactly one inserts (the others find the row).
 #[tracing::instrument(skip_all, fields(user_id = %user_id), err)]
 pub async fn ensure_user(
     pool: &PgPool,
     user_id: &UserId,
     email: Option<&str>,
 ) -> sqlx::Result<UserRow> {
+    if let Some(user) = sqlx::query_as(SELECT_USER)
+        .bind(user_id.as_str())
+        .fetch_optional(pool)
+        .await?
+    {
+        return Ok(user);
+    }
     let created: Option<UserRow> = sqlx::query_as(
         r#"
         WITH new_user AS (
@@ -56,12 +67,11 @@ pub async fn ensure_user(
         tracing::info!(bonus = SIGNUP_BONUS_COINS, "new user provisioned");
         return Ok(user);
     }
-    sqlx::query_as(
-        "SELECT user_id, email, credit_balance, created_at, is_deleted FROM users WHERE user_id = $1",
-    )
-    .bind(user_id.as_str())
-    .fetch_one(pool)
-    .await
+    // A concurrent first request inserted it between our read and our insert.
+    sqlx::query_as(SELECT_USER)
+        .bind(user_id.as_str())
+        .fetch_one(pool)
+        .await
 }
 
 /// The outcome of an operator adjustment.
