@@ -10,13 +10,16 @@
 
 use std::sync::Arc;
 
-use relivchats_domain::contracts::{
-    insights::failure,
-    unlock::{
-        CaptureCoins, CaptureInput, JobUpdate, RefundCoins, RefundInput, ReleaseCoins,
-        ReleaseInput, ReserveCoins, ReserveInput, ReserveOutput, RetryUpdate, SettleOutput,
-        SettleRetry, UpdateUnlockJob,
+use relivchats_domain::{
+    contracts::{
+        insights::failure,
+        unlock::{
+            CaptureCoins, CaptureInput, JobUpdate, RefundCoins, RefundInput, ReleaseCoins,
+            ReleaseInput, ReserveCoins, ReserveInput, ReserveOutput, RetryUpdate, SettleOutput,
+            SettleRetry, UpdateUnlockJob,
+        },
     },
+    ledger::TransactionType,
 };
 use sqlx::{PgPool, Postgres, Transaction};
 use temporalio_macros::activities;
@@ -80,6 +83,88 @@ impl Reservation {
             transaction_id,
         }
     }
+}
+
+/// One ledger row. [`post`] writes it with the balance it leads to.
+#[derive(Debug)]
+pub(crate) struct Entry<'a> {
+    pub(crate) user_id: &'a str,
+    pub(crate) kind: TransactionType,
+    pub(crate) amount: i32,
+    pub(crate) balance_after: i32,
+    pub(crate) description: String,
+    /// What makes the row happen once (`capture:{id}`, `purchase:{provider}:{payment}` …).
+    pub(crate) idempotency_key: String,
+    pub(crate) chat_id: Option<Uuid>,
+    pub(crate) reservation_id: Option<Uuid>,
+    pub(crate) package_id: Option<Uuid>,
+    pub(crate) payment_order_id: Option<Uuid>,
+    pub(crate) payment_id: Option<String>,
+    pub(crate) metadata: Option<serde_json::Value>,
+}
+
+impl<'a> Entry<'a> {
+    pub(crate) fn new(
+        user_id: &'a str,
+        kind: TransactionType,
+        amount: i32,
+        balance_after: i32,
+    ) -> Self {
+        Self {
+            user_id,
+            kind,
+            amount,
+            balance_after,
+            description: String::new(),
+            idempotency_key: String::new(),
+            chat_id: None,
+            reservation_id: None,
+            package_id: None,
+            payment_order_id: None,
+            payment_id: None,
+            metadata: None,
+        }
+    }
+}
+
+/// Writes a ledger row and the user's new balance in the caller's transaction, which must hold
+/// the user's row lock: the one place activities move coins. `None` when the idempotency key
+/// already exists (an earlier attempt wrote it); the balance is then left alone.
+pub(crate) async fn post(
+    tx: &mut Transaction<'_, Postgres>,
+    entry: &Entry<'_>,
+) -> sqlx::Result<Option<Uuid>> {
+    let id: Option<Uuid> = sqlx::query_scalar(
+        r#"INSERT INTO credit_transactions
+               (id, user_id, type, amount, balance_after, description, chat_id, reservation_id,
+                package_id, payment_order_id, payment_id, idempotency_key, metadata)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+           ON CONFLICT (idempotency_key) DO NOTHING
+           RETURNING id"#,
+    )
+    .bind(Uuid::new_v4())
+    .bind(entry.user_id)
+    .bind(entry.kind.as_str())
+    .bind(entry.amount)
+    .bind(entry.balance_after)
+    .bind(&entry.description)
+    .bind(entry.chat_id)
+    .bind(entry.reservation_id)
+    .bind(entry.package_id)
+    .bind(entry.payment_order_id)
+    .bind(&entry.payment_id)
+    .bind(&entry.idempotency_key)
+    .bind(&entry.metadata)
+    .fetch_optional(&mut **tx)
+    .await?;
+    if id.is_some() {
+        sqlx::query("UPDATE users SET credit_balance = $2, updated_at = now() WHERE user_id = $1")
+            .bind(entry.user_id)
+            .bind(entry.balance_after)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(id)
 }
 
 /// Locks the reservation's user, then the reservation (the one lock order of the ledger).
@@ -206,30 +291,26 @@ pub async fn capture(pool: &PgPool, input: &CaptureInput) -> Result<SettleOutput
         r.status = "released".into();
         return Ok(r.settled(None));
     }
-    let balance_after = balance - amount;
-    let transaction_id = Uuid::new_v4();
-    sqlx::query(
-        r#"INSERT INTO credit_transactions
-               (id, user_id, type, amount, balance_after, description, chat_id, reservation_id,
-                idempotency_key, metadata)
-           VALUES ($1, $2, 'insight_unlock', $3, $4, $5, $6, $7, $8, $9)"#,
-    )
-    .bind(transaction_id)
-    .bind(&r.user_id)
-    .bind(-amount)
-    .bind(balance_after)
-    .bind(&input.description)
-    .bind(r.chat_id)
-    .bind(input.reservation_id)
-    .bind(format!("capture:{}", input.reservation_id))
-    .bind(serde_json::json!({"job_id": input.job_id, "reserved": r.amount, "captured": amount, "released": r.amount - amount}))
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query("UPDATE users SET credit_balance = $2, updated_at = now() WHERE user_id = $1")
-        .bind(&r.user_id)
-        .bind(balance_after)
-        .execute(&mut *tx)
-        .await?;
+    let key = format!("capture:{}", input.reservation_id);
+    let entry = Entry {
+        description: input.description.clone(),
+        idempotency_key: key.clone(),
+        chat_id: r.chat_id,
+        reservation_id: Some(input.reservation_id),
+        metadata: Some(
+            serde_json::json!({"job_id": input.job_id, "reserved": r.amount, "captured": amount, "released": r.amount - amount}),
+        ),
+        ..Entry::new(
+            &r.user_id,
+            TransactionType::InsightUnlock,
+            -amount,
+            balance - amount,
+        )
+    };
+    let transaction_id = match post(&mut tx, &entry).await? {
+        Some(id) => id,
+        None => ledger_row(&mut tx, &key).await?.unwrap_or_default(),
+    };
     set_status(
         &mut tx,
         input.reservation_id,
@@ -294,30 +375,23 @@ pub async fn refund(pool: &PgPool, input: &RefundInput) -> Result<SettleOutput, 
         let transaction_id = ledger_row(&mut tx, &key).await?;
         return Ok(r.settled(transaction_id));
     }
-    let balance_after = balance + outstanding;
-    let transaction_id = Uuid::new_v4();
-    sqlx::query(
-        r#"INSERT INTO credit_transactions
-               (id, user_id, type, amount, balance_after, description, chat_id, reservation_id,
-                idempotency_key, metadata)
-           VALUES ($1, $2, 'refund', $3, $4, $5, $6, $7, $8, $9)"#,
-    )
-    .bind(transaction_id)
-    .bind(&r.user_id)
-    .bind(outstanding)
-    .bind(balance_after)
-    .bind(format!("Refund: {}", input.reason))
-    .bind(r.chat_id)
-    .bind(input.reservation_id)
-    .bind(&key)
-    .bind(serde_json::json!({"reason": input.reason, "operator": input.operator}))
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query("UPDATE users SET credit_balance = $2, updated_at = now() WHERE user_id = $1")
-        .bind(&r.user_id)
-        .bind(balance_after)
-        .execute(&mut *tx)
-        .await?;
+    let entry = Entry {
+        description: format!("Refund: {}", input.reason),
+        idempotency_key: key.clone(),
+        chat_id: r.chat_id,
+        reservation_id: Some(input.reservation_id),
+        metadata: Some(serde_json::json!({"reason": input.reason, "operator": input.operator})),
+        ..Entry::new(
+            &r.user_id,
+            TransactionType::Refund,
+            outstanding,
+            balance + outstanding,
+        )
+    };
+    let transaction_id = match post(&mut tx, &entry).await? {
+        Some(id) => id,
+        None => ledger_row(&mut tx, &key).await?.unwrap_or_default(),
+    };
     sqlx::query(
         "UPDATE coin_reservations SET refunded_amount = captured_amount, reason = $2 WHERE id = $1",
     )

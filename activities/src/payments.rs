@@ -17,9 +17,12 @@ use relivchats_domain::{
         ClawBackPayment, CreditOutcome, CreditPurchase, CreditPurchaseInput, PaymentVerdict,
         RefundOutcome, RefundPaymentInput, TopUpInput, VerifyPayment,
     },
+    ledger::TransactionType,
     payments::{self, Provider},
 };
 use sqlx::{PgPool, Postgres, Transaction};
+
+use crate::ledger::{Entry, post};
 use temporalio_macros::activities;
 use temporalio_sdk::{
     ApplicationFailure,
@@ -256,13 +259,6 @@ pub async fn credit(
     let inserted = insert_purchase(&mut tx, input, &order, &key, balance_after).await?;
     let outcome = match inserted {
         Some(transaction_id) => {
-            sqlx::query(
-                "UPDATE users SET credit_balance = $2, updated_at = now() WHERE user_id = $1",
-            )
-            .bind(&order.user_id)
-            .bind(balance_after)
-            .execute(&mut *tx)
-            .await?;
             tracing::info!(coins = order.coins, balance_after, "purchase credited");
             credited(order.coins, Some(balance_after), Some(transaction_id), true)
         }
@@ -306,7 +302,7 @@ fn credited(
     }
 }
 
-/// The `purchase` ledger row; `None` when the idempotency key already exists.
+/// The `purchase` ledger row and the balance; `None` when the idempotency key already exists.
 async fn insert_purchase(
     tx: &mut Transaction<'_, Postgres>,
     input: &CreditPurchaseInput,
@@ -314,32 +310,27 @@ async fn insert_purchase(
     key: &str,
     balance_after: i32,
 ) -> sqlx::Result<Option<Uuid>> {
-    sqlx::query_scalar(
-        r#"INSERT INTO credit_transactions
-               (id, user_id, type, amount, balance_after, description, package_id,
-                payment_order_id, payment_id, idempotency_key, metadata)
-           VALUES ($1, $2, 'purchase', $3, $4, $5, $6, $7, $8, $9, $10)
-           ON CONFLICT (idempotency_key) DO NOTHING
-           RETURNING id"#,
-    )
-    .bind(Uuid::new_v4())
-    .bind(&order.user_id)
-    .bind(order.coins)
-    .bind(balance_after)
-    .bind(format!("Purchased {} coins", order.coins))
-    .bind(order.package_id)
-    .bind(input.order_id)
-    .bind(&input.provider_payment_id)
-    .bind(key)
-    .bind(serde_json::json!({
-        "provider": input.provider,
-        "provider_order_id": order.provider_order_id,
-        "provider_payment_id": input.provider_payment_id,
-        "amount_paid": input.amount,
-        "currency": input.currency,
-    }))
-    .fetch_optional(&mut **tx)
-    .await
+    let entry = Entry {
+        description: format!("Purchased {} coins", order.coins),
+        idempotency_key: key.to_owned(),
+        package_id: Some(order.package_id),
+        payment_order_id: Some(input.order_id),
+        payment_id: Some(input.provider_payment_id.clone()),
+        metadata: Some(serde_json::json!({
+            "provider": input.provider,
+            "provider_order_id": order.provider_order_id,
+            "provider_payment_id": input.provider_payment_id,
+            "amount_paid": input.amount,
+            "currency": input.currency,
+        })),
+        ..Entry::new(
+            &order.user_id,
+            TransactionType::Purchase,
+            order.coins,
+            balance_after,
+        )
+    };
+    post(tx, &entry).await
 }
 
 /// Records a refund and claws its coins back as far as the balance allows.
@@ -526,28 +517,22 @@ async fn write_clawback(
     balance_after: i32,
     clawed: i32,
 ) -> sqlx::Result<()> {
-    sqlx::query(
-        r#"INSERT INTO credit_transactions
-               (id, user_id, type, amount, balance_after, description, payment_order_id,
-                payment_id, idempotency_key, metadata)
-           VALUES ($1, $2, 'payment_refund', $3, $4, $5, $6, $7, $8, $9)"#,
-    )
-    .bind(Uuid::new_v4())
-    .bind(user_id)
-    .bind(-clawed)
-    .bind(balance_after)
-    .bind(format!("Payment refunded: {clawed} coins taken back"))
-    .bind(input.order_id)
-    .bind(&input.provider_payment_id)
-    .bind(payments::payment_refund_key(input.provider, &input.provider_refund_id))
-    .bind(serde_json::json!({"provider_refund_id": input.provider_refund_id, "event_id": input.event_id}))
-    .execute(&mut **tx)
-    .await?;
-    sqlx::query("UPDATE users SET credit_balance = $2, updated_at = now() WHERE user_id = $1")
-        .bind(user_id)
-        .bind(balance_after)
-        .execute(&mut **tx)
-        .await?;
+    let entry = Entry {
+        description: format!("Payment refunded: {clawed} coins taken back"),
+        idempotency_key: payments::payment_refund_key(input.provider, &input.provider_refund_id),
+        payment_order_id: Some(input.order_id),
+        payment_id: Some(input.provider_payment_id.clone()),
+        metadata: Some(
+            serde_json::json!({"provider_refund_id": input.provider_refund_id, "event_id": input.event_id}),
+        ),
+        ..Entry::new(
+            user_id,
+            TransactionType::PaymentRefund,
+            -clawed,
+            balance_after,
+        )
+    };
+    post(tx, &entry).await?;
     Ok(())
 }
 
