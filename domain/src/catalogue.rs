@@ -99,11 +99,23 @@ pub struct Catalogue {
 impl InsightTypeSpec {
     /// Whether a chat with `participants` people may get this insight.
     pub fn allows_participants(&self, participants: i32) -> bool {
-        if participants > 2 && !self.supports_group_chats {
-            return false;
-        }
-        self.max_participants.is_none_or(|max| participants <= max)
+        allows_participants(
+            self.supports_group_chats,
+            self.max_participants,
+            participants,
+        )
     }
+}
+
+/// The group rule of an insight type: more than two people needs `supports_group_chats`, and
+/// never more than `max_participants`.
+pub fn allows_participants(
+    supports_group_chats: bool,
+    max_participants: Option<i32>,
+    participants: i32,
+) -> bool {
+    (participants <= 2 || supports_group_chats)
+        && max_participants.is_none_or(|max| participants <= max)
 }
 
 /// Replaces each `{placeholder}` of a template with its value; unknown names stay as written.

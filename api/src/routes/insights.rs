@@ -10,7 +10,7 @@ use axum::{
 };
 use chrono::{DateTime, Utc};
 use relivchats_domain::{
-    catalogue::InsightTypeSpec,
+    catalogue::allows_participants,
     contracts::{
         search_attributes,
         unlock::{
@@ -113,35 +113,25 @@ const CATEGORY: SearchAttributeKey<String> =
 const UNLOCK_STATUS: SearchAttributeKey<String> =
     SearchAttributeKey::keyword(search_attributes::UNLOCK_STATUS);
 
-async fn load_types(state: &AppState, category_id: Uuid) -> ApiResult<Vec<InsightTypeSpec>> {
-    let rows: Vec<(Uuid, String, String, bool, Option<i32>)> = sqlx::query_as(
+/// An insight type of the category being unlocked: what the unlock needs of it.
+#[derive(Debug, sqlx::FromRow)]
+struct UnlockType {
+    id: Uuid,
+    name: String,
+    display_title: String,
+    supports_group_chats: bool,
+    max_participants: Option<i32>,
+}
+
+async fn load_types(state: &AppState, category_id: Uuid) -> ApiResult<Vec<UnlockType>> {
+    Ok(sqlx::query_as(
         r#"SELECT t.id, t.name, t.display_title, t.supports_group_chats, t.max_participants
            FROM category_insight_types cit JOIN insight_types t ON t.id = cit.insight_type_id
            WHERE cit.category_id = $1 AND t.is_active ORDER BY cit.display_order, t.name"#,
     )
     .bind(category_id)
     .fetch_all(&state.pool)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(id, name, display_title, supports_group_chats, max_participants)| InsightTypeSpec {
-                id,
-                name,
-                display_title,
-                description: None,
-                icon: None,
-                is_premium: true,
-                credit_cost: 0,
-                supports_group_chats,
-                max_participants,
-                required_metadata_fields: Vec::new(),
-                rag_query_keywords: String::new(),
-                prompt_template: String::new(),
-                response_schema: Value::Null,
-            },
-        )
-        .collect())
+    .await?)
 }
 
 /// Unlocks a category's insights for a chat: coins are held, the insights generated in a
@@ -181,7 +171,13 @@ pub(crate) async fn unlock(
     }
     let refused: Vec<&str> = types
         .iter()
-        .filter(|t| !t.allows_participants(chat.participant_count))
+        .filter(|t| {
+            !allows_participants(
+                t.supports_group_chats,
+                t.max_participants,
+                chat.participant_count,
+            )
+        })
         .map(|t| t.display_title.as_str())
         .collect();
     if !refused.is_empty() {
@@ -265,7 +261,7 @@ async fn create_job(
     chat_id: Uuid,
     category_id: Uuid,
     price: i32,
-    types: &[InsightTypeSpec],
+    types: &[UnlockType],
 ) -> ApiResult<Option<JobRow>> {
     let mut tx = state.pool.begin().await?;
     let job_id = Uuid::new_v4().to_string();
@@ -330,7 +326,7 @@ async fn attach(
     user: &AuthUser,
     job: JobRow,
     slug: &str,
-    types: &[InsightTypeSpec],
+    types: &[UnlockType],
     chat: &ChatForUnlock,
 ) -> ApiResult<ApiJson<UnlockResponse>> {
     let reservation_id = job.reservation_id.unwrap_or_else(Uuid::new_v4);
