@@ -8,7 +8,7 @@ use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use relivchats_activities::{
     InsightActivities, InsightFailure, Providers,
-    providers::{EdgeStore, QdrantServerSettings, QdrantServerStore},
+    providers::{EdgeMaintenance, EdgeStore, QdrantServerSettings, QdrantServerStore},
 };
 use relivchats_domain::{
     contracts::insights::{GenerateInsightInput, IndexChatInput, failure},
@@ -125,6 +125,53 @@ async fn qdrant_edge_store_behaviour_and_reopen() {
     drop(store);
     let err = EdgeStore::open(&dir, 32).unwrap_err();
     assert!(err.message.contains("EMBEDDING_DIMENSION"), "{err}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// The store's optimizer (here after every 25 points, so it runs many times) moves points
+/// between segments: nothing may be lost, duplicated or leak across chats, concurrent writers
+/// share flushes, and the result survives a reopen.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn qdrant_edge_keeps_every_point_through_optimizer_runs() {
+    let dir = temp_dir("edge-optimize");
+    let store = Arc::new(EdgeStore::open_with(&dir, 64, EdgeMaintenance::EveryPoints(25)).unwrap());
+    let (chat, _) = store_behaviour(store.as_ref(), 64).await;
+    // Eight chats written at once, in batches of 10, through the one writer thread.
+    let chats: Vec<Uuid> = (0..8).map(|_| Uuid::new_v4()).collect();
+    let writers = chats.iter().map(|&c| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let all = points(c, 30, 64);
+            for batch in all.chunks(10) {
+                store.upsert(batch.to_vec()).await.unwrap();
+            }
+        })
+    });
+    for w in futures::future::join_all(writers).await {
+        w.unwrap();
+    }
+    for &c in &chats {
+        assert_eq!(store.count_chat(c).await.unwrap(), 30);
+        let top = query(store.as_ref(), c, 7, 64, "").await;
+        assert_eq!(top.first(), Some(&7), "{top:?}");
+    }
+    assert_eq!(store.count_chat(chat).await.unwrap(), 40);
+    store.delete_chat(chats[0]).await.unwrap();
+    let before: Vec<Vec<u32>> = {
+        let mut out = Vec::new();
+        for &c in &chats {
+            out.push(query(store.as_ref(), c, 3, 64, "").await);
+        }
+        out
+    };
+    drop(store);
+    let store = EdgeStore::open_with(&dir, 64, EdgeMaintenance::EveryPoints(25)).unwrap();
+    assert_eq!(store.count_chat(chats[0]).await.unwrap(), 0);
+    for (i, &c) in chats.iter().enumerate().skip(1) {
+        assert_eq!(store.count_chat(c).await.unwrap(), 30);
+        assert_eq!(query(&store, c, 3, 64, "").await, before[i]);
+    }
+    drop(store);
     let _ = std::fs::remove_dir_all(dir);
 }
 

@@ -36,6 +36,10 @@ type MessageRow = (Uuid, i32, Option<String>, String, NaiveDateTime);
 
 /// How long an indexing run's claim on a chat lasts without a batch renewing it.
 const INDEX_LEASE_SECS: f64 = 60.0;
+/// Chunks written to the store (and to `message_chunks`) at once: every store write is a
+/// flush, so a 10k-message chat (about 600 chunks) is one write. Embedding goes in the
+/// embedder's own smaller batches inside it.
+const STORE_BATCH: usize = 1024;
 
 impl InsightActivities {
     /// Indexes the chat unless it already is (see the module docs).
@@ -136,7 +140,7 @@ impl InsightActivities {
             platform: chat.platform.clone(),
         };
         let mut chunker = Chunker::new(self.settings.chunking, facts);
-        let batch_size = self.providers.embedder.max_batch().clamp(1, 128);
+        let batch_size = STORE_BATCH;
         let mut pending: Vec<Chunk> = Vec::new();
         let mut progress = Progress {
             messages: 0,
@@ -223,11 +227,21 @@ impl InsightActivities {
             return Err(InsightFailure::transient("the activity was cancelled"));
         }
         let texts: Vec<String> = batch.iter().map(|c| c.text.clone()).collect();
-        let vectors = self
-            .providers
-            .embedder
-            .embed(&texts, EmbedPurpose::Document)
-            .await?;
+        let mut vectors = Vec::with_capacity(texts.len());
+        for part in texts.chunks(self.providers.embedder.max_batch().clamp(1, 128)) {
+            vectors.extend(
+                self.providers
+                    .embedder
+                    .embed(part, EmbedPurpose::Document)
+                    .await?,
+            );
+            if let Some(ctx) = ctx {
+                // A remote embedder may take a while per call: show the run is alive.
+                ctx.record_heartbeat(*progress)
+                    .await
+                    .map_err(|e| InsightFailure::transient(format!("heartbeat: {e}")))?;
+            }
+        }
         let points = batch
             .iter()
             .zip(vectors)

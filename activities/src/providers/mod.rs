@@ -13,7 +13,7 @@ pub use gemini::{Gemini, GeminiSettings};
 pub use http::RetryPolicy;
 pub use offline::{HashedEmbedder, OfflineAnalyst};
 pub use openai::{OpenAi, OpenAiSettings};
-pub use qdrant_edge::EdgeStore;
+pub use qdrant_edge::{EdgeStore, Maintenance as EdgeMaintenance};
 pub use qdrant_server::{QdrantServerSettings, QdrantServerStore};
 
 /// Extra hits fetched beyond the limit, so equal scores at the cut are decided by chunk index.

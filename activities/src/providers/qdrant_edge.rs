@@ -3,23 +3,37 @@
 //!
 //! What 0.7.2 demands (`integrations.md` §6.4): it never replays its WAL, so every write
 //! batch is flushed before it is acknowledged; `flush` panics if another thread is inside
-//! `update`, so all writes go through one mutex; and one process holds the directory (a file
-//! lock), so one `EdgeStore` is built per process and shared through `Arc`. The API is
-//! synchronous: every call runs on the blocking pool.
+//! `update`, so all writes go through one writer thread; and one process holds the directory
+//! (a file lock), so one `EdgeStore` is built per process and shared through `Arc`. The API is
+//! synchronous: reads run on the blocking pool.
+//!
+//! The writer commits in groups: it applies every write waiting in its queue, flushes once
+//! (a flush is several `fsync`s, tens of milliseconds), then acknowledges them all. Under
+//! concurrent indexing that turns one flush per batch into one flush per group.
+//!
+//! Edge never optimizes by itself. Left alone, every point stays in one appendable segment,
+//! whose in-memory BM25 posting lists re-walk a whole list on each insert (`PostingList::upsert`
+//! propagates its max weight to the list's start): indexing cost then grows with everything
+//! ever stored, and was most of an unlock's CPU. So after every [`OPTIMIZE_EVERY_POINTS`]
+//! written, the writer runs the optimizer, which turns the appendable segment into an
+//! immutable one (compact posting lists) and starts a fresh one. Dense vectors get no HNSW
+//! graph (`m = 0`): every query is filtered to one chat, whose few hundred points the planner
+//! scans exactly, so a graph would cost CPU and never be used.
 
 use std::{
     path::{Path, PathBuf},
-    sync::{Arc, Mutex},
+    sync::{Arc, Mutex, mpsc},
+    thread::JoinHandle,
 };
 
 use async_trait::async_trait;
 use qdrant_edge::{
-    Condition, CountRequest, CreateIndex, Distance, EdgeConfigBuilder, EdgeShard,
-    EdgeSparseVectorParamsBuilder, EdgeVectorParamsBuilder, FieldCondition, FieldIndexOperations,
-    Filter, Fusion, JsonPath, Match, Modifier, NamedQuery, NamedVectors, PayloadFieldSchema,
-    PayloadSchemaType, PointId, PointInsertOperations, PointOperations, PointStruct, Prefetch,
-    QueryEnum, QueryRequest, ScoringQuery, UpdateOperation, VectorInternal, WithPayloadInterface,
-    WithVector,
+    Condition, CountRequest, CreateIndex, Distance, EdgeConfigBuilder, EdgeOptimizersConfig,
+    EdgeShard, EdgeSparseVectorParamsBuilder, EdgeVectorParamsBuilder, FieldCondition,
+    FieldIndexOperations, Filter, Fusion, JsonPath, Match, Modifier, NamedQuery, NamedVectors,
+    PayloadFieldSchema, PayloadSchemaType, PointId, PointInsertOperations, PointOperations,
+    PointStruct, Prefetch, QueryEnum, QueryRequest, ScoringQuery, UpdateOperation, VectorInternal,
+    WithPayloadInterface, WithVector,
     bm25_embed::{EdgeBm25, EdgeBm25Config},
 };
 use relivchats_domain::retrieval::{
@@ -33,14 +47,93 @@ const DENSE: &str = "dense";
 const SPARSE: &str = "bm25";
 /// Each side of the hybrid query fetches this many times the final limit before fusion.
 const PREFETCH_FACTOR: usize = 4;
+/// Points written between two optimizer runs (about five 10k-message chats): small enough
+/// that the appendable segment's posting lists stay short, large enough that the optimizer's
+/// own cost (rewriting the segment) is a small share of indexing.
+pub const OPTIMIZE_EVERY_POINTS: usize = 2_000;
+/// Segments the optimizer keeps before merging the smallest ones.
+const TARGET_SEGMENTS: usize = 8;
+
+/// When the writer runs the optimizer; see the module docs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Maintenance {
+    /// After this many points written (the default: [`OPTIMIZE_EVERY_POINTS`]).
+    EveryPoints(usize),
+    /// Never: Edge's own behaviour, kept for the benchmark's baseline.
+    Never,
+}
+
+impl Default for Maintenance {
+    fn default() -> Self {
+        Self::EveryPoints(OPTIMIZE_EVERY_POINTS)
+    }
+}
 
 /// The embedded vector store; see the module docs.
 pub struct EdgeStore {
     shard: Arc<EdgeShard>,
-    /// Serialises `update` + `flush` (0.7.2's flush panics beside a concurrent update).
-    writer: Arc<Mutex<()>>,
+    /// The writer thread's queue (`None` once dropped, which stops it).
+    writes: Option<mpsc::Sender<Write>>,
+    /// Joined on drop, so the shard's directory is free again when the store is gone.
+    writer: Mutex<Option<JoinHandle<()>>>,
     bm25: Arc<EdgeBm25>,
     path: PathBuf,
+}
+
+/// One queued write: the operation, how many points it adds, and where its outcome goes.
+struct Write {
+    operation: UpdateOperation,
+    points: usize,
+    done: tokio::sync::oneshot::Sender<Result<(), ProviderError>>,
+}
+
+impl Drop for EdgeStore {
+    fn drop(&mut self) {
+        self.writes = None;
+        let handle = self
+            .writer
+            .get_mut()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some(handle) = handle {
+            let _ = handle.join();
+        }
+    }
+}
+
+/// The writer thread: group commit (see the module docs) and the optimizer's turns.
+fn writer_loop(shard: Arc<EdgeShard>, queue: mpsc::Receiver<Write>, maintenance: Maintenance) {
+    /// Writes applied under one flush at most, so one caller is never kept waiting long.
+    const MAX_GROUP: usize = 64;
+    let mut unoptimized = 0usize;
+    while let Ok(first) = queue.recv() {
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            match queue.try_recv() {
+                Ok(next) => group.push(next),
+                Err(_) => break,
+            }
+        }
+        let mut outcomes = Vec::with_capacity(group.len());
+        for write in group {
+            let outcome = shard.update(write.operation).map(|_| ()).map_err(service);
+            if outcome.is_ok() {
+                unoptimized += write.points;
+            }
+            outcomes.push((write.done, outcome));
+        }
+        if let Maintenance::EveryPoints(every) = maintenance
+            && unoptimized >= every
+        {
+            unoptimized = 0;
+            optimize(&shard);
+        }
+        shard.flush();
+        for (done, outcome) in outcomes {
+            // A caller that went away (cancelled) still had its write applied and flushed.
+            let _ = done.send(outcome);
+        }
+    }
 }
 
 impl std::fmt::Debug for EdgeStore {
@@ -86,6 +179,15 @@ impl EdgeStore {
     /// Opens the shard under `dir` (creating it, with its `chat_id` index, the first time).
     /// Fails if another process holds it, or if it was made for another dimension.
     pub fn open(dir: &Path, dimension: usize) -> Result<Self, ProviderError> {
+        Self::open_with(dir, dimension, Maintenance::default())
+    }
+
+    /// [`EdgeStore::open`] with a chosen optimizer cadence.
+    pub fn open_with(
+        dir: &Path,
+        dimension: usize,
+        maintenance: Maintenance,
+    ) -> Result<Self, ProviderError> {
         std::fs::create_dir_all(dir).map_err(|e| {
             ProviderError::permanent(PROVIDER, format!("cannot create {}: {e}", dir.display()))
         })?;
@@ -121,30 +223,46 @@ impl EdgeStore {
             shard.flush();
             shard
         };
+        if let Maintenance::EveryPoints(_) = maintenance {
+            // Settings only: the optimizer itself runs when writes call for it, so opening a
+            // shard leaves its segments (and so its rankings) exactly as they were.
+            tune(&shard)?;
+        }
         let bm25 = EdgeBm25::new(bm25_config()).map_err(service)?;
+        let shard = Arc::new(shard);
+        let (writes, queue) = mpsc::channel();
+        let writer = std::thread::Builder::new()
+            .name("qdrant-edge-writer".to_owned())
+            .spawn({
+                let shard = shard.clone();
+                move || writer_loop(shard, queue, maintenance)
+            })
+            .map_err(|e| service(format!("cannot start the writer thread: {e}")))?;
         Ok(Self {
-            shard: Arc::new(shard),
-            writer: Arc::new(Mutex::new(())),
+            shard,
+            writes: Some(writes),
+            writer: Mutex::new(Some(writer)),
             bm25: Arc::new(bm25),
             path: dir.to_owned(),
         })
     }
 
-    /// Runs a write and its flush on the blocking pool, under the writer lock.
-    async fn write(&self, operation: UpdateOperation) -> Result<(), ProviderError> {
-        let (shard, writer) = (self.shard.clone(), self.writer.clone());
-        tokio::task::spawn_blocking(move || {
-            // The lock is taken inside the blocking task, so a cancelled caller cannot release
-            // it while the write is still running.
-            let _guard = writer
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            shard.update(operation).map_err(service)?;
-            shard.flush();
-            Ok(())
-        })
-        .await
-        .map_err(|e| service(format!("the write task failed: {e}")))?
+    /// Queues a write (of `points` new points) for the writer thread and waits until it is
+    /// flushed.
+    async fn write(&self, operation: UpdateOperation, points: usize) -> Result<(), ProviderError> {
+        let (done, outcome) = tokio::sync::oneshot::channel();
+        self.writes
+            .as_ref()
+            .ok_or_else(|| service("the store is closing"))?
+            .send(Write {
+                operation,
+                points,
+                done,
+            })
+            .map_err(|_| service("the writer thread has stopped"))?;
+        outcome
+            .await
+            .map_err(|_| service("the writer thread stopped before the write was flushed"))?
     }
 
     async fn read<T: Send + 'static>(
@@ -155,6 +273,44 @@ impl EdgeStore {
         tokio::task::spawn_blocking(move || f(&shard))
             .await
             .map_err(|e| service(format!("the read task failed: {e}")))?
+    }
+}
+
+/// The optimizer settings of the module docs, applied to new and existing shards alike.
+fn tune(shard: &EdgeShard) -> Result<(), ProviderError> {
+    let (mut hnsw, optimizers) = {
+        let config = shard.config();
+        (config.hnsw_config, config.optimizers.clone())
+    };
+    if hnsw.m != 0 {
+        hnsw.m = 0;
+        shard.set_hnsw_config(hnsw).map_err(service)?;
+    }
+    let wanted = EdgeOptimizersConfig {
+        // Any non-empty appendable segment is compacted when the optimizer runs; *when* it
+        // runs is ours to decide (`Maintenance`).
+        indexing_threshold: Some(1),
+        default_segment_number: Some(TARGET_SEGMENTS),
+        ..optimizers.clone()
+    };
+    if wanted != optimizers {
+        shard.set_optimizers_config(wanted).map_err(service)?;
+    }
+    Ok(())
+}
+
+/// Runs the optimizer to completion. A failure leaves the data as it was (still searchable,
+/// only slower to extend), so it is logged rather than failing the write that triggered it.
+fn optimize(shard: &EdgeShard) {
+    let started = std::time::Instant::now();
+    match shard.optimize() {
+        Ok(changed) => tracing::debug!(
+            changed,
+            ms = started.elapsed().as_millis() as u64,
+            segments = shard.info().segments_count,
+            "qdrant-edge optimized"
+        ),
+        Err(e) => tracing::warn!(error = %e, "qdrant-edge optimization failed; will retry later"),
     }
 }
 
@@ -201,13 +357,14 @@ impl VectorStore for EdgeStore {
             return Ok(());
         }
         let bm25 = self.bm25.clone();
+        let count = points.len();
         let structs = tokio::task::spawn_blocking(move || {
             points
                 .into_iter()
                 .map(|p| {
                     let vectors = NamedVectors::default()
                         .add_vector(DENSE, p.dense)
-                        .add_vector(SPARSE, bm25.embed_document(&p.text));
+                        .add_vector(SPARSE, bm25.embed_document(&without_timestamps(&p.text)));
                     PointStruct::new(
                         PointId::Uuid(p.id),
                         vectors,
@@ -219,9 +376,12 @@ impl VectorStore for EdgeStore {
         })
         .await
         .map_err(service)?;
-        self.write(UpdateOperation::PointOperation(
-            PointOperations::UpsertPoints(PointInsertOperations::PointsList(structs)),
-        ))
+        self.write(
+            UpdateOperation::PointOperation(PointOperations::UpsertPoints(
+                PointInsertOperations::PointsList(structs),
+            )),
+            count,
+        )
         .await
     }
 
@@ -260,9 +420,10 @@ impl VectorStore for EdgeStore {
 
     async fn delete_chat(&self, chat_id: Uuid) -> Result<(), ProviderError> {
         let filter = chat_filter(chat_id)?;
-        self.write(UpdateOperation::PointOperation(
-            PointOperations::DeletePointsByFilter(filter),
-        ))
+        self.write(
+            UpdateOperation::PointOperation(PointOperations::DeletePointsByFilter(filter)),
+            0,
+        )
         .await
     }
 
@@ -287,6 +448,23 @@ impl VectorStore for EdgeStore {
         })
         .await
     }
+}
+
+/// A chunk's text without the `[2024-01-02 10:00] ` that starts each line. Those tokens are
+/// in nearly every chunk, so they weigh nothing in BM25 but make the longest posting lists,
+/// and each insert into a posting list costs its length (see the module docs).
+fn without_timestamps(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.lines() {
+        let body = line
+            .strip_prefix('[')
+            .and_then(|rest| rest.split_once("] "))
+            .filter(|(stamp, _)| stamp.len() <= 20 && !stamp.contains(char::is_alphabetic))
+            .map_or(line, |(_, body)| body);
+        out.push_str(body);
+        out.push('\n');
+    }
+    out
 }
 
 fn plain(query: ScoringQuery, filter: Filter, limit: usize) -> QueryRequest {
@@ -327,5 +505,18 @@ fn hybrid(dense: ScoringQuery, sparse: ScoringQuery, filter: Filter, limit: usiz
             filter,
             limit,
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn bm25_text_drops_line_timestamps_only() {
+        assert_eq!(
+            super::without_timestamps(
+                "[2024-01-02 10:00] Asha: plan the trip [soon]\n[x] Ben: ok\nno stamp"
+            ),
+            "Asha: plan the trip [soon]\n[x] Ben: ok\nno stamp\n"
+        );
     }
 }

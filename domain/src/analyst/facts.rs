@@ -1,6 +1,8 @@
 //! What the analyst knows about a chat: each person's statistics, the quotable messages of
 //! the retrieved excerpts, and a few derived measures (balance, responsiveness, warmth).
 
+use std::{cell::RefCell, collections::HashMap};
+
 use serde_json::Value;
 
 use super::lexicon::{self, Theme};
@@ -27,6 +29,35 @@ pub(crate) struct Quote {
     /// Position inside that excerpt.
     pub position: usize,
     pub message: ExcerptMessage,
+    /// `message.text` lower-cased once: every section matches cues against it.
+    pub lower: String,
+    /// [`Quote::theme_hits`] by theme: sections sort the same quotes by the same themes again
+    /// and again.
+    hits: RefCell<Vec<(&'static str, usize)>>,
+}
+
+impl Quote {
+    pub(crate) fn new(excerpt: usize, position: usize, message: ExcerptMessage) -> Self {
+        let lower = message.text.to_lowercase();
+        Self {
+            excerpt,
+            position,
+            message,
+            lower,
+            hits: RefCell::default(),
+        }
+    }
+
+    /// How many of `theme`'s cues and of the chat's `keywords` this quote mentions. The
+    /// keywords must be the same on every call (they are the chat's: `Facts::keywords`).
+    pub(crate) fn theme_hits(&self, theme: &'static Theme, keywords: &[String]) -> usize {
+        if let Some((_, n)) = self.hits.borrow().iter().find(|(t, _)| *t == theme.phrase) {
+            return *n;
+        }
+        let n = lexicon::cue_hits(&self.lower, theme, keywords).len();
+        self.hits.borrow_mut().push((theme.phrase, n));
+        n
+    }
 }
 
 /// Everything the writer draws on.
@@ -43,6 +74,8 @@ pub(crate) struct Facts {
     pub insight_type: String,
     /// The date of the first message, for text that needs one.
     pub first_date: String,
+    /// [`Facts::density`] by theme: every section of a schema asks again, over every quote.
+    densities: RefCell<HashMap<&'static str, f64>>,
 }
 
 fn num(v: &Value, key: &str) -> f64 {
@@ -97,6 +130,7 @@ impl Facts {
                 .unwrap_or_default(),
             quotes: with_fallbacks(quotes, stats, &people),
             people,
+            densities: RefCell::default(),
         }
     }
 
@@ -163,7 +197,10 @@ impl Facts {
     }
 
     /// Share of quotable messages that mention `theme`.
-    pub(crate) fn density(&self, theme: &Theme) -> f64 {
+    pub(crate) fn density(&self, theme: &'static Theme) -> f64 {
+        if let Some(d) = self.densities.borrow().get(theme.phrase) {
+            return *d;
+        }
         let pool: Vec<&Quote> = self
             .quotes
             .iter()
@@ -174,9 +211,11 @@ impl Facts {
         }
         let hits = pool
             .iter()
-            .filter(|q| !lexicon::cue_hits(&q.message.text, theme, &[]).is_empty())
+            .filter(|q| !lexicon::cue_hits(&q.lower, theme, &[]).is_empty())
             .count();
-        hits as f64 / pool.len() as f64
+        let d = hits as f64 / pool.len() as f64;
+        self.densities.borrow_mut().insert(theme.phrase, d);
+        d
     }
 
     /// One overall measure of health in 0..=1 from balance, replies, curiosity and warmth.
@@ -211,11 +250,7 @@ fn quotable(g: &Grounding) -> Vec<Quote> {
     for (e, excerpt) in g.excerpts.iter().enumerate() {
         for (position, m) in excerpt.messages.iter().enumerate() {
             if is_quotable(&m.text) && g.participants.contains(&m.speaker) {
-                out.push(Quote {
-                    excerpt: e,
-                    position,
-                    message: m.clone(),
-                });
+                out.push(Quote::new(e, position, m.clone()));
             }
         }
     }
@@ -250,15 +285,15 @@ fn with_fallbacks(mut quotes: Vec<Quote>, stats: &Value, people: &[Person]) -> V
             continue;
         };
         if is_quotable(text) {
-            quotes.push(Quote {
-                excerpt: usize::MAX,
-                position: 0,
-                message: ExcerptMessage {
+            quotes.push(Quote::new(
+                usize::MAX,
+                0,
+                ExcerptMessage {
                     speaker: p.name.clone(),
                     timestamp: ts.replace('T', " ").chars().take(16).collect(),
                     text: text.to_owned(),
                 },
-            });
+            ));
         }
     }
     quotes

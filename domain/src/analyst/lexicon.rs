@@ -666,11 +666,28 @@ pub(crate) const THEMES: &[Theme] = &[
 
 /// The theme of a schema section: the first whose key fragment the section name contains.
 pub(crate) fn theme_for(section: &str) -> &'static Theme {
-    let section = section.to_ascii_lowercase();
-    THEMES
+    // Asked for every quote of every section: remembered per thread, keyed by the section
+    // (schema keys, so a bounded set; cleared if it ever grows large).
+    thread_local! {
+        static KNOWN: std::cell::RefCell<std::collections::HashMap<String, &'static Theme>> =
+            std::cell::RefCell::default();
+    }
+    if let Some(theme) = KNOWN.with(|k| k.borrow().get(section).copied()) {
+        return theme;
+    }
+    let lower = section.to_ascii_lowercase();
+    let theme = THEMES
         .iter()
-        .find(|t| t.keys.iter().any(|k| section.contains(k)))
-        .unwrap_or(&GENERAL)
+        .find(|t| t.keys.iter().any(|k| lower.contains(k)))
+        .unwrap_or(&GENERAL);
+    KNOWN.with(|k| {
+        let mut known = k.borrow_mut();
+        if known.len() >= 4096 {
+            known.clear();
+        }
+        known.insert(section.to_owned(), theme);
+    });
+    theme
 }
 
 /// Whether a section is about something missing or strained (gaps, risks, triggers …).
@@ -692,31 +709,51 @@ pub(crate) fn is_concern(section: &str) -> bool {
     CONCERN.iter().any(|c| section.contains(c))
 }
 
-/// The cues of `theme` (and `extra`) that `text` mentions.
-pub(crate) fn cue_hits<'c>(text: &str, theme: &'c Theme, extra: &'c [String]) -> Vec<&'c str> {
-    let lower = text.to_lowercase();
+/// The cues of `theme` (and `extra`) that `lower` (a lower-cased message) mentions.
+pub(crate) fn cue_hits<'c>(lower: &str, theme: &'c Theme, extra: &'c [String]) -> Vec<&'c str> {
     theme
         .cues
         .iter()
         .copied()
         .chain(extra.iter().map(String::as_str))
-        .filter(|cue| contains_cue(&lower, cue))
+        .filter(|cue| contains_cue(lower, cue))
         .collect()
 }
 
 /// A cue matches as a whole word (or phrase); punctuation and emoji cues match anywhere.
+///
+/// This runs for every quote × cue × schema section, so it avoids `str::contains` (which
+/// builds a substring searcher per call, most of the analyst's time on short messages): a
+/// word cue can only start where a word starts, so it is compared there and nowhere else.
 pub(crate) fn contains_cue(lower: &str, cue: &str) -> bool {
-    if cue.is_empty() {
+    let mut cue_chars = cue.chars();
+    let Some(first) = cue_chars.next() else {
         return false;
+    };
+    if !first.is_alphanumeric() {
+        return if cue_chars.next().is_none() {
+            lower.contains(first)
+        } else {
+            lower.contains(cue)
+        };
     }
-    if !cue.chars().next().is_some_and(char::is_alphanumeric) {
-        return lower.contains(cue);
+    let bytes = lower.as_bytes();
+    let mut previous_alphanumeric = false;
+    for (i, c) in lower.char_indices() {
+        let word_start = !previous_alphanumeric;
+        previous_alphanumeric = c.is_alphanumeric();
+        if word_start
+            && c == first
+            && bytes[i..].starts_with(cue.as_bytes())
+            && !lower[i + cue.len()..]
+                .chars()
+                .next()
+                .is_some_and(char::is_alphanumeric)
+        {
+            return true;
+        }
     }
-    lower.match_indices(cue).any(|(i, _)| {
-        let before = lower[..i].chars().next_back();
-        let after = lower[i + cue.len()..].chars().next();
-        !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
-    })
+    false
 }
 
 /// The five love languages, with their cues, for the love-language insight.
@@ -776,6 +813,12 @@ mod tests {
         assert!(contains_cue("haha 😂", "😂"));
         assert!(contains_cue("are you ok?", "?"));
         assert!(contains_cue("how are you doing", "how are you"));
+        // A whole-word match after an overlapping partial one still counts.
+        assert!(contains_cue("xab ab ab", "ab ab"));
+        assert!(contains_cue("don't stop", "t"));
+        assert!(!contains_cue("lovely", "love"));
+        assert!(!contains_cue("", "love"));
+        assert!(!contains_cue("love", ""));
     }
 
     #[test]

@@ -264,7 +264,7 @@ impl<'a> Writer<'a> {
                 "timestamp" => Value::String(quote.message.timestamp.clone()),
                 "context" => {
                     let theme = lexicon::theme_for(scope.section);
-                    let cues = lexicon::cue_hits(&quote.message.text, theme, &self.facts.keywords);
+                    let cues = lexicon::cue_hits(&quote.lower, theme, &self.facts.keywords);
                     Value::String(text::context(
                         self.facts,
                         self.spot(scope),
@@ -286,7 +286,7 @@ impl<'a> Writer<'a> {
     /// How much a quote speaks to the section (and to the person in focus).
     fn relevance(&self, quote: &Quote, scope: Scope<'_>) -> usize {
         let theme = lexicon::theme_for(scope.section);
-        let hits = lexicon::cue_hits(&quote.message.text, theme, &self.facts.keywords).len();
+        let hits = quote.theme_hits(theme, &self.facts.keywords);
         let own = scope
             .person
             .is_some_and(|i| self.facts.person(i).name == quote.message.speaker);
@@ -327,15 +327,15 @@ impl<'a> Writer<'a> {
 
     /// Only reached for a chat with no quotable message at all: an honest marker, not a quote.
     fn placeholder(&self) -> Quote {
-        Quote {
-            excerpt: usize::MAX,
-            position: 0,
-            message: crate::retrieval::prompt::ExcerptMessage {
+        Quote::new(
+            usize::MAX,
+            0,
+            crate::retrieval::prompt::ExcerptMessage {
                 speaker: self.facts.person(0).name.clone(),
                 timestamp: self.facts.first_date.clone(),
                 text: "(no message in this chat could be quoted)".to_owned(),
             },
-        }
+        )
     }
 
     /// A few consecutive messages of one excerpt: a real exchange, around its most relevant
@@ -595,10 +595,7 @@ impl<'a> Writer<'a> {
                             .person
                             .is_none_or(|i| f.person(i).name == q.message.speaker)
                     })
-                    .filter(|q| {
-                        let lower = q.message.text.to_lowercase();
-                        cues.iter().any(|c| lexicon::contains_cue(&lower, c))
-                    })
+                    .filter(|q| cues.iter().any(|c| lexicon::contains_cue(&q.lower, c)))
                     .count();
                 (hits, *name)
             })
