@@ -178,7 +178,9 @@ fn open(maintenance: EdgeMaintenance) -> (EdgeStore, std::path::PathBuf) {
 
 fn label(maintenance: EdgeMaintenance) -> String {
     match maintenance {
-        EdgeMaintenance::Never => "baseline: never optimized (qdrant-edge as is)".to_owned(),
+        EdgeMaintenance::Never => {
+            "baseline: the optimizer never runs (Edge's own default)".to_owned()
+        }
         EdgeMaintenance::EveryPoints(n) => {
             format!("product: the optimizer every {n} points written")
         }
