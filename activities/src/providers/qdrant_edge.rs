@@ -14,7 +14,7 @@
 //! Edge never optimizes by itself. Left alone, every point stays in one appendable segment,
 //! whose in-memory BM25 posting lists re-walk a whole list on each insert (`PostingList::upsert`
 //! propagates its max weight to the list's start): indexing cost then grows with everything
-//! ever stored, and was most of an unlock's CPU. So after every [`OPTIMIZE_EVERY_POINTS`]
+//! ever stored, and was the largest single cost of an unlock. So after every [`OPTIMIZE_EVERY_POINTS`]
 //! written, the writer runs the optimizer, which turns the appendable segment into an
 //! immutable one (compact posting lists) and starts a fresh one. Dense vectors get no HNSW
 //! graph (`m = 0`): every query is filtered to one chat, whose few hundred points the planner
@@ -47,7 +47,7 @@ const DENSE: &str = "dense";
 const SPARSE: &str = "bm25";
 /// Each side of the hybrid query fetches this many times the final limit before fusion.
 const PREFETCH_FACTOR: usize = 4;
-/// Points written between two optimizer runs (about five 10k-message chats): small enough
+/// Points written between two optimizer runs (about three 10k-message chats): small enough
 /// that the appendable segment's posting lists stay short, large enough that the optimizer's
 /// own cost (rewriting the segment) is a small share of indexing.
 pub const OPTIMIZE_EVERY_POINTS: usize = 2_000;
@@ -114,25 +114,39 @@ fn writer_loop(shard: Arc<EdgeShard>, queue: mpsc::Receiver<Write>, maintenance:
                 Err(_) => break,
             }
         }
-        let mut outcomes = Vec::with_capacity(group.len());
-        for write in group {
-            let outcome = shard.update(write.operation).map(|_| ()).map_err(service);
-            if outcome.is_ok() {
-                unoptimized += write.points;
-            }
-            outcomes.push((write.done, outcome));
+        // qdrant-edge signals some failures by panicking (its flush, for one). The thread must
+        // outlive that: the group's callers see their channel closed (a retryable error) and
+        // the next group is served.
+        let served = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            commit(&shard, group, maintenance, &mut unoptimized);
+        }));
+        if served.is_err() {
+            tracing::error!("a qdrant-edge write panicked; its callers get an error");
         }
-        if let Maintenance::EveryPoints(every) = maintenance
-            && unoptimized >= every
-        {
-            unoptimized = 0;
-            optimize(&shard);
+    }
+}
+
+/// Applies a group of writes, runs the optimizer if its turn has come, flushes once, then
+/// answers every caller.
+fn commit(shard: &EdgeShard, group: Vec<Write>, maintenance: Maintenance, unoptimized: &mut usize) {
+    let mut outcomes = Vec::with_capacity(group.len());
+    for write in group {
+        let outcome = shard.update(write.operation).map(|_| ()).map_err(service);
+        if outcome.is_ok() {
+            *unoptimized += write.points;
         }
-        shard.flush();
-        for (done, outcome) in outcomes {
-            // A caller that went away (cancelled) still had its write applied and flushed.
-            let _ = done.send(outcome);
-        }
+        outcomes.push((write.done, outcome));
+    }
+    if let Maintenance::EveryPoints(every) = maintenance
+        && *unoptimized >= every
+    {
+        *unoptimized = 0;
+        optimize(shard);
+    }
+    shard.flush();
+    for (done, outcome) in outcomes {
+        // A caller that went away (cancelled) still had its write applied and flushed.
+        let _ = done.send(outcome);
     }
 }
 
