@@ -49,6 +49,20 @@ impl ApiError {
         Self::NotFound(format!("{what} not found."))
     }
 
+    /// A 422 about one input `field` (`body.provider`, `query.limit`): `message` is the
+    /// sentence a person reads, `reason` the short rule listed under `validation_errors`.
+    pub fn invalid_field(
+        field: impl Into<String>,
+        reason: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        let (field, reason) = (field.into(), reason.into());
+        Self::Validation {
+            message: message.into(),
+            details: json!({ "validation_errors": [{ "field": field, "message": reason }] }),
+        }
+    }
+
     fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {
             Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "ERR_1001"),
@@ -130,10 +144,8 @@ impl IntoResponse for ApiError {
 }
 
 fn validation(message: &str, field: &str, reason: String) -> ApiError {
-    ApiError::Validation {
-        message: format!("{message}: {reason}"),
-        details: json!({ "validation_errors": [{ "field": field, "message": reason }] }),
-    }
+    let sentence = format!("{message}: {reason}");
+    ApiError::invalid_field(field, reason, sentence)
 }
 
 impl From<JsonRejection> for ApiError {

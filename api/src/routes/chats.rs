@@ -277,9 +277,12 @@ async fn read_upload(
             _ => {}
         }
     }
-    let file = file.ok_or_else(|| ApiError::Validation {
-        message: "The upload has no file: send the chat export in a multipart field named 'file'.".to_owned(),
-        details: serde_json::json!({"validation_errors": [{"field": "body.file", "message": "field required"}]}),
+    let file = file.ok_or_else(|| {
+        ApiError::invalid_field(
+            "body.file",
+            "field required",
+            "The upload has no file: send the chat export in a multipart field named 'file'.",
+        )
     })?;
     Ok((file, category))
 }
@@ -297,17 +300,26 @@ pub(crate) async fn upload_chat(
     user: AuthUser,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> ApiResult<ApiJson<ChatResponse>> {
-    let multipart = multipart.map_err(|e| ApiError::Validation {
-        message: format!("The upload must be multipart/form-data with a 'file' field: {}", e.body_text()),
-        details: serde_json::json!({"validation_errors": [{"field": "body", "message": e.body_text()}]}),
+    let multipart = multipart.map_err(|e| {
+        ApiError::invalid_field(
+            "body",
+            e.body_text(),
+            format!(
+                "The upload must be multipart/form-data with a 'file' field: {}",
+                e.body_text()
+            ),
+        )
     })?;
     let (bytes, category) = read_upload(multipart, state.settings.max_upload_bytes).await?;
     let category_id = match category {
         None => None,
         Some(raw) => {
-            let id = Uuid::parse_str(&raw).map_err(|_| ApiError::Validation {
-                message: "category_id must be a category UUID.".to_owned(),
-                details: serde_json::json!({"validation_errors": [{"field": "body.category_id", "message": "not a UUID"}]}),
+            let id = Uuid::parse_str(&raw).map_err(|_| {
+                ApiError::invalid_field(
+                    "body.category_id",
+                    "not a UUID",
+                    "category_id must be a category UUID.",
+                )
             })?;
             let exists: bool = sqlx::query_scalar(
                 "SELECT EXISTS (SELECT 1 FROM analysis_categories WHERE id = $1 AND is_active)",
@@ -438,9 +450,12 @@ pub(crate) async fn list_messages(
 ) -> ApiResult<ApiJson<MessagesResponse>> {
     owned_chat(&state, &user, chat_id).await?;
     let limit = page.limit.unwrap_or(200);
-    let invalid = |field: &str, rule: &str| ApiError::Validation {
-        message: format!("The query parameter '{field}' {rule}."),
-        details: serde_json::json!({"validation_errors": [{"field": format!("query.{field}"), "message": rule}]}),
+    let invalid = |field: &str, rule: &str| {
+        ApiError::invalid_field(
+            format!("query.{field}"),
+            rule,
+            format!("The query parameter '{field}' {rule}."),
+        )
     };
     if !(1..=1000).contains(&limit) {
         return Err(invalid("limit", "must be between 1 and 1000"));

@@ -85,10 +85,11 @@ pub(crate) struct TransactionsResponse {
 }
 
 fn out_of_range(field: &str, rule: &str) -> ApiError {
-    ApiError::Validation {
-        message: format!("The query parameter '{field}' must be {rule}."),
-        details: serde_json::json!({"validation_errors": [{"field": format!("query.{field}"), "message": rule}]}),
-    }
+    ApiError::invalid_field(
+        format!("query.{field}"),
+        rule,
+        format!("The query parameter '{field}' must be {rule}."),
+    )
 }
 
 /// The signed-in user's ledger, newest first.

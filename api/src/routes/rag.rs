@@ -56,10 +56,11 @@ pub(crate) struct RagQueryResponse {
 }
 
 fn validation(field: &str, rule: &str) -> ApiError {
-    ApiError::Validation {
-        message: format!("The field '{field}' {rule}."),
-        details: serde_json::json!({"validation_errors": [{"field": format!("body.{field}"), "message": rule}]}),
-    }
+    ApiError::invalid_field(
+        format!("body.{field}"),
+        rule,
+        format!("The field '{field}' {rule}."),
+    )
 }
 
 fn provider_error(e: ProviderError) -> ApiError {

@@ -71,10 +71,11 @@ pub(crate) async fn store_user(
         .map(str::trim)
         .filter(|e| !e.is_empty());
     if email.is_some_and(|e| e.len() > 320 || !e.contains('@')) {
-        return Err(ApiError::Validation {
-            message: "The email address is not valid.".to_owned(),
-            details: serde_json::json!({"validation_errors": [{"field": "body.email", "message": "not an email address"}]}),
-        });
+        return Err(ApiError::invalid_field(
+            "body.email",
+            "not an email address",
+            "The email address is not valid.",
+        ));
     }
     ledger::ensure_user(&state.pool, &token.user_id, email).await?;
     let user: ledger::UserRow = sqlx::query_as(

@@ -102,10 +102,11 @@ struct NewOrder {
 }
 
 fn invalid(field: &str, message: &str) -> ApiError {
-    ApiError::Validation {
-        message: format!("The request body is not valid: {message}"),
-        details: json!({"validation_errors": [{"field": format!("body.{field}"), "message": message}]}),
-    }
+    ApiError::invalid_field(
+        format!("body.{field}"),
+        message,
+        format!("The request body is not valid: {message}"),
+    )
 }
 
 impl NewOrder {
