@@ -333,16 +333,18 @@ fn local_secret(data_dir: &Path, file: &str, generate: fn() -> String) -> anyhow
     }
 }
 
+/// Pairs as the variable map every `from_map`/`from_vars` reads; for the config tests.
+#[cfg(test)]
+pub(crate) fn map(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn map(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
-    }
 
     #[test]
     fn production_refuses_dev_auth() {

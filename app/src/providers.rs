@@ -268,12 +268,7 @@ impl DependencyCheck for VectorStoreCheck {
 mod tests {
     use super::*;
 
-    fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
-    }
+    use crate::config::map as vars;
 
     #[test]
     fn defaults_are_offline_and_embedded() {
