@@ -90,8 +90,11 @@ fn summary(label: &str, mut samples: Vec<Duration>) -> Duration {
     p50
 }
 
-async fn upload(app: &TestApp, token: &str, text: String) -> Uuid {
-    app.upload_chat(token, &text).await
+/// Gives `user` the coins of one unlock (400).
+async fn grant_price(app: &TestApp, user: &str) {
+    relivchats_api::ledger::admin_adjust(&app.pool, &UserId::parse(user).unwrap(), 400, "bench")
+        .await
+        .unwrap();
 }
 
 /// One unlock from the request to the settled workflow (capture included).
@@ -265,16 +268,11 @@ async fn main() {
     let mut upload_times = Vec::new();
     for i in 0..sequential {
         let user = format!("bench-seq-{i}");
-        relivchats_api::ledger::admin_adjust(
-            &app.pool,
-            &UserId::parse(&user).unwrap(),
-            400,
-            "bench",
-        )
-        .await
-        .unwrap();
+        grant_price(&app, &user).await;
         let t = Instant::now();
-        let chat = upload(&app, &app.token(&user), chat_text(messages, i)).await;
+        let chat = app
+            .upload_chat(&app.token(&user), &chat_text(messages, i))
+            .await;
         upload_times.push(t.elapsed());
         samples.push(one_unlock(&app, &user, chat, family).await);
     }
@@ -296,17 +294,11 @@ async fn main() {
     let mut queue = Vec::new();
     for i in 0..total {
         let user = format!("bench-par-{}", i % users);
-        relivchats_api::ledger::admin_adjust(
-            &app.pool,
-            &UserId::parse(&user).unwrap(),
-            400,
-            "bench",
-        )
-        .await
-        .unwrap();
+        grant_price(&app, &user).await;
         queue.push((
             user.clone(),
-            upload(&app, &app.token(&user), chat_text(messages, 100 + i)).await,
+            app.upload_chat(&app.token(&user), &chat_text(messages, 100 + i))
+                .await,
         ));
     }
     let queue = std::sync::Mutex::new(queue.into_iter());

@@ -87,6 +87,15 @@ async fn unlock(app: &TestApp, token: &str, chat: Uuid, category: Uuid) -> reqwe
         .unwrap()
 }
 
+/// Starts an unlock that must be accepted; returns its job id.
+async fn start_job(app: &TestApp, token: &str, chat: Uuid, category: Uuid) -> String {
+    let response = unlock(app, token, chat, category).await;
+    let status = response.status();
+    let body = json(response).await;
+    assert_eq!(status, 200, "{body}");
+    body["job_id"].as_str().unwrap().to_owned()
+}
+
 /// Polls the job's status endpoint until the job has ended (bounded).
 async fn wait_for_job(app: &TestApp, token: &str, job_id: &str) -> Value {
     let mut seen_live = false;
@@ -459,10 +468,7 @@ async fn partial_failure_charges_the_delivered_share_and_retries_are_free() {
     let romantic = category(&app, "romantic").await;
     grant(&app, "partial", 400).await;
 
-    let job = json(unlock(&app, &token, chat, romantic).await).await["job_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let job = start_job(&app, &token, chat, romantic).await;
     let done = wait_for_job(&app, &token, &job).await;
     assert_eq!(done["status"], "partial_failure", "{done}");
     assert_eq!(
@@ -562,10 +568,7 @@ async fn majority_failure_charges_nothing() {
     let chat = upload(&app, &token, two_person_chat()).await;
     let romantic = category(&app, "romantic").await;
     grant(&app, "unlucky", 400).await;
-    let job = json(unlock(&app, &token, chat, romantic).await).await["job_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let job = start_job(&app, &token, chat, romantic).await;
     let done = wait_for_job(&app, &token, &job).await;
     assert_eq!(done["status"], "partial_failure", "{done}");
     assert_eq!(done["coins_charged"], 0);
@@ -593,10 +596,7 @@ async fn manual_refund_before_capture_and_the_deadline_release_the_hold() {
     // The deadline passes while the model is slow: everything is released.
     let chat = upload(&app, &token, two_person_chat()).await;
     let workplace = category(&app, "workplace").await;
-    let job = json(unlock(&app, &token, chat, workplace).await).await["job_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let job = start_job(&app, &token, chat, workplace).await;
     let done = wait_for_job(&app, &token, &job).await;
     assert_eq!(done["status"], "failed", "{done}");
     assert_eq!(done["coins_charged"], 0);
@@ -611,10 +611,7 @@ async fn manual_refund_before_capture_and_the_deadline_release_the_hold() {
     // An operator refund while generating: released at once, with the reason recorded.
     let chat2 = upload(&app, &token, two_person_chat()).await;
     let family = category(&app, "family").await;
-    let job2 = json(unlock(&app, &token, chat2, family).await).await["job_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let job2 = start_job(&app, &token, chat2, family).await;
     for _ in 0..100 {
         if held(&app, "waiting").await == 400 {
             break;
