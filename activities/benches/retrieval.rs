@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use relivchats_activities::providers::{EdgeMaintenance, EdgeStore, HashedEmbedder};
 use relivchats_domain::retrieval::{
     EmbedPurpose, Embedder, VectorPoint, VectorQuery, VectorStore,
-    chunking::{ChatFacts, Chunk, Chunker, ChunkingOptions, SourceMessage},
+    chunking::{ChatFacts, Chunk, Chunker, ChunkingOptions, SourceMessage, keyword_text},
     point_id,
 };
 use uuid::Uuid;
@@ -81,7 +81,7 @@ async fn store_batch(
             chat_id: chat,
             chunk_index: c.index,
             dense,
-            text: c.text,
+            text: keyword_text(&c.text),
         })
         .collect();
     totals.chunks += points.len();

@@ -6,7 +6,7 @@ use relivchats_domain::{
     contracts::insights::{IndexChatInput, IndexChatOutput, failure},
     retrieval::{
         EmbedPurpose, VectorPoint,
-        chunking::{ChatFacts, Chunk, Chunker, SourceMessage},
+        chunking::{ChatFacts, Chunk, Chunker, SourceMessage, keyword_text},
         point_id,
     },
 };
@@ -140,7 +140,6 @@ impl InsightActivities {
             platform: chat.platform.clone(),
         };
         let mut chunker = Chunker::new(self.settings.chunking, facts);
-        let batch_size = STORE_BATCH;
         let mut pending: Vec<Chunk> = Vec::new();
         let mut progress = Progress {
             messages: 0,
@@ -155,8 +154,8 @@ impl InsightActivities {
             for message in page {
                 pending.extend(chunker.push(message));
             }
-            while pending.len() >= batch_size {
-                let batch: Vec<Chunk> = pending.drain(..batch_size).collect();
+            while pending.len() >= STORE_BATCH {
+                let batch: Vec<Chunk> = pending.drain(..STORE_BATCH).collect();
                 self.store_batch(chat_id, batch, &mut progress, ctx).await?;
             }
         }
@@ -250,7 +249,7 @@ impl InsightActivities {
                 chat_id,
                 chunk_index: c.index,
                 dense,
-                text: c.text.clone(),
+                text: keyword_text(&c.text),
             })
             .collect();
         self.providers.store.upsert(points).await?;

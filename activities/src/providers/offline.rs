@@ -78,7 +78,8 @@ impl HashedEmbedder {
     }
 }
 
-/// The words of a text as written (split like [`words`], before lower-casing).
+/// The words of a text as written, before lower-casing: split at anything but letters, digits
+/// and apostrophes, all-digit words (the chunk lines' timestamps) left out.
 fn raw_words(text: &str) -> impl Iterator<Item = &str> {
     text.split(|c: char| !c.is_alphanumeric() && c != '\'')
         .filter(|w| !w.is_empty() && !w.chars().all(|c| c.is_ascii_digit()))

@@ -18,7 +18,8 @@
 //! written, the writer runs the optimizer, which turns the appendable segment into an
 //! immutable one (compact posting lists) and starts a fresh one. Dense vectors get no HNSW
 //! graph (`m = 0`): every query is filtered to one chat, whose few hundred points the planner
-//! scans exactly, so a graph would cost CPU and never be used.
+//! scans exactly, so a graph would cost CPU and never be used. (The BM25 side gets chunk lines
+//! without their timestamps, `chunking::keyword_text`, which keeps those lists shorter still.)
 
 use std::{
     path::{Path, PathBuf},
@@ -378,7 +379,7 @@ impl VectorStore for EdgeStore {
                 .map(|p| {
                     let vectors = NamedVectors::default()
                         .add_vector(DENSE, p.dense)
-                        .add_vector(SPARSE, bm25.embed_document(&without_timestamps(&p.text)));
+                        .add_vector(SPARSE, bm25.embed_document(&p.text));
                     PointStruct::new(
                         PointId::Uuid(p.id),
                         vectors,
@@ -464,23 +465,6 @@ impl VectorStore for EdgeStore {
     }
 }
 
-/// A chunk's text without the `[2024-01-02 10:00] ` that starts each line. Those tokens are
-/// in nearly every chunk, so they weigh nothing in BM25 but make the longest posting lists,
-/// and each insert into a posting list costs its length (see the module docs).
-fn without_timestamps(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for line in text.lines() {
-        let body = line
-            .strip_prefix('[')
-            .and_then(|rest| rest.split_once("] "))
-            .filter(|(stamp, _)| stamp.len() <= 20 && !stamp.contains(char::is_alphabetic))
-            .map_or(line, |(_, body)| body);
-        out.push_str(body);
-        out.push('\n');
-    }
-    out
-}
-
 fn plain(query: ScoringQuery, filter: Filter, limit: usize) -> QueryRequest {
     QueryRequest {
         prefetches: vec![],
@@ -519,18 +503,5 @@ fn hybrid(dense: ScoringQuery, sparse: ScoringQuery, filter: Filter, limit: usiz
             filter,
             limit,
         )
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn bm25_text_drops_line_timestamps_only() {
-        assert_eq!(
-            super::without_timestamps(
-                "[2024-01-02 10:00] Asha: plan the trip [soon]\n[x] Ben: ok\nno stamp"
-            ),
-            "Asha: plan the trip [soon]\n[x] Ben: ok\nno stamp\n"
-        );
     }
 }

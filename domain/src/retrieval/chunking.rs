@@ -111,6 +111,24 @@ pub fn render_line(sender: Option<&str>, timestamp: NaiveDateTime, content: &str
     format!("[{}] {who}: {body}", timestamp.format("%Y-%m-%d %H:%M"))
 }
 
+/// A chunk's text for keyword (BM25) scoring: its lines without the `[2024-03-05 21:14] `
+/// that [`render_line`] puts first. Those tokens are in nearly every chunk, so they weigh
+/// nothing in BM25 but make its longest posting lists, which are what an insert into an
+/// in-memory sparse index costs.
+pub fn keyword_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.lines() {
+        let body = line
+            .strip_prefix('[')
+            .and_then(|rest| rest.split_once("] "))
+            .filter(|(stamp, _)| stamp.len() <= 20 && !stamp.contains(char::is_alphabetic))
+            .map_or(line, |(_, body)| body);
+        out.push_str(body);
+        out.push('\n');
+    }
+    out
+}
+
 #[derive(Debug, Clone)]
 struct Line {
     id: Uuid,
@@ -321,6 +339,22 @@ pub fn chunk_all(
 mod tests {
     use super::*;
     use chrono::NaiveDate;
+
+    #[test]
+    fn keyword_text_drops_line_timestamps_only() {
+        let line = render_line(
+            Some("Asha"),
+            NaiveDate::from_ymd_opt(2024, 1, 2)
+                .unwrap()
+                .and_hms_opt(10, 0, 0)
+                .unwrap(),
+            "plan the trip [soon]\nand book it",
+        );
+        assert_eq!(
+            keyword_text(&format!("{line}\n[x] Ben: ok\nno stamp")),
+            "Asha: plan the trip [soon]\n    and book it\n[x] Ben: ok\nno stamp\n"
+        );
+    }
 
     fn facts() -> ChatFacts {
         ChatFacts {

@@ -95,8 +95,9 @@ pub struct VectorPoint {
     pub chat_id: Uuid,
     pub chunk_index: u32,
     pub dense: Vec<f32>,
-    /// The chunk's text, for stores that also index keywords (Qdrant Edge's BM25). Stores do
-    /// not keep it in the payload: the text lives encrypted in Postgres only.
+    /// The chunk's words, for stores that also index keywords (Qdrant Edge's BM25): its
+    /// `chunking::keyword_text`. Stores do not keep it in the payload: the text lives
+    /// encrypted in Postgres only.
     pub text: String,
 }
 
