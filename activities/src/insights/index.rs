@@ -63,23 +63,25 @@ impl InsightActivities {
         // connection for its whole duration while needing others from the same pool made
         // concurrent indexings starve each other (pool timeouts, retries). The lease is the
         // `indexing` status, renewed by every batch (`updated_at`); a crashed run's lease lapses.
-        let claimed: Option<Uuid> = sqlx::query_scalar(
-            r#"UPDATE chats SET vector_status = 'indexing', error_log = NULL, updated_at = now()
-               WHERE id = $1 AND NOT is_deleted
-                 AND (vector_status <> 'indexing' OR updated_at < now() - make_interval(secs => $2))
-               RETURNING id"#,
+        // Returns the status before the claim: `pending` means no run ever started here.
+        let claimed: Option<String> = sqlx::query_scalar(
+            r#"UPDATE chats c SET vector_status = 'indexing', error_log = NULL, updated_at = now()
+               FROM (SELECT id, vector_status FROM chats WHERE id = $1 FOR UPDATE) AS before
+               WHERE c.id = before.id AND NOT c.is_deleted
+                 AND (c.vector_status <> 'indexing' OR c.updated_at < now() - make_interval(secs => $2))
+               RETURNING before.vector_status"#,
         )
         .bind(chat_id)
         .bind(INDEX_LEASE_SECS)
         .fetch_optional(&self.pool)
         .await?;
-        if claimed.is_none() {
+        let Some(previous) = claimed else {
             return Err(InsightFailure::Transient {
                 message: "another attempt is indexing this chat".to_owned(),
                 retry_after: Some(std::time::Duration::from_secs(5)),
             });
-        }
-        let result = self.index(chat_id, &chat, ctx).await;
+        };
+        let result = self.index(chat_id, &chat, previous == "pending", ctx).await;
         if let Err(e) = &result {
             if e.failure_type() == Some(failure::UNKNOWN_CHAT) {
                 // Deleted while we indexed: do not leave the last batch's points behind.
@@ -121,18 +123,18 @@ impl InsightActivities {
         &self,
         chat_id: Uuid,
         chat: &ChatRow,
+        never_started: bool,
         ctx: Option<&ActivityContext>,
     ) -> Result<IndexChatOutput, InsightFailure> {
-        sqlx::query("UPDATE chats SET vector_status = 'indexing', error_log = NULL, updated_at = now() WHERE id = $1")
-            .bind(chat_id)
-            .execute(&self.pool)
-            .await?;
-        // A previous attempt may have left part of the chat behind: start from nothing.
-        self.providers.store.delete_chat(chat_id).await?;
-        sqlx::query("DELETE FROM message_chunks WHERE chat_id = $1")
-            .bind(chat_id)
-            .execute(&self.pool)
-            .await?;
+        // A previous attempt may have left part of the chat behind: start from nothing. A chat
+        // no run ever claimed has nothing to clear (and a store delete costs a flush).
+        if !never_started {
+            self.providers.store.delete_chat(chat_id).await?;
+            sqlx::query("DELETE FROM message_chunks WHERE chat_id = $1")
+                .bind(chat_id)
+                .execute(&self.pool)
+                .await?;
+        }
 
         let facts = ChatFacts {
             participant_count: chat.participant_count.max(0) as usize,
