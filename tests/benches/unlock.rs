@@ -6,7 +6,8 @@
 //!   scripts/test is not needed: `cargo bench -p relivchats-tests --bench unlock`
 //!   (uses TEMPORAL_ADDRESS if set, else starts a dev server). Knobs: BENCH_CHAT_MESSAGES
 //!   (10000), BENCH_SEQUENTIAL (10), BENCH_USERS (8), BENCH_UNLOCKS (6 per user),
-//!   BENCH_NOOP (20), BENCH_DB_CONNECTIONS (20).
+//!   BENCH_NOOP (20), BENCH_TEXT (`varied`, or `repetitive`: the
+//!   eight-line chat of the first sessions).
 //!
 //! Sustained throughput is a closed loop: BENCH_USERS clients, each unlocking the next
 //! pre-uploaded chat as soon as its previous unlock settled, until BENCH_UNLOCKS are done.
@@ -40,7 +41,17 @@ fn knob(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
+/// The chat a benchmark unlock works on: `BENCH_TEXT=varied` (the default) or `repetitive`.
 fn chat_text(messages: usize, seed: usize) -> String {
+    match std::env::var("BENCH_TEXT").as_deref() {
+        Ok("repetitive") => repetitive_chat(messages, seed),
+        _ => varied_chat(messages, seed),
+    }
+}
+
+/// Eight lines over and over: every BM25 token is in every chunk, so every posting list is as
+/// long as the shard's appendable segment (the first sessions' benchmark input; a worst case).
+fn repetitive_chat(messages: usize, seed: usize) -> String {
     const LINES: [&str; 8] = [
         "Good morning! Did you sleep well? ❤️",
         "Big deadline today, wish me luck 😅",
@@ -65,6 +76,79 @@ fn chat_text(messages: usize, seed: usize) -> String {
             "{day:02}/{month:02}/2023, {h:02}:{m:02} - {who}: {}\n",
             LINES[(i * 7 + seed) % LINES.len()]
         ));
+    }
+    out
+}
+
+/// A chat shaped like a real one: a Zipf-like vocabulary (common English and Hinglish words
+/// dominate, a long tail of rarer ones), 1–9 words a message with one in ten up to 30, some
+/// emoji, media and questions; deterministic per seed.
+fn varied_chat(messages: usize, seed: usize) -> String {
+    const COMMON: &str = "the I you to and a it is that of in me my we for on have be so what just \
+        with are but not this do was can no yes ok okay haha lol love like know don't go time will \
+        get good how now see tomorrow today call home come yaar kya hai nahi acha theek bhai sure \
+        thanks please sorry night morning baby miss send photo food work done going";
+    const TAIL: [&str; 48] = [
+        "trip", "weekend", "dinner", "cook", "deadline", "office", "meeting", "boss", "mom", "dad",
+        "sister", "brother", "movie", "song", "birthday", "gift", "party", "doctor", "sick",
+        "tired", "sleep", "coffee", "train", "flight", "hotel", "beach", "rain", "exam", "result",
+        "proud", "angry", "upset", "fight", "together", "future", "wedding", "house", "rent",
+        "salary", "shopping", "dress", "cricket", "match", "gym", "diet", "pizza", "biryani",
+        "chai",
+    ];
+    const EMOJI: [&str; 8] = ["😂", "❤️", "👍🏽", "🙏", "😍", "🔥", "😭", "🥰"];
+    let mut rng = seed as u64 * 0x9E37_79B9_7F4A_7C15 + 0x5EED;
+    let mut below = move |n: u64| {
+        rng ^= rng >> 12;
+        rng ^= rng << 25;
+        rng ^= rng >> 27;
+        rng.wrapping_mul(0x2545_F491_4F6C_DD1D) % n.max(1)
+    };
+    let common: Vec<&str> = COMMON.split_whitespace().collect();
+    // Generated rare words (a few thousand), so most of a chunk's distinct words are uncommon.
+    let syllables = [
+        "ka", "ri", "mo", "ta", "ne", "shi", "lu", "ve", "ra", "pa", "do", "mi",
+    ];
+    let mut rare: Vec<String> = Vec::with_capacity(3_000);
+    for _ in 0..3_000 {
+        let mut word = String::new();
+        for _ in 0..2 + below(3) {
+            word.push_str(syllables[below(syllables.len() as u64) as usize]);
+        }
+        rare.push(word);
+    }
+    let mut out = String::with_capacity(messages * 60);
+    let mut minute = 0u64;
+    for _ in 0..messages {
+        minute += 1 + below(20);
+        let (day, hour, min) = (minute / 1440, (minute / 60) % 24, minute % 60);
+        let (month, day) = (1 + (day / 28) % 12, 1 + day % 28);
+        let who = if below(100) < 52 { "Asha" } else { "Ben" };
+        out.push_str(&format!(
+            "{day:02}/{month:02}/2023, {hour:02}:{min:02} - {who}: "
+        ));
+        if below(40) == 0 {
+            out.push_str("<Media omitted>\n");
+            continue;
+        }
+        let longest = if below(10) == 0 { 30 } else { 9 };
+        let words = 1 + below(longest);
+        for w in 0..words {
+            if w > 0 {
+                out.push(' ');
+            }
+            let word = match below(100) {
+                0..=59 => common[below(common.len() as u64) as usize],
+                60..=79 => TAIL[below(TAIL.len() as u64) as usize],
+                80..=84 => EMOJI[below(EMOJI.len() as u64) as usize],
+                _ => &rare[below(rare.len() as u64) as usize],
+            };
+            out.push_str(word);
+        }
+        if below(8) == 0 {
+            out.push('?');
+        }
+        out.push('\n');
     }
     out
 }
@@ -199,7 +283,9 @@ impl SixNoops {
     }
 }
 
-async fn noop_baseline(app: &TestApp, runs: usize) -> Vec<Duration> {
+/// Runs `runs` six-no-op workflows from `clients` clients in a closed loop; returns each
+/// one's latency and the wall-clock time of the whole run.
+async fn noop_baseline(app: &TestApp, runs: usize, clients: usize) -> (Vec<Duration>, Duration) {
     let queue = format!("bench-noop-{}", Uuid::new_v4().simple());
     let runtime = Runtime::from_current_tokio(Default::default()).unwrap();
     let options = WorkerOptions::new(queue.clone())
@@ -210,28 +296,64 @@ async fn noop_baseline(app: &TestApp, runs: usize) -> Vec<Duration> {
     let mut worker = Worker::new(&runtime, app.temporal.clone(), options).unwrap();
     let shutdown = worker.shutdown_handle();
     let client = app.temporal.clone();
-    let (_, samples) = tokio::join!(worker.run(), async move {
-        let mut samples = Vec::new();
-        for i in 0..runs {
-            let started = Instant::now();
-            let options = WorkflowStartOptions::new(
-                queue.clone(),
-                format!("bench-noop-{i}-{}", Uuid::new_v4()),
-            )
-            .build();
-            let h = client
-                .start_workflow(SixNoops::run, 0, options)
-                .await
-                .unwrap();
-            h.get_result(WorkflowGetResultOptions::default())
-                .await
-                .unwrap();
-            samples.push(started.elapsed());
-        }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let (_, result) = tokio::join!(worker.run(), async {
+        let started = Instant::now();
+        let samples: Vec<Duration> = join_all((0..clients).map(|_| async {
+            let mut mine = Vec::new();
+            while next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < runs {
+                let t = Instant::now();
+                let options = WorkflowStartOptions::new(
+                    queue.clone(),
+                    format!("bench-noop-{}", Uuid::new_v4()),
+                )
+                .build();
+                let h = client
+                    .start_workflow(SixNoops::run, 0, options)
+                    .await
+                    .unwrap();
+                h.get_result(WorkflowGetResultOptions::default())
+                    .await
+                    .unwrap();
+                mine.push(t.elapsed());
+            }
+            mine
+        }))
+        .await
+        .into_iter()
+        .flatten()
+        .collect();
+        let wall = started.elapsed();
         shutdown();
-        samples
+        (samples, wall)
     });
-    samples
+    result
+}
+
+/// Prints the CPU seconds each process spent between two [`cpu_by_process`] readings.
+fn print_cpu(
+    before: &HashMap<String, f64>,
+    after: &HashMap<String, f64>,
+    wall: Duration,
+    runs: usize,
+    unit: &str,
+) {
+    let mut spent: Vec<(String, f64)> = after
+        .iter()
+        .map(|(k, v)| (k.clone(), v - before.get(k).copied().unwrap_or(0.0)))
+        .filter(|(_, v)| *v > 0.05)
+        .collect();
+    spent.sort_by(|a, b| b.1.total_cmp(&a.1));
+    println!(
+        "CPU meanwhile ({:.1} s of wall clock × 2 cores = {:.1} CPU-s): {}",
+        wall.as_secs_f64(),
+        wall.as_secs_f64() * 2.0,
+        spent
+            .iter()
+            .map(|(k, v)| format!("{k} {v:.1} s ({:.0} ms/{unit})", v * 1e3 / runs as f64))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -260,7 +382,7 @@ async fn main() {
 
     let baseline = summary(
         "six parallel no-op activities (workflow)",
-        noop_baseline(&app, noops).await,
+        noop_baseline(&app, noops, 1).await.0,
     );
 
     // Sequential unlocks, one user, each on a fresh chat (so each indexes its 10k messages).
@@ -328,22 +450,23 @@ async fn main() {
         wall.as_secs_f64(),
         total as f64 / wall.as_secs_f64()
     );
-    let mut spent: Vec<(String, f64)> = cpu_after
-        .iter()
-        .map(|(k, v)| (k.clone(), v - cpu_before.get(k).copied().unwrap_or(0.0)))
-        .filter(|(_, v)| *v > 0.05)
-        .collect();
-    spent.sort_by(|a, b| b.1.total_cmp(&a.1));
-    println!(
-        "CPU meanwhile ({:.1} s of wall clock × 2 cores = {:.1} CPU-s): {}",
-        wall.as_secs_f64(),
-        wall.as_secs_f64() * 2.0,
-        spent
-            .iter()
-            .map(|(k, v)| format!("{k} {v:.1} s ({:.0} ms/unlock)", v * 1e3 / total as f64))
-            .collect::<Vec<_>>()
-            .join(", ")
+    print_cpu(&cpu_before, &cpu_after, wall, total, "unlock");
+
+    // The same closed loop with the no-op workflow: what the Temporal server alone allows.
+    let cpu_before = cpu_by_process();
+    let (noop_latencies, noop_wall) = noop_baseline(&app, total * 2, users).await;
+    let cpu_after = cpu_by_process();
+    summary(
+        &format!("no-op workflow, {users} clients in a closed loop"),
+        noop_latencies,
     );
+    println!(
+        "no-op baseline: {} workflows by {users} clients in {:.2} s = {:.2} workflows/s",
+        total * 2,
+        noop_wall.as_secs_f64(),
+        (total * 2) as f64 / noop_wall.as_secs_f64()
+    );
+    print_cpu(&cpu_before, &cpu_after, noop_wall, total * 2, "workflow");
 
     let (balance, ledger) = app.balance_and_ledger("bench-par-0").await;
     assert_eq!(balance, ledger, "the benchmark must not break the ledger");
