@@ -146,25 +146,67 @@ async fn assert_money_exact(app: &TestApp, user: &str) {
     assert_eq!(captures, 0, "a reservation was captured twice");
 }
 
-/// The workflow's recorded history replays against today's code: no non-determinism.
-async fn assert_replays(app: &TestApp, workflow_id: &str) {
-    use relivchats_domain::contracts::unlock::UnlockInsightsDefinition;
+/// Where recorded unlock histories are kept: each one replays in
+/// `histories_of_earlier_workflow_versions_still_replay`.
+const HISTORY_FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/unlock-histories");
+
+fn unlock_replayer() -> temporalio_sdk::workflow_replayer::WorkflowReplayer {
     use temporalio_sdk::workflow_replayer::{WorkflowReplayer, WorkflowReplayerOptions};
+    let options = WorkflowReplayerOptions::new()
+        .register_workflow::<relivchats_workflows::UnlockInsightsWorkflow>()
+        .unwrap()
+        .build();
+    WorkflowReplayer::new(options).unwrap()
+}
+
+/// The workflow's recorded history replays against today's code: no non-determinism. With
+/// `RECORD_UNLOCK_HISTORIES=1` the history is also saved as `{label}.json` among the fixtures
+/// (do that before changing the workflow, so the new code is checked against the old runs).
+async fn assert_replays(app: &TestApp, workflow_id: &str, label: &str) {
+    use relivchats_domain::contracts::unlock::UnlockInsightsDefinition;
     let handle = app
         .temporal
         .get_workflow_handle::<UnlockInsightsDefinition>(workflow_id.to_owned());
     // Wait until it has closed, so the whole history is replayed.
     handle.get_result(Default::default()).await.unwrap();
-    let history = handle.fetch_history(Default::default());
-    let options = WorkflowReplayerOptions::new()
-        .register_workflow::<relivchats_workflows::UnlockInsightsWorkflow>()
-        .unwrap()
-        .build();
-    let replayer = WorkflowReplayer::new(options).unwrap();
-    replayer
-        .replay_workflow(history)
+    if std::env::var_os("RECORD_UNLOCK_HISTORIES").is_some() {
+        let json = handle
+            .fetch_history(Default::default())
+            .to_json()
+            .await
+            .unwrap();
+        std::fs::create_dir_all(HISTORY_FIXTURES).unwrap();
+        std::fs::write(format!("{HISTORY_FIXTURES}/{label}.json"), json).unwrap();
+    }
+    unlock_replayer()
+        .replay_workflow(handle.fetch_history(Default::default()))
         .await
         .expect("the unlock history replays deterministically");
+}
+
+/// Every saved history (from earlier versions of the workflow, see [`assert_replays`]) still
+/// replays: a change of commands must sit behind `ctx.patched`, or runs in flight during a
+/// deploy would fail.
+#[tokio::test]
+async fn histories_of_earlier_workflow_versions_still_replay() {
+    use temporalio_client::WorkflowHistory;
+    let mut paths: Vec<_> = std::fs::read_dir(HISTORY_FIXTURES)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    paths.sort();
+    assert!(
+        !paths.is_empty(),
+        "no recorded histories in {HISTORY_FIXTURES}"
+    );
+    for path in paths {
+        let history = WorkflowHistory::from_json(&std::fs::read(&path).unwrap()).unwrap();
+        unlock_replayer()
+            .replay_workflow(history)
+            .await
+            .unwrap_or_else(|e| panic!("{} no longer replays: {e}", path.display()));
+    }
 }
 
 fn vars(pairs: Vec<(String, String)>) -> HashMap<String, String> {
@@ -366,7 +408,7 @@ async fn happy_path_charges_once_and_refunds_on_request() {
     assert!(reason.contains("complaint #42"), "{reason}");
     assert_eq!(app.balance_and_ledger("happy").await, (450, 450));
     assert_money_exact(&app, "happy").await;
-    assert_replays(&app, &workflow).await;
+    assert_replays(&app, &workflow, "v1-completed-then-refunded").await;
     app.stop().await;
 }
 
@@ -548,7 +590,12 @@ async fn partial_failure_charges_the_delivered_share_and_retries_are_free() {
         .unwrap();
     assert_eq!(r.status(), 409);
     assert_money_exact(&app, "partial").await;
-    assert_replays(&app, &format!("unlock:{chat}:{romantic}")).await;
+    assert_replays(
+        &app,
+        &format!("unlock:{chat}:{romantic}"),
+        "v1-partial-failure",
+    )
+    .await;
     app.stop().await;
 }
 
@@ -579,6 +626,12 @@ async fn majority_failure_charges_nothing() {
     );
     assert_eq!(held(&app, "unlucky").await, 0);
     assert_eq!(app.balance_and_ledger("unlucky").await, (450, 450));
+    assert_replays(
+        &app,
+        &format!("unlock:{chat}:{romantic}"),
+        "v1-majority-failure",
+    )
+    .await;
     app.stop().await;
 }
 
