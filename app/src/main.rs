@@ -104,8 +104,9 @@ enum AdminCommand {
     Unlocks {
         #[arg(long)]
         user: Option<String>,
-        /// The `UnlockStatus` search attribute: reserving, indexing, generating, settling,
-        /// completed, partial_failure, failed, refunded.
+        /// The `UnlockStatus` search attribute: queued, indexing, generating, completed,
+        /// partial_failure, failed, refunded (runs started before the local-ledger patch may
+        /// also show reserving or settling).
         #[arg(long)]
         status: Option<String>,
     },

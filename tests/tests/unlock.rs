@@ -160,8 +160,9 @@ fn unlock_replayer() -> temporalio_sdk::workflow_replayer::WorkflowReplayer {
 }
 
 /// The workflow's recorded history replays against today's code: no non-determinism. With
-/// `RECORD_UNLOCK_HISTORIES=1` the history is also saved as `{label}.json` among the fixtures
-/// (do that before changing the workflow, so the new code is checked against the old runs).
+/// `RECORD_UNLOCK_HISTORIES=v3` (a version tag) the history is also saved as `v3-{label}.json`
+/// among the fixtures, never over an existing one: record before changing the workflow, so the
+/// new code is checked against the old runs.
 async fn assert_replays(app: &TestApp, workflow_id: &str, label: &str) {
     use relivchats_domain::contracts::unlock::UnlockInsightsDefinition;
     let handle = app
@@ -169,14 +170,20 @@ async fn assert_replays(app: &TestApp, workflow_id: &str, label: &str) {
         .get_workflow_handle::<UnlockInsightsDefinition>(workflow_id.to_owned());
     // Wait until it has closed, so the whole history is replayed.
     handle.get_result(Default::default()).await.unwrap();
-    if std::env::var_os("RECORD_UNLOCK_HISTORIES").is_some() {
+    if let Ok(version) = std::env::var("RECORD_UNLOCK_HISTORIES") {
         let json = handle
             .fetch_history(Default::default())
             .to_json()
             .await
             .unwrap();
         std::fs::create_dir_all(HISTORY_FIXTURES).unwrap();
-        std::fs::write(format!("{HISTORY_FIXTURES}/{label}.json"), json).unwrap();
+        let path = format!("{HISTORY_FIXTURES}/{version}-{label}.json");
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .and_then(|mut f| std::io::Write::write_all(&mut f, &json))
+            .unwrap_or_else(|e| panic!("cannot save {path}: {e}"));
     }
     unlock_replayer()
         .replay_workflow(handle.fetch_history(Default::default()))
@@ -408,7 +415,7 @@ async fn happy_path_charges_once_and_refunds_on_request() {
     assert!(reason.contains("complaint #42"), "{reason}");
     assert_eq!(app.balance_and_ledger("happy").await, (450, 450));
     assert_money_exact(&app, "happy").await;
-    assert_replays(&app, &workflow, "v1-completed-then-refunded").await;
+    assert_replays(&app, &workflow, "completed-then-refunded").await;
     app.stop().await;
 }
 
@@ -593,7 +600,7 @@ async fn partial_failure_charges_the_delivered_share_and_retries_are_free() {
     assert_replays(
         &app,
         &format!("unlock:{chat}:{romantic}"),
-        "v1-partial-failure",
+        "partial-failure",
     )
     .await;
     app.stop().await;
@@ -629,7 +636,7 @@ async fn majority_failure_charges_nothing() {
     assert_replays(
         &app,
         &format!("unlock:{chat}:{romantic}"),
-        "v1-majority-failure",
+        "majority-failure",
     )
     .await;
     app.stop().await;

@@ -7,6 +7,9 @@
 //! `manual_refund` signal wins at any time (release before capture, a refund after), and a
 //! deadline timer releases the reservation and fails what is left. After a capture the
 //! workflow stays open for a refund window, so the signal still works then.
+//!
+//! The ledger steps run as local activities (patch [`LOCAL_LEDGER`]); indexing and the insights
+//! stay regular activities (long, heartbeating, each with its own timeout and retries).
 
 #![allow(unreachable_pub)] // the workflow macros emit items the lint cannot see through
 
@@ -22,10 +25,14 @@ use relivchats_domain::contracts::{
         UnlockTimings, unlock_workflow_id,
     },
 };
-use temporalio_common::{RetryPolicy, search_attributes::SearchAttributeKey};
+use temporalio_common::{
+    ActivityDefinition, RetryPolicy, data_converters::TemporalDeserializable,
+    search_attributes::SearchAttributeKey,
+};
 use temporalio_macros::{workflow, workflow_methods};
 use temporalio_sdk::{
-    ActivityOptions, SyncWorkflowContext, WorkflowContext, WorkflowContextView, WorkflowResult,
+    ActivityExecutionError, ActivityOptions, LocalActivityOptions, SyncWorkflowContext,
+    WorkflowContext, WorkflowContextView, WorkflowResult,
     workflows::{join_all, select},
 };
 use temporalio_workflow::WorkflowCancellationToken;
@@ -35,6 +42,11 @@ use crate::failures::describe;
 const UNLOCK_STATUS: SearchAttributeKey<String> =
     SearchAttributeKey::keyword(search_attributes::UNLOCK_STATUS);
 
+/// Patch id: the ledger activities of this workflow run as local activities (see
+/// [`local_money_options`]). Histories recorded before it replay on the regular-activity path
+/// (`tests/fixtures/unlock-histories`).
+const LOCAL_LEDGER: &str = "local-ledger-activities";
+
 #[workflow]
 pub struct UnlockInsightsWorkflow {
     input: UnlockInput,
@@ -43,6 +55,8 @@ pub struct UnlockInsightsWorkflow {
     refund_handled: bool,
     generating_since: Option<std::time::SystemTime>,
     last_done_at: Option<std::time::SystemTime>,
+    /// Whether this run is on [`LOCAL_LEDGER`] (decided once, at its start).
+    local_ledger: bool,
 }
 
 /// Why the race between the work, the deadline and the operator ended.
@@ -79,6 +93,7 @@ impl UnlockInsightsWorkflow {
             refund_handled: false,
             generating_since: None,
             last_done_at: None,
+            local_ledger: false,
         }
     }
 
@@ -86,6 +101,9 @@ impl UnlockInsightsWorkflow {
     pub async fn run(ctx: &mut WorkflowContext<Self>) -> WorkflowResult<UnlockOutcome> {
         let input = ctx.state(|s| s.input.clone());
         let timings = input.timings.clone();
+        // Asked first, before any command: runs started before the patch replay without it.
+        let local = ctx.patched(LOCAL_LEDGER);
+        ctx.state_mut(|s| s.local_ledger = local);
         set_stage(ctx, "reserving");
         let reserve = ReserveInput {
             reservation_id: input.reservation_id,
@@ -96,10 +114,7 @@ impl UnlockInsightsWorkflow {
             amount: input.price,
             hold_secs: timings.deadline_secs + 300,
         };
-        if let Err(e) = ctx
-            .execute_activity(LedgerContracts::reserve_coins, reserve, money_options())
-            .await
-        {
+        if let Err(e) = Self::ledger(ctx, LedgerContracts::reserve_coins, reserve).await {
             // Nothing is held: record why and stop.
             let (kind, message) = describe(&e);
             let message = match kind.as_deref() {
@@ -110,8 +125,7 @@ impl UnlockInsightsWorkflow {
         }
         ctx.state_mut(|s| s.progress.coins_reserved = input.price);
         let running = job_update(&input, "generating", "running", (0, 0), Vec::new(), false);
-        ctx.execute_activity(LedgerContracts::update_unlock_job, running, money_options())
-            .await?;
+        Self::ledger(ctx, LedgerContracts::update_unlock_job, running).await?;
 
         let work_token = ctx.cancellation_token().child_token();
         let mut work = Box::pin(Self::work(ctx.clone(), input.clone(), work_token.clone()).fuse());
@@ -226,6 +240,25 @@ impl UnlockInsightsWorkflow {
         join_all(runs).await
     }
 
+    /// Runs a ledger activity: local on [`LOCAL_LEDGER`] runs, a regular activity on runs
+    /// started before it (their histories hold the regular activity's events).
+    async fn ledger<AD>(
+        ctx: &WorkflowContext<Self>,
+        activity: AD,
+        input: AD::Input,
+    ) -> Result<AD::Output, ActivityExecutionError>
+    where
+        AD: ActivityDefinition,
+        AD::Output: TemporalDeserializable,
+    {
+        if ctx.state(|s| s.local_ledger) {
+            ctx.execute_local_activity(activity, input, local_money_options())
+                .await
+        } else {
+            ctx.execute_activity(activity, input, money_options()).await
+        }
+    }
+
     fn record(&mut self, type_id: uuid::Uuid, result: &Result<(), String>) {
         if let Some(i) = self
             .progress
@@ -308,16 +341,14 @@ impl UnlockInsightsWorkflow {
                 ),
                 job_id: input.job_id.clone(),
             };
-            ctx.execute_activity(LedgerContracts::capture_coins, capture, money_options())
-                .await?
+            Self::ledger(ctx, LedgerContracts::capture_coins, capture).await?
         } else {
             let release = ReleaseInput {
                 reservation_id: input.reservation_id,
                 reason: refund_reason.clone().unwrap_or_default(),
                 expired,
             };
-            ctx.execute_activity(LedgerContracts::release_coins, release, money_options())
-                .await?
+            Self::ledger(ctx, LedgerContracts::release_coins, release).await?
         };
         let status = match (completed, failed) {
             (_, 0) => "completed",
@@ -334,8 +365,7 @@ impl UnlockInsightsWorkflow {
         );
         update.coins_charged = settled.captured;
         update.error_message = refund_reason.clone().filter(|_| status != "completed");
-        ctx.execute_activity(LedgerContracts::update_unlock_job, update, money_options())
-            .await?;
+        Self::ledger(ctx, LedgerContracts::update_unlock_job, update).await?;
         ctx.state_mut(|s| {
             s.progress.coins_charged = settled.captured;
             s.progress.coins_refunded = price - settled.captured;
@@ -416,9 +446,7 @@ impl UnlockInsightsWorkflow {
             reason: request.reason.clone(),
             operator: operator_name(&request),
         };
-        let settled = ctx
-            .execute_activity(LedgerContracts::refund_coins, refund, money_options())
-            .await?;
+        let settled = Self::ledger(ctx, LedgerContracts::refund_coins, refund).await?;
         let mut update = job_update(
             input,
             &outcome.status,
@@ -434,8 +462,7 @@ impl UnlockInsightsWorkflow {
             operator_name(&request),
             request.reason
         ));
-        ctx.execute_activity(LedgerContracts::update_unlock_job, update, money_options())
-            .await?;
+        Self::ledger(ctx, LedgerContracts::update_unlock_job, update).await?;
         ctx.state_mut(|s| {
             s.refund_handled = true;
             s.progress.coins_refunded = input.price;
@@ -463,8 +490,7 @@ impl UnlockInsightsWorkflow {
         let total = failed.len() as u32;
         let mut update = job_update(input, "failed", "failed", (0, total), failed, true);
         update.error_message = Some(message.clone());
-        ctx.execute_activity(LedgerContracts::update_unlock_job, update, money_options())
-            .await?;
+        Self::ledger(ctx, LedgerContracts::update_unlock_job, update).await?;
         ctx.state_mut(|s| {
             s.progress.failed = total;
             s.progress.insights.iter_mut().for_each(|i| {
@@ -492,9 +518,19 @@ fn operator_name(request: &ManualRefund) -> String {
     }
 }
 
-/// Records the stage in the query state and in the `UnlockStatus` search attribute.
+/// Records the stage in the query state and in the `UnlockStatus` search attribute. On
+/// [`LOCAL_LEDGER`] runs, `reserving` and `settling` stay in the query state only: their
+/// bookkeeping normally finishes inside the workflow task that also sets the next stage, so
+/// the attribute would be overwritten in the same visibility write. (While the database is
+/// down a run waits in its previous attribute value; the `progress` query tells the truth.)
 fn set_stage(ctx: &WorkflowContext<UnlockInsightsWorkflow>, stage: &str) {
-    ctx.state_mut(|s| s.progress.stage = stage.to_owned());
+    let local = ctx.state_mut(|s| {
+        s.progress.stage = stage.to_owned();
+        s.local_ledger
+    });
+    if local && matches!(stage, "reserving" | "settling") {
+        return;
+    }
     ctx.upsert_search_attributes([UNLOCK_STATUS.value_set(stage.to_owned())]);
 }
 
@@ -521,20 +557,36 @@ fn job_update(
     }
 }
 
-/// Money and bookkeeping: retried without limit (only business refusals stop them), so a
+/// Money and bookkeeping as local activities: the same retry policy as [`money_options`], run
+/// by the worker inside the workflow task (recorded as markers in the history), so the few
+/// milliseconds of a ledger transaction no longer cost an activity task and a workflow task
+/// each on the Temporal server.
+fn local_money_options() -> LocalActivityOptions {
+    LocalActivityOptions::builder()
+        .start_to_close_timeout(Duration::from_secs(30))
+        .retry_policy(money_retry())
+        // Compensation must run even after the work was cancelled.
+        .cancellation_token(WorkflowCancellationToken::new())
+        .build()
+}
+
+/// Money and bookkeeping as regular activities (runs started before [`LOCAL_LEDGER`], and the
+/// other money workflows): retried without limit (only business refusals stop them), so a
 /// reservation is always settled once the database is back.
 pub(crate) fn money_options() -> ActivityOptions {
     ActivityOptions::with_start_to_close_timeout(Duration::from_secs(30))
-        .retry_policy(
-            RetryPolicy::builder()
-                .initial_interval(Duration::from_millis(500))
-                .backoff_coefficient(2.0)
-                .maximum_interval(Duration::from_secs(30))
-                .maximum_attempts(0)
-                .build(),
-        )
+        .retry_policy(money_retry())
         // Compensation must run even after the work was cancelled.
         .cancellation_token(WorkflowCancellationToken::new())
+        .build()
+}
+
+fn money_retry() -> RetryPolicy {
+    RetryPolicy::builder()
+        .initial_interval(Duration::from_millis(500))
+        .backoff_coefficient(2.0)
+        .maximum_interval(Duration::from_secs(30))
+        .maximum_attempts(0)
         .build()
 }
 
