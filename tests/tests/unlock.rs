@@ -467,6 +467,75 @@ async fn refusals_hold_nothing() {
     app.stop().await;
 }
 
+/// The API refuses a short balance with a 402 before any workflow starts; this is the other
+/// guard, inside the workflow (coins spent between the check and the reservation): the
+/// `reserve_coins` refusal reaches the workflow as a business failure, nothing is held or
+/// charged, and the outcome says why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reservation_refused_inside_the_workflow_holds_nothing() {
+    use relivchats_domain::contracts::unlock::{
+        InsightTypeRef, UnlockInput, UnlockInsightsDefinition, unlock_workflow_id,
+    };
+    use temporalio_client::{WorkflowGetResultOptions, WorkflowStartOptions};
+    let app = TestApp::spawn().await;
+    let token = app.token("spent");
+    let chat = upload(&app, &token, two_person_chat()).await; // the 50-coin bonus only
+    let romantic = category(&app, "romantic").await;
+    let types: Vec<(Uuid, String)> = sqlx::query_as(
+        "SELECT t.id, t.name FROM insight_types t JOIN category_insight_types c ON c.insight_type_id = t.id WHERE c.category_id = $1",
+    )
+    .bind(romantic)
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(types.len(), 6);
+    let input = UnlockInput {
+        job_id: format!("job-{}", Uuid::new_v4()),
+        user_id: "spent".into(),
+        chat_id: chat,
+        category_id: romantic,
+        category_slug: "romantic".into(),
+        price: 400,
+        reservation_id: Uuid::new_v4(),
+        insight_types: types
+            .into_iter()
+            .map(|(id, name)| InsightTypeRef { id, name })
+            .collect(),
+        timings: Default::default(),
+    };
+    let workflow_id = unlock_workflow_id(chat, romantic);
+    let options =
+        WorkflowStartOptions::new(app.config.temporal.task_queue.clone(), workflow_id.clone())
+            .build();
+    let handle = app
+        .temporal
+        .start_workflow(UnlockInsightsDefinition, input, options)
+        .await
+        .unwrap();
+    let outcome = handle
+        .get_result(WorkflowGetResultOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(outcome.status, "failed", "{outcome:?}");
+    assert_eq!((outcome.completed, outcome.failed), (0, 6));
+    assert_eq!(outcome.coins_charged, 0);
+    let reason = outcome.refund_reason.unwrap_or_default();
+    assert!(
+        reason.starts_with("Not enough coins") && reason.contains("400"),
+        "{reason}"
+    );
+    assert_eq!(held(&app, "spent").await, 0);
+    let reservations: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM coin_reservations WHERE user_id = 'spent'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(reservations, 0);
+    assert_eq!(app.balance_and_ledger("spent").await, (50, 50));
+    assert_replays(&app, &workflow_id, "refused-in-workflow").await;
+    app.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn double_submit_runs_one_workflow_and_charges_once() {
     let app = TestApp::spawn().await;
