@@ -105,7 +105,7 @@ enum AdminCommand {
         #[arg(long)]
         user: Option<String>,
         /// The `UnlockStatus` search attribute: queued, indexing, generating, completed,
-        /// partial_failure, failed, refunded (runs started before the local-ledger patch may
+        /// partial_failure, failed, refunded (runs started before the `unlock-v2` patch may
         /// also show reserving or settling).
         #[arg(long)]
         status: Option<String>,

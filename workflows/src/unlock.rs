@@ -8,7 +8,7 @@
 //! deadline timer releases the reservation and fails what is left. After a capture the
 //! workflow stays open for a refund window, so the signal still works then.
 //!
-//! The ledger steps run as local activities (patch [`LOCAL_LEDGER`]); indexing and the insights
+//! The ledger steps run as local activities (patch [`UNLOCK_V2`]); indexing and the insights
 //! stay regular activities (long, heartbeating, each with its own timeout and retries).
 
 #![allow(unreachable_pub)] // the workflow macros emit items the lint cannot see through
@@ -31,8 +31,8 @@ use temporalio_common::{
 };
 use temporalio_macros::{workflow, workflow_methods};
 use temporalio_sdk::{
-    ActivityExecutionError, ActivityOptions, LocalActivityOptions, SyncWorkflowContext,
-    WorkflowContext, WorkflowContextView, WorkflowResult,
+    ActivityExecutionError, ActivityOptions, CancellableFuture, LocalActivityOptions,
+    SyncWorkflowContext, WorkflowContext, WorkflowContextView, WorkflowResult,
     workflows::{join_all, select},
 };
 use temporalio_workflow::WorkflowCancellationToken;
@@ -42,10 +42,12 @@ use crate::failures::describe;
 const UNLOCK_STATUS: SearchAttributeKey<String> =
     SearchAttributeKey::keyword(search_attributes::UNLOCK_STATUS);
 
-/// Patch id: the ledger activities of this workflow run as local activities (see
-/// [`local_money_options`]). Histories recorded before it replay on the regular-activity path
-/// (`tests/fixtures/unlock-histories`).
-const LOCAL_LEDGER: &str = "local-ledger-activities";
+/// Patch id of the second version of this workflow, which (1) runs the ledger activities as
+/// local activities ([`local_money_options`]), (2) keeps the transient stages out of the
+/// search attribute ([`set_stage`]) and (3) cancels the deadline timer once the race is over,
+/// instead of leaving it to fire into the refund window. Histories recorded before it replay
+/// on the first version's path (`tests/fixtures/unlock-histories`).
+const UNLOCK_V2: &str = "unlock-v2";
 
 #[workflow]
 pub struct UnlockInsightsWorkflow {
@@ -55,8 +57,8 @@ pub struct UnlockInsightsWorkflow {
     refund_handled: bool,
     generating_since: Option<std::time::SystemTime>,
     last_done_at: Option<std::time::SystemTime>,
-    /// Whether this run is on [`LOCAL_LEDGER`] (decided once, at its start).
-    local_ledger: bool,
+    /// Whether this run is on [`UNLOCK_V2`] (decided once, at its start).
+    v2: bool,
 }
 
 /// Why the race between the work, the deadline and the operator ended.
@@ -93,7 +95,7 @@ impl UnlockInsightsWorkflow {
             refund_handled: false,
             generating_since: None,
             last_done_at: None,
-            local_ledger: false,
+            v2: false,
         }
     }
 
@@ -102,8 +104,8 @@ impl UnlockInsightsWorkflow {
         let input = ctx.state(|s| s.input.clone());
         let timings = input.timings.clone();
         // Asked first, before any command: runs started before the patch replay without it.
-        let local = ctx.patched(LOCAL_LEDGER);
-        ctx.state_mut(|s| s.local_ledger = local);
+        let local = ctx.patched(UNLOCK_V2);
+        ctx.state_mut(|s| s.v2 = local);
         set_stage(ctx, "reserving");
         let reserve = ReserveInput {
             reservation_id: input.reservation_id,
@@ -129,10 +131,20 @@ impl UnlockInsightsWorkflow {
 
         let work_token = ctx.cancellation_token().child_token();
         let mut work = Box::pin(Self::work(ctx.clone(), input.clone(), work_token.clone()).fuse());
-        let ending = select! {
-            _ = ctx.wait_condition(|s: &Self| s.refund.is_some()) => Ending::Manual,
-            _ = ctx.timer(Duration::from_secs(timings.deadline_secs)) => Ending::Deadline,
-            results = work => Ending::Work(results),
+        let ending = {
+            let mut deadline =
+                std::pin::pin!(ctx.timer(Duration::from_secs(timings.deadline_secs)));
+            let ending = select! {
+                _ = ctx.wait_condition(|s: &Self| s.refund.is_some()) => Ending::Manual,
+                _ = &mut deadline => Ending::Deadline,
+                results = work => Ending::Work(results),
+            };
+            if local && !matches!(ending, Ending::Deadline) {
+                // Dropping the timer future does not cancel the timer: it would still fire (a
+                // workflow task for nothing) half an hour later, inside the refund window.
+                deadline.cancel();
+            }
+            ending
         };
         if !matches!(ending, Ending::Work(_)) {
             work_token.cancel_with_reason(
@@ -240,7 +252,7 @@ impl UnlockInsightsWorkflow {
         join_all(runs).await
     }
 
-    /// Runs a ledger activity: local on [`LOCAL_LEDGER`] runs, a regular activity on runs
+    /// Runs a ledger activity: local on [`UNLOCK_V2`] runs, a regular activity on runs
     /// started before it (their histories hold the regular activity's events).
     async fn ledger<AD>(
         ctx: &WorkflowContext<Self>,
@@ -251,7 +263,7 @@ impl UnlockInsightsWorkflow {
         AD: ActivityDefinition,
         AD::Output: TemporalDeserializable,
     {
-        if ctx.state(|s| s.local_ledger) {
+        if ctx.state(|s| s.v2) {
             ctx.execute_local_activity(activity, input, local_money_options())
                 .await
         } else {
@@ -519,14 +531,14 @@ fn operator_name(request: &ManualRefund) -> String {
 }
 
 /// Records the stage in the query state and in the `UnlockStatus` search attribute. On
-/// [`LOCAL_LEDGER`] runs, `reserving` and `settling` stay in the query state only: their
+/// [`UNLOCK_V2`] runs, `reserving` and `settling` stay in the query state only: their
 /// bookkeeping normally finishes inside the workflow task that also sets the next stage, so
 /// the attribute would be overwritten in the same visibility write. (While the database is
 /// down a run waits in its previous attribute value; the `progress` query tells the truth.)
 fn set_stage(ctx: &WorkflowContext<UnlockInsightsWorkflow>, stage: &str) {
     let local = ctx.state_mut(|s| {
         s.progress.stage = stage.to_owned();
-        s.local_ledger
+        s.v2
     });
     if local && matches!(stage, "reserving" | "settling") {
         return;
@@ -570,7 +582,7 @@ fn local_money_options() -> LocalActivityOptions {
         .build()
 }
 
-/// Money and bookkeeping as regular activities (runs started before [`LOCAL_LEDGER`], and the
+/// Money and bookkeeping as regular activities (runs started before [`UNLOCK_V2`], and the
 /// other money workflows): retried without limit (only business refusals stop them), so a
 /// reservation is always settled once the database is back.
 pub(crate) fn money_options() -> ActivityOptions {
