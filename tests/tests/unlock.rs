@@ -702,6 +702,29 @@ async fn majority_failure_charges_nothing() {
     );
     assert_eq!(held(&app, "unlucky").await, 0);
     assert_eq!(app.balance_and_ledger("unlucky").await, (450, 450));
+    // The deadline timer was cancelled once the work was over, not left to fire later.
+    let handle = app
+        .temporal
+        .get_workflow_handle::<relivchats_domain::contracts::unlock::UnlockInsightsDefinition>(
+            format!("unlock:{chat}:{romantic}"),
+        );
+    // Closed first: the job row is written a moment before the workflow task completes.
+    handle.get_result(Default::default()).await.unwrap();
+    let history = handle
+        .fetch_history(Default::default())
+        .to_json()
+        .await
+        .unwrap();
+    let history: Value = serde_json::from_slice(&history).unwrap();
+    /// `EVENT_TYPE_TIMER_CANCELED` in Temporal's `EventType` enum.
+    const TIMER_CANCELED: i64 = 19;
+    let cancelled = history["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event_type"] == TIMER_CANCELED)
+        .count();
+    assert_eq!(cancelled, 1, "the deadline timer was not cancelled");
     assert_replays(
         &app,
         &format!("unlock:{chat}:{romantic}"),
