@@ -23,7 +23,7 @@
 
 use std::{
     path::{Path, PathBuf},
-    sync::{Arc, Mutex, mpsc},
+    sync::{Arc, mpsc},
     thread::JoinHandle,
 };
 
@@ -76,7 +76,7 @@ pub struct EdgeStore {
     /// The writer thread's queue (`None` once dropped, which stops it).
     writes: Option<mpsc::Sender<Write>>,
     /// Joined on drop, so the shard's directory is free again when the store is gone.
-    writer: Mutex<Option<JoinHandle<()>>>,
+    writer: Option<JoinHandle<()>>,
     bm25: Arc<EdgeBm25>,
     path: PathBuf,
 }
@@ -91,12 +91,7 @@ struct Write {
 impl Drop for EdgeStore {
     fn drop(&mut self) {
         self.writes = None;
-        let handle = self
-            .writer
-            .get_mut()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .take();
-        if let Some(handle) = handle {
+        if let Some(handle) = self.writer.take() {
             let _ = handle.join();
         }
     }
@@ -256,7 +251,7 @@ impl EdgeStore {
         Ok(Self {
             shard,
             writes: Some(writes),
-            writer: Mutex::new(Some(writer)),
+            writer: Some(writer),
             bm25: Arc::new(bm25),
             path: dir.to_owned(),
         })
