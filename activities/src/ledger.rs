@@ -272,9 +272,9 @@ pub async fn reserve(pool: &PgPool, input: &ReserveInput) -> Result<ReserveOutpu
 pub async fn capture(pool: &PgPool, input: &CaptureInput) -> Result<SettleOutput, LedgerError> {
     let mut tx = pool.begin().await?;
     let (mut r, balance) = lock_reservation(&mut tx, input.reservation_id).await?;
+    let key = format!("capture:{}", input.reservation_id);
     if r.status != "held" {
-        let transaction_id =
-            ledger_row(&mut tx, &format!("capture:{}", input.reservation_id)).await?;
+        let transaction_id = ledger_row(&mut tx, &key).await?;
         return Ok(r.settled(transaction_id));
     }
     let amount = input.amount.clamp(0, r.amount);
@@ -291,10 +291,9 @@ pub async fn capture(pool: &PgPool, input: &CaptureInput) -> Result<SettleOutput
         r.status = "released".into();
         return Ok(r.settled(None));
     }
-    let key = format!("capture:{}", input.reservation_id);
     let entry = Entry {
         description: input.description.clone(),
-        idempotency_key: key.clone(),
+        idempotency_key: key,
         chat_id: r.chat_id,
         reservation_id: Some(input.reservation_id),
         metadata: Some(
@@ -307,10 +306,7 @@ pub async fn capture(pool: &PgPool, input: &CaptureInput) -> Result<SettleOutput
             balance - amount,
         )
     };
-    let transaction_id = match post(&mut tx, &entry).await? {
-        Some(id) => id,
-        None => ledger_row(&mut tx, &key).await?.unwrap_or_default(),
-    };
+    let transaction_id = post_once(&mut tx, &entry).await?;
     set_status(
         &mut tx,
         input.reservation_id,
@@ -345,6 +341,16 @@ async fn set_status(
     Ok(())
 }
 
+/// [`post`], or the id of the row an earlier attempt wrote under the same key.
+async fn post_once(tx: &mut Transaction<'_, Postgres>, entry: &Entry<'_>) -> sqlx::Result<Uuid> {
+    match post(tx, entry).await? {
+        Some(id) => Ok(id),
+        None => Ok(ledger_row(tx, &entry.idempotency_key)
+            .await?
+            .unwrap_or_default()),
+    }
+}
+
 async fn ledger_row(tx: &mut Transaction<'_, Postgres>, key: &str) -> sqlx::Result<Option<Uuid>> {
     sqlx::query_scalar("SELECT id FROM credit_transactions WHERE idempotency_key = $1")
         .bind(key)
@@ -377,7 +383,7 @@ pub async fn refund(pool: &PgPool, input: &RefundInput) -> Result<SettleOutput, 
     }
     let entry = Entry {
         description: format!("Refund: {}", input.reason),
-        idempotency_key: key.clone(),
+        idempotency_key: key,
         chat_id: r.chat_id,
         reservation_id: Some(input.reservation_id),
         metadata: Some(serde_json::json!({"reason": input.reason, "operator": input.operator})),
@@ -388,10 +394,7 @@ pub async fn refund(pool: &PgPool, input: &RefundInput) -> Result<SettleOutput, 
             balance + outstanding,
         )
     };
-    let transaction_id = match post(&mut tx, &entry).await? {
-        Some(id) => id,
-        None => ledger_row(&mut tx, &key).await?.unwrap_or_default(),
-    };
+    let transaction_id = post_once(&mut tx, &entry).await?;
     sqlx::query(
         "UPDATE coin_reservations SET refunded_amount = captured_amount, reason = $2 WHERE id = $1",
     )
