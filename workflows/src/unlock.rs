@@ -104,8 +104,8 @@ impl UnlockInsightsWorkflow {
         let input = ctx.state(|s| s.input.clone());
         let timings = input.timings.clone();
         // Asked first, before any command: runs started before the patch replay without it.
-        let local = ctx.patched(UNLOCK_V2);
-        ctx.state_mut(|s| s.v2 = local);
+        let v2 = ctx.patched(UNLOCK_V2);
+        ctx.state_mut(|s| s.v2 = v2);
         set_stage(ctx, "reserving");
         let reserve = ReserveInput {
             reservation_id: input.reservation_id,
@@ -139,7 +139,7 @@ impl UnlockInsightsWorkflow {
                 _ = &mut deadline => Ending::Deadline,
                 results = work => Ending::Work(results),
             };
-            if local && !matches!(ending, Ending::Deadline) {
+            if v2 && !matches!(ending, Ending::Deadline) {
                 // Dropping the timer future does not cancel the timer: it would still fire (a
                 // workflow task for nothing) half an hour later, inside the refund window.
                 deadline.cancel();
@@ -536,11 +536,11 @@ fn operator_name(request: &ManualRefund) -> String {
 /// the attribute would be overwritten in the same visibility write. (While the database is
 /// down a run waits in its previous attribute value; the `progress` query tells the truth.)
 fn set_stage(ctx: &WorkflowContext<UnlockInsightsWorkflow>, stage: &str) {
-    let local = ctx.state_mut(|s| {
+    let v2 = ctx.state_mut(|s| {
         s.progress.stage = stage.to_owned();
         s.v2
     });
-    if local && matches!(stage, "reserving" | "settling") {
+    if v2 && matches!(stage, "reserving" | "settling") {
         return;
     }
     ctx.upsert_search_attributes([UNLOCK_STATUS.value_set(stage.to_owned())]);
