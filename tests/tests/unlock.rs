@@ -159,23 +159,32 @@ fn unlock_replayer() -> temporalio_sdk::workflow_replayer::WorkflowReplayer {
     WorkflowReplayer::new(options).unwrap()
 }
 
+/// An unlock workflow's whole history as proto JSON, once the workflow has closed (the job row
+/// is written a moment before its last workflow task completes).
+async fn closed_history_json(app: &TestApp, workflow_id: &str) -> Vec<u8> {
+    use relivchats_domain::contracts::unlock::UnlockInsightsDefinition;
+    let handle = app
+        .temporal
+        .get_workflow_handle::<UnlockInsightsDefinition>(workflow_id.to_owned());
+    handle.get_result(Default::default()).await.unwrap();
+    handle
+        .fetch_history(Default::default())
+        .to_json()
+        .await
+        .unwrap()
+}
+
+async fn closed_history(app: &TestApp, workflow_id: &str) -> Value {
+    serde_json::from_slice(&closed_history_json(app, workflow_id).await).unwrap()
+}
+
 /// The workflow's recorded history replays against today's code: no non-determinism. With
 /// `RECORD_UNLOCK_HISTORIES=v3` (a version tag) the history is also saved as `v3-{label}.json`
 /// among the fixtures, never over an existing one: record before changing the workflow, so the
 /// new code is checked against the old runs.
 async fn assert_replays(app: &TestApp, workflow_id: &str, label: &str) {
-    use relivchats_domain::contracts::unlock::UnlockInsightsDefinition;
-    let handle = app
-        .temporal
-        .get_workflow_handle::<UnlockInsightsDefinition>(workflow_id.to_owned());
-    // Wait until it has closed, so the whole history is replayed.
-    handle.get_result(Default::default()).await.unwrap();
+    let json = closed_history_json(app, workflow_id).await;
     if let Ok(version) = std::env::var("RECORD_UNLOCK_HISTORIES") {
-        let json = handle
-            .fetch_history(Default::default())
-            .to_json()
-            .await
-            .unwrap();
         std::fs::create_dir_all(HISTORY_FIXTURES).unwrap();
         let path = format!("{HISTORY_FIXTURES}/{version}-{label}.json");
         std::fs::OpenOptions::new()
@@ -185,8 +194,9 @@ async fn assert_replays(app: &TestApp, workflow_id: &str, label: &str) {
             .and_then(|mut f| std::io::Write::write_all(&mut f, &json))
             .unwrap_or_else(|e| panic!("cannot save {path}: {e}"));
     }
+    let history = temporalio_client::WorkflowHistory::from_json(&json).unwrap();
     unlock_replayer()
-        .replay_workflow(handle.fetch_history(Default::default()))
+        .replay_workflow(history)
         .await
         .expect("the unlock history replays deterministically");
 }
@@ -703,19 +713,7 @@ async fn majority_failure_charges_nothing() {
     assert_eq!(held(&app, "unlucky").await, 0);
     assert_eq!(app.balance_and_ledger("unlucky").await, (450, 450));
     // The deadline timer was cancelled once the work was over, not left to fire later.
-    let handle = app
-        .temporal
-        .get_workflow_handle::<relivchats_domain::contracts::unlock::UnlockInsightsDefinition>(
-            format!("unlock:{chat}:{romantic}"),
-        );
-    // Closed first: the job row is written a moment before the workflow task completes.
-    handle.get_result(Default::default()).await.unwrap();
-    let history = handle
-        .fetch_history(Default::default())
-        .to_json()
-        .await
-        .unwrap();
-    let history: Value = serde_json::from_slice(&history).unwrap();
+    let history = closed_history(&app, &format!("unlock:{chat}:{romantic}")).await;
     /// `EVENT_TYPE_TIMER_CANCELED` in Temporal's `EventType` enum.
     const TIMER_CANCELED: i64 = 19;
     let cancelled = history["events"]
@@ -842,12 +840,7 @@ async fn concurrent_unlocks_share_a_small_pool() {
             .get_workflow_handle::<UnlockInsightsDefinition>(id.clone());
         let outcome = handle.get_result(Default::default()).await.unwrap();
         assert_eq!(outcome.status, "completed", "{id}: {outcome:?}");
-        let history = handle
-            .fetch_history(Default::default())
-            .to_json()
-            .await
-            .unwrap();
-        let history: Value = serde_json::from_slice(&history).unwrap();
+        let history = closed_history(&app, id).await;
         let mut retried = Vec::new();
         find_retries(&history, "", &mut retried);
         assert!(
