@@ -298,10 +298,8 @@ async fn noop_baseline(app: &TestApp, runs: usize, clients: usize) -> (Vec<Durat
     let client = app.temporal.clone();
     let next = std::sync::atomic::AtomicUsize::new(0);
     let (_, result) = tokio::join!(worker.run(), async {
-        let started = Instant::now();
-        let samples: Vec<Duration> = join_all((0..clients).map(|_| async {
-            let mut mine = Vec::new();
-            while next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < runs {
+        let result = closed_loop(clients, || {
+            (next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < runs).then_some(async {
                 let t = Instant::now();
                 let options = WorkflowStartOptions::new(
                     queue.clone(),
@@ -315,19 +313,36 @@ async fn noop_baseline(app: &TestApp, runs: usize, clients: usize) -> (Vec<Durat
                 h.get_result(WorkflowGetResultOptions::default())
                     .await
                     .unwrap();
-                mine.push(t.elapsed());
-            }
-            mine
-        }))
-        .await
-        .into_iter()
-        .flatten()
-        .collect();
-        let wall = started.elapsed();
+                t.elapsed()
+            })
+        })
+        .await;
         shutdown();
-        (samples, wall)
+        result
     });
     result
+}
+
+/// `clients` tasks in a closed loop: each starts the next run as soon as its previous one is
+/// done, until `next` has none left. Returns each run's duration (as the run measures it) and
+/// the wall-clock time of the whole loop.
+async fn closed_loop<F: Future<Output = Duration>>(
+    clients: usize,
+    next: impl Fn() -> Option<F>,
+) -> (Vec<Duration>, Duration) {
+    let started = Instant::now();
+    let samples = join_all((0..clients).map(|_| async {
+        let mut mine = Vec::new();
+        while let Some(run) = next() {
+            mine.push(run.await);
+        }
+        mine
+    }))
+    .await
+    .into_iter()
+    .flatten()
+    .collect();
+    (samples, started.elapsed())
 }
 
 /// Prints the CPU seconds each process spent between two [`cpu_by_process`] readings.
@@ -425,21 +440,12 @@ async fn main() {
     }
     let queue = std::sync::Mutex::new(queue.into_iter());
     let cpu_before = cpu_by_process();
-    let started = Instant::now();
-    let latencies: Vec<Duration> = join_all((0..users).map(|_| async {
-        let mut mine = Vec::new();
-        loop {
-            let next = queue.lock().unwrap().next();
-            let Some((user, chat)) = next else { break };
-            mine.push(one_unlock(&app, &user, chat, family).await);
-        }
-        mine
-    }))
-    .await
-    .into_iter()
-    .flatten()
-    .collect();
-    let wall = started.elapsed();
+    let (latencies, wall) = closed_loop(users, || {
+        let (user, chat) = queue.lock().unwrap().next()?;
+        let app = &app;
+        Some(async move { one_unlock(app, &user, chat, family).await })
+    })
+    .await;
     let cpu_after = cpu_by_process();
     summary(
         &format!("unlock latency, {users} clients in a closed loop"),
