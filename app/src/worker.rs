@@ -61,6 +61,13 @@ impl WorkerThread {
                         false,
                     )
                     .await?;
+                    if config.reservation_sweep_secs > 0 {
+                        // Ends with this runtime, when the worker stops.
+                        tokio::spawn(relivchats_activities::ledger::sweep_expired_holds(
+                            pool.clone(),
+                            Duration::from_secs(config.reservation_sweep_secs),
+                        ));
+                    }
                     let runtime = Runtime::from_current_tokio(Default::default())
                         .map_err(|e| anyhow!("cannot start the Temporal runtime: {e}"))?;
                     let mut worker = Worker::new(&runtime, client, worker_options(&config, pool, providers)?)

@@ -877,3 +877,334 @@ fn find_retries(value: &Value, parent: &str, found: &mut Vec<String>) {
         _ => {}
     }
 }
+
+/// Every completed insight of `user` belongs to an unlock that captured coins and kept them.
+async fn assert_no_unpaid_insights(app: &TestApp, user: &str) {
+    let unpaid: Vec<(String, String)> = sqlx::query_as(
+        r#"SELECT t.name, COALESCE(r.status, 'no reservation') FROM insights i
+           JOIN chats c ON c.id = i.chat_id
+           JOIN insight_types t ON t.id = i.insight_type_id
+           LEFT JOIN insight_generation_jobs j ON j.job_id = i.job_id
+           LEFT JOIN coin_reservations r ON r.id = j.reservation_id
+           WHERE c.user_id = $1 AND i.status = 'completed'
+             AND NOT COALESCE(r.status = 'captured' AND r.captured_amount > 0 AND r.refunded_amount = 0, FALSE)"#,
+    )
+    .bind(user)
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert!(unpaid.is_empty(), "insights nobody paid for: {unpaid:?}");
+}
+
+async fn retry(app: &TestApp, token: &str, insight: &str) -> reqwest::Response {
+    app.http
+        .post(app.url(&format!("/api/insights/{insight}/retry")))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The ids of a chat's failed insights.
+async fn failed_insights(app: &TestApp, token: &str, chat: Uuid) -> Vec<String> {
+    let insights = json(
+        app.get(&format!("/api/insights/chats/{chat}"), Some(token))
+            .await,
+    )
+    .await;
+    insights["insights"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["status"] == "failed")
+        .map(|i| i["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// With exactly one price in the account, parallel unlocks — three categories of one chat, and
+/// three chats at once — start exactly one paid unlock: the balance check, the hold and the
+/// one-unlock-per-chat rule are one transaction. (Before, every request passed the checks, the
+/// extra workflows failed their reservation and left six failed insights each, which the free
+/// retry then generated for nothing.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parallel_unlocks_with_one_price_unlock_once() {
+    let app =
+        TestApp::spawn_with(vars(vec![("UNLOCK_REFUND_WINDOW_SECS".into(), "0".into())])).await;
+    let user = "one-price";
+    let token = app.token(user);
+    grant(&app, user, 350).await; // 400 with the bonus: one unlock
+    let chat = upload(&app, &token, two_person_chat()).await;
+    let mut categories = Vec::new();
+    for slug in ["romantic", "friendship", "family"] {
+        categories.push(category(&app, slug).await);
+    }
+    let responses = join_all(categories.iter().map(|c| unlock(&app, &token, chat, *c))).await;
+    let mut accepted = Vec::new();
+    for r in responses {
+        let status = r.status().as_u16();
+        let body = json(r).await;
+        match status {
+            200 => accepted.push(body["job_id"].as_str().unwrap().to_owned()),
+            402 | 409 => assert_error_shape(&body),
+            other => panic!("unexpected {other}: {body}"),
+        }
+    }
+    assert_eq!(accepted.len(), 1, "one unlock for one price");
+    let done = wait_for_job(&app, &token, &accepted[0]).await;
+    assert_eq!(done["status"], "completed", "{done}");
+
+    // Three chats at once, with one price again.
+    grant(&app, user, 400).await;
+    let chats = join_all((0..3).map(|_| upload(&app, &token, two_person_chat()))).await;
+    let responses = join_all(
+        chats
+            .iter()
+            .map(|c| unlock(&app, &token, *c, categories[2])),
+    )
+    .await;
+    let statuses: Vec<u16> = responses.iter().map(|r| r.status().as_u16()).collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 402).count(),
+        2,
+        "{statuses:?}"
+    );
+    let jobs: Vec<String> = sqlx::query_scalar(
+        "SELECT job_id FROM insight_generation_jobs WHERE user_id = $1 AND status IN ('queued', 'running')",
+    )
+    .bind(user)
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    for job in &jobs {
+        wait_for_job(&app, &token, job).await;
+    }
+    // Whatever failed along the way cannot be retried into a free insight.
+    for chat in chats.iter().chain([&chat]) {
+        for id in failed_insights(&app, &token, *chat).await {
+            assert_eq!(retry(&app, &token, &id).await.status(), 409);
+        }
+    }
+    assert_eq!(
+        ledger_rows(&app, user, "insight_unlock").await,
+        vec![-400, -400]
+    );
+    assert_eq!(app.balance_and_ledger(user).await, (0, 0));
+    assert_eq!(held(&app, user).await, 0);
+    assert_no_unpaid_insights(&app, user).await;
+    assert_money_exact(&app, user).await;
+    app.stop().await;
+}
+
+/// A free retry is owed only for an unlock that was paid for and not refunded, and only a few
+/// times: an unlock that charged nothing (more than half failed) or was refunded by an operator
+/// gives no free retries, and may be unlocked again (paid) instead.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retries_are_free_only_for_paid_unlocks_and_bounded() {
+    let llm = FakeLlm::start().await;
+    llm.fail(&[
+        "conflict_resolution",
+        "future_planning",
+        "playfulness_romance",
+        "love_language",
+    ]);
+    let mut overrides = llm.app_vars();
+    overrides.push(("INSIGHT_MAX_ATTEMPTS".into(), "1".into()));
+    overrides.push(("UNLOCK_REFUND_WINDOW_SECS".into(), "60".into()));
+    let app = TestApp::spawn_with(vars(overrides)).await;
+    let user = "retrier";
+    let token = app.token(user);
+    grant(&app, user, 750).await; // 800
+    let romantic = category(&app, "romantic").await;
+
+    // More than half failed: nothing charged, so nothing to retry for free.
+    let chat = upload(&app, &token, two_person_chat()).await;
+    let job = start_job(&app, &token, chat, romantic).await;
+    let done = wait_for_job(&app, &token, &job).await;
+    assert_eq!(done["coins_charged"], 0, "{done}");
+    llm.fail(&[]);
+    let failed = failed_insights(&app, &token, chat).await;
+    assert_eq!(failed.len(), 4);
+    for id in &failed {
+        let r = retry(&app, &token, id).await;
+        assert_eq!(r.status(), 409);
+        let body = json(r).await;
+        assert!(
+            body["detail"].as_str().unwrap().contains("not charged"),
+            "{body}"
+        );
+    }
+    // It may be unlocked again, and that unlock is paid.
+    let again = start_job(&app, &token, chat, romantic).await;
+    let done = wait_for_job(&app, &token, &again).await;
+    assert_eq!(done["status"], "completed", "{done}");
+    assert_eq!(ledger_rows(&app, user, "insight_unlock").await, vec![-400]);
+
+    // A partial failure is paid for what it delivered, and its failed insight is retried for
+    // free, at most three times; after an operator refund, not at all.
+    llm.fail(&["love_language"]);
+    let chat2 = upload(&app, &token, two_person_chat()).await;
+    let job2 = start_job(&app, &token, chat2, romantic).await;
+    let done = wait_for_job(&app, &token, &job2).await;
+    assert_eq!(done["coins_charged"], 333, "{done}");
+    let failed = failed_insights(&app, &token, chat2).await;
+    assert_eq!(failed.len(), 1);
+    for attempt in 1..=3 {
+        let r = retry(&app, &token, &failed[0]).await;
+        assert_eq!(r.status(), 200, "retry {attempt}");
+        // Wait for this retry to fail again before the next.
+        for _ in 0..300 {
+            if failed_insights(&app, &token, chat2).await.len() == 1 {
+                let status: String =
+                    sqlx::query_scalar("SELECT status FROM insights WHERE id = $1::UUID")
+                        .bind(&failed[0])
+                        .fetch_one(&app.pool)
+                        .await
+                        .unwrap();
+                if status == "failed" {
+                    break;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    let r = retry(&app, &token, &failed[0]).await;
+    assert_eq!(r.status(), 409);
+    assert!(
+        json(r).await["detail"]
+            .as_str()
+            .unwrap()
+            .contains("already retried 3 times")
+    );
+    relivchats::admin::refund_unlock(&app.pool, &app.temporal, chat2, "romantic", "test", "ops")
+        .await
+        .unwrap();
+    for _ in 0..300 {
+        if !ledger_rows(&app, user, "refund").await.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(ledger_rows(&app, user, "refund").await, vec![333]);
+    // The refund is recorded before the refunded job's insight would be retried.
+    sqlx::query("UPDATE insights SET retry_count = 0 WHERE id = $1::UUID")
+        .bind(&failed[0])
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(retry(&app, &token, &failed[0]).await.status(), 409);
+    assert_eq!(app.balance_and_ledger(user).await, (400, 400));
+    assert_eq!(held(&app, user).await, 0);
+    assert_money_exact(&app, user).await;
+    app.stop().await;
+}
+
+/// An operator refund while the model is still working cancels the work (the activity
+/// heartbeats, so the cancellation reaches it) and nothing is stored for the 0-coin job.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn late_insights_are_not_stored_after_a_refund() {
+    let llm = FakeLlm::start().await;
+    llm.delay(Duration::from_secs(6));
+    let mut overrides = llm.app_vars();
+    overrides.push(("INSIGHT_TIMEOUT_SECS".into(), "60".into()));
+    let app = TestApp::spawn_with(vars(overrides)).await;
+    let user = "late";
+    let token = app.token(user);
+    grant(&app, user, 350).await;
+    let chat = upload(&app, &token, two_person_chat()).await;
+    let job = start_job(&app, &token, chat, category(&app, "family").await).await;
+    for _ in 0..200 {
+        if llm.calls() >= 6 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(llm.calls(), 6, "the six insights are with the model");
+    relivchats::admin::refund_unlock(&app.pool, &app.temporal, chat, "family", "late", "ops")
+        .await
+        .unwrap();
+    let done = wait_for_job(&app, &token, &job).await;
+    assert_eq!(done["coins_charged"], 0, "{done}");
+    // The model answers six seconds after it was asked; give the answers time to arrive.
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    let completed: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM insights WHERE chat_id = $1 AND status = 'completed'",
+    )
+    .bind(chat)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(completed, 0, "no insight for a refunded job");
+    assert_eq!(app.balance_and_ledger(user).await, (400, 400));
+    assert_eq!(held(&app, user).await, 0);
+    assert_no_unpaid_insights(&app, user).await;
+    app.stop().await;
+}
+
+/// A hold whose workflow was terminated is released by the sweeper once it expires, exactly
+/// once, and the job and its insights say the unlock did not finish.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expired_holds_come_back_exactly_once() {
+    use relivchats_domain::contracts::unlock::UnlockInsightsDefinition;
+    use temporalio_client::WorkflowTerminateOptions;
+    let llm = FakeLlm::start().await;
+    llm.delay(Duration::from_secs(8));
+    let mut overrides = llm.app_vars();
+    overrides.push(("RESERVATION_SWEEP_SECS".into(), "1".into()));
+    let app = TestApp::spawn_with(vars(overrides)).await;
+    let user = "stranded";
+    let token = app.token(user);
+    grant(&app, user, 350).await;
+    let chat = upload(&app, &token, two_person_chat()).await;
+    let response = unlock(&app, &token, chat, category(&app, "family").await).await;
+    assert_eq!(response.status(), 200);
+    let body = json(response).await;
+    let workflow_id = body["workflow_id"].as_str().unwrap().to_owned();
+    let job = body["job_id"].as_str().unwrap().to_owned();
+    assert_eq!(held(&app, user).await, 400);
+    app.temporal
+        .get_workflow_handle::<UnlockInsightsDefinition>(workflow_id)
+        .terminate(
+            WorkflowTerminateOptions::builder()
+                .reason("stuck".to_owned())
+                .build(),
+        )
+        .await
+        .unwrap();
+    // Still held: the hold has not expired yet. Then it expires.
+    assert_eq!(held(&app, user).await, 400);
+    sqlx::query(
+        "UPDATE coin_reservations SET expires_at = now() - interval '1 second' WHERE user_id = $1",
+    )
+    .bind(user)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    for _ in 0..150 {
+        if held(&app, user).await == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(held(&app, user).await, 0, "the sweeper released the hold");
+    let (status, reason): (String, String) =
+        sqlx::query_as("SELECT status, reason FROM coin_reservations WHERE user_id = $1")
+            .bind(user)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(status, "expired");
+    assert!(reason.contains("expired"), "{reason}");
+    let done = wait_for_job(&app, &token, &job).await;
+    assert_eq!(done["status"], "failed", "{done}");
+    // Sweeping again (or on many workers at once) changes nothing.
+    let again = join_all((0..4).map(|_| ledger::release_expired(&app.pool))).await;
+    assert_eq!(again.into_iter().map(Result::unwrap).sum::<u64>(), 0);
+    assert_eq!(app.balance_and_ledger(user).await, (400, 400));
+    assert_money_exact(&app, user).await;
+    app.stop().await;
+}

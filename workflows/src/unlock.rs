@@ -114,7 +114,7 @@ impl UnlockInsightsWorkflow {
             category_id: input.category_id,
             workflow_id: unlock_workflow_id(input.chat_id, input.category_id),
             amount: input.price,
-            hold_secs: timings.deadline_secs + 300,
+            hold_secs: timings.hold_secs(),
         };
         if let Err(e) = Self::ledger(ctx, LedgerContracts::reserve_coins, reserve).await {
             // Nothing is held: record why and stop.
@@ -618,11 +618,15 @@ fn index_options(token: &WorkflowCancellationToken) -> ActivityOptions {
         .build()
 }
 
+/// Options of one `generate_insight`: its own timeout and retries, and a heartbeat timeout so
+/// that cancelling the work (deadline, operator refund) reaches a running model call — without
+/// one, a cancel request waits for the activity to finish by itself.
 pub(crate) fn insight_options(
     timings: &UnlockTimings,
     token: &WorkflowCancellationToken,
 ) -> ActivityOptions {
     ActivityOptions::with_start_to_close_timeout(Duration::from_secs(timings.insight_timeout_secs))
+        .heartbeat_timeout(Duration::from_secs(10))
         .retry_policy(
             RetryPolicy::builder()
                 .initial_interval(Duration::from_secs(1))

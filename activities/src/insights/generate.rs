@@ -132,7 +132,15 @@ impl InsightActivities {
         };
         let generated = self.generate_valid(request).await?;
         let elapsed = started.elapsed().as_millis();
-        let stored = self.store(row.id, &generated, elapsed, used.len()).await?;
+        let stored = self
+            .store(
+                row.id,
+                input.job_id.as_deref(),
+                &generated,
+                elapsed,
+                used.len(),
+            )
+            .await?;
         tracing::info!(model = %generated.model, tokens = generated.tokens, chunks = used.len(), ms = %elapsed, "insight generated");
         Ok(stored.output())
     }
@@ -243,14 +251,41 @@ impl InsightActivities {
         }
     }
 
+    /// Stores the content, unless the unlock it belongs to has already settled without being
+    /// paid for it (released at its deadline, refunded by an operator, expired): a late
+    /// attempt must not hand out an insight for a 0-coin job. The reservation is read under a
+    /// share lock, so a capture, release or refund cannot land between the check and the write.
+    /// An insight outside any known job (a direct call) is stored as before.
     async fn store(
         &self,
         id: Uuid,
+        job_id: Option<&str>,
         generated: &Generated,
         elapsed_ms: u128,
         chunks: usize,
     ) -> Result<InsightRow, InsightFailure> {
-        sqlx::query_as(
+        let mut tx = self.pool.begin().await?;
+        if let Some(job_id) = job_id {
+            let reservation: Option<(String, i32)> = sqlx::query_as(
+                r#"SELECT r.status, r.refunded_amount FROM insight_generation_jobs j
+                   JOIN coin_reservations r ON r.id = j.reservation_id
+                   WHERE j.job_id = $1 FOR SHARE OF r"#,
+            )
+            .bind(job_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some((status, refunded)) = reservation
+                && !owed(&status, refunded)
+            {
+                return Err(InsightFailure::fatal(
+                    failure::NOT_ALLOWED,
+                    format!(
+                        "the unlock settled ({status}) before this insight finished; it was not stored"
+                    ),
+                ));
+            }
+        }
+        let stored: InsightRow = sqlx::query_as(
             r#"UPDATE insights SET status = 'completed', content = $2, tokens_used = $3, generation_time_ms = $4,
                       rag_chunks_used = $5, model_used = $6, error_message = NULL, updated_at = now()
                WHERE id = $1
@@ -262,10 +297,23 @@ impl InsightActivities {
         .bind(i32::try_from(elapsed_ms).unwrap_or(i32::MAX))
         .bind(chunks as i32)
         .bind(&generated.model)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *tx)
         .await?
         // The row went with its chat (deleted mid-generation).
-        .ok_or_else(|| InsightFailure::fatal(failure::UNKNOWN_CHAT, "the chat was deleted during generation"))
+        .ok_or_else(|| InsightFailure::fatal(failure::UNKNOWN_CHAT, "the chat was deleted during generation"))?;
+        tx.commit().await?;
+        Ok(stored)
+    }
+}
+
+/// Whether an insight of a job whose reservation is in this state may still be delivered: while
+/// the coins are held (the unlock is running), or after a capture nobody refunded (a free retry
+/// of a paid unlock).
+fn owed(reservation_status: &str, refunded: i32) -> bool {
+    match reservation_status {
+        "held" => true,
+        "captured" => refunded == 0,
+        _ => false,
     }
 }
 
@@ -274,22 +322,42 @@ fn spec_allows(spec: &InsightTypeSpec, participants: i32) -> bool {
 }
 
 /// Parses and validates the model's text; `Err` lists what is wrong.
+///
+/// Each problem names the place in the document and the rule it breaks, never the value: the
+/// model writes from the chat, and these messages travel into logs, the Temporal history and
+/// `insights.error_message`, none of which may hold chat text.
 pub(crate) fn check(schema: &Value, response: &LlmResponse) -> Result<Value, Vec<String>> {
     let text = strip_fences(&response.text);
-    let value: Value = serde_json::from_str(text)
-        .map_err(|e| vec![format!("the answer is not valid JSON: {e}")])?;
+    let value: Value = serde_json::from_str(text).map_err(|e| {
+        vec![format!(
+            "the answer is not valid JSON ({:?} error at line {}, column {})",
+            e.classify(),
+            e.line(),
+            e.column()
+        )]
+    })?;
     let validator = jsonschema::validator_for(schema)
         .map_err(|e| vec![format!("the schema does not compile: {e}")])?;
     let problems: Vec<String> = validator
         .iter_errors(&value)
         .take(20)
-        .map(|e| format!("{} (at {})", e, e.instance_path))
+        .map(|e| describe_violation(&e))
         .collect();
     if problems.is_empty() {
         Ok(value)
     } else {
         Err(problems)
     }
+}
+
+/// "at /summary: breaks `maxLength` (schema /properties/summary/maxLength)": where and which
+/// rule, without the offending value.
+fn describe_violation(e: &jsonschema::ValidationError<'_>) -> String {
+    let schema_path = e.schema_path.to_string();
+    let rule = schema_path.rsplit('/').next().unwrap_or_default();
+    let at = e.instance_path.to_string();
+    let at = if at.is_empty() { "/".to_owned() } else { at };
+    format!("at {at}: breaks `{rule}` (schema {schema_path})")
 }
 
 /// Some models wrap JSON in a Markdown code fence even in JSON mode.
@@ -323,10 +391,29 @@ mod tests {
             7
         );
         let problems = check(&schema, &response("{\"score\": 11}")).unwrap_err();
-        assert!(
-            problems[0].contains("maximum") || problems[0].contains("10"),
-            "{problems:?}"
+        assert_eq!(
+            problems,
+            vec!["at /score: breaks `maximum` (schema /properties/score/maximum)".to_owned()]
         );
         assert!(check(&schema, &response("not json")).unwrap_err()[0].contains("not valid JSON"));
+    }
+
+    /// The chat's words never reach an error message, whatever rule they break.
+    #[test]
+    fn problems_never_quote_the_output() {
+        let schema = json!({"type": "object", "additionalProperties": false,
+            "properties": {"quote": {"type": "string", "maxLength": 5, "enum": ["a"]},
+                           "n": {"type": "integer"}},
+            "required": ["quote", "missing"]});
+        let secret = "Priya said the secret plan";
+        let text = json!({"quote": secret, "n": secret, "extra secret plan": 1}).to_string();
+        let problems = check(&schema, &response(&text)).unwrap_err();
+        assert!(problems.len() >= 4, "{problems:?}");
+        for p in &problems {
+            assert!(!p.contains("secret") && !p.contains("Priya"), "{p}");
+        }
+        let broken = format!("{{\"quote\": \"{secret}");
+        let problems = check(&schema, &response(&broken)).unwrap_err();
+        assert!(!problems[0].contains("secret"), "{problems:?}");
     }
 }

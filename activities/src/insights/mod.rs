@@ -30,6 +30,10 @@ use temporalio_sdk::{
     activities::{ActivityContext, ActivityError},
 };
 
+/// How often `generate_insight` heartbeats (the workflow's heartbeat timeout is a few times
+/// this; the SDK throttles what it sends to the server).
+pub const GENERATE_HEARTBEAT_EVERY: Duration = Duration::from_secs(1);
+
 /// The three providers, built once per process and shared (the Edge shard allows one holder).
 #[derive(Clone)]
 pub struct Providers {
@@ -208,15 +212,38 @@ impl InsightActivities {
         })
     }
 
+    /// Heartbeats while the model works, so that a deadline or an operator's refund, which
+    /// cancel the activity, reach it (cancellation travels on heartbeat responses) and the
+    /// model call is dropped instead of finishing into a settled job.
     #[activity(definition = GenerateInsight)]
     pub async fn generate_insight(
         self: Arc<Self>,
-        _ctx: ActivityContext,
+        ctx: ActivityContext,
         input: GenerateInsightInput,
     ) -> Result<GenerateInsightOutput, ActivityError> {
-        self.run_generate_insight(input).await.map_err(|e| {
-            tracing::warn!(error = %e, retryable = e.is_retryable(), "generate_insight failed");
-            e.into_activity_error()
-        })
+        let work = self.run_generate_insight(input);
+        tokio::pin!(work);
+        let mut beat = tokio::time::interval(GENERATE_HEARTBEAT_EVERY);
+        let mut beats: u32 = 0;
+        loop {
+            tokio::select! {
+                out = &mut work => {
+                    return out.map_err(|e| {
+                        tracing::warn!(error = %e, retryable = e.is_retryable(), "generate_insight failed");
+                        e.into_activity_error()
+                    });
+                }
+                () = ctx.cancelled() => {
+                    tracing::info!("generate_insight cancelled (the unlock ended); the model call is dropped");
+                    return Err(ActivityError::cancelled());
+                }
+                _ = beat.tick() => {
+                    beats += 1;
+                    if let Err(e) = ctx.record_heartbeat(beats).await {
+                        tracing::warn!(error = %e, "generate_insight heartbeat failed");
+                    }
+                }
+            }
+        }
     }
 }

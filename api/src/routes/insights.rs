@@ -14,8 +14,9 @@ use relivchats_domain::{
     contracts::{
         search_attributes,
         unlock::{
-            InsightTypeRef, ProgressQuery, RetryInput, RetryInsightDefinition, UnlockInput,
-            UnlockInsightsDefinition, UnlockProgress, retry_workflow_id, unlock_workflow_id,
+            InsightTypeRef, MAX_FREE_RETRIES, ProgressQuery, RetryInput, RetryInsightDefinition,
+            UnlockInput, UnlockInsightsDefinition, UnlockProgress, retry_workflow_id,
+            unlock_workflow_id,
         },
     },
 };
@@ -140,6 +141,7 @@ async fn load_types(state: &AppState, category_id: Uuid) -> ApiResult<Vec<Unlock
 #[utoipa::path(post, path = "/api/insights/unlock", tag = "insights", request_body = UnlockRequest,
     security(("bearer" = [])),
     responses((status = 200, body = UnlockResponse), (status = 402, body = Object, description = "Not enough coins: {required, available, deficit}"),
+        (status = 403, body = Object, description = "The account is on hold (a reversed payment)"),
         (status = 404, body = Object), (status = 409, body = Object, description = "Already unlocked, another unlock running, or the chat does not fit the category"),
         (status = 503, body = Object)))]
 #[tracing::instrument(skip_all, fields(user_id = %user.user_id, chat_id = %body.chat_id, category_id = %body.category_id), err(Debug))]
@@ -190,7 +192,9 @@ pub(crate) async fn unlock(
     if let Some(job) = latest_job(&state, body.chat_id, body.category_id).await? {
         match job.status.as_str() {
             "queued" | "running" => return attach(&state, &user, job, &slug, &types, &chat).await,
-            "completed" | "partial_failure" => {
+            // A settled unlock that took coins stays unlocked; one that charged nothing (more
+            // than half failed) may be unlocked again, or the user would be stuck with it.
+            "completed" | "partial_failure" if job.coins_charged > 0 => {
                 return Err(ApiError::Conflict(format!(
                     "The {display_name} insights of this chat are already unlocked (job {}). Failed insights can be retried for free.",
                     job.job_id
@@ -204,28 +208,26 @@ pub(crate) async fn unlock(
         "queued" | "generating"
     ) && chat.category_id != Some(body.category_id)
     {
-        return Err(ApiError::Conflict(
-            "Another category is being unlocked for this chat. Wait for it to finish, then try again.".to_owned(),
-        ));
-    }
-    let available = available_coins(&state, &user).await?;
-    if available < i64::from(price) {
-        return Err(ApiError::InsufficientCredits {
-            required: price.into(),
-            available,
-        });
+        return Err(another_unlock_running());
     }
     let job = match create_job(&state, &user, body.chat_id, body.category_id, price, &types).await?
     {
         Some(job) => job,
-        // A concurrent identical request created it first: return that one.
-        None => latest_job(&state, body.chat_id, body.category_id)
-            .await?
-            .ok_or_else(|| {
-                ApiError::Internal(anyhow::anyhow!("the concurrent unlock job vanished"))
-            })?,
+        // A concurrent request's job won the one-active-unlock-per-chat index: the same
+        // category attaches to it, another category waits.
+        None => match latest_job(&state, body.chat_id, body.category_id).await? {
+            Some(job) if matches!(job.status.as_str(), "queued" | "running") => job,
+            _ => return Err(another_unlock_running()),
+        },
     };
     attach(&state, &user, job, &slug, &types, &chat).await
+}
+
+fn another_unlock_running() -> ApiError {
+    ApiError::Conflict(
+        "Another category is being unlocked for this chat. Wait for it to finish, then try again."
+            .to_owned(),
+    )
 }
 
 async fn latest_job(
@@ -253,8 +255,11 @@ async fn available_coins(state: &AppState, user: &AuthUser) -> ApiResult<i64> {
     .await?)
 }
 
-/// Inserts the job, its pending insights and the chat's new status in one transaction.
-/// `None` when a concurrent request's job won the unique index.
+/// Holds the price and inserts the job, its pending insights and the chat's new status in one
+/// transaction, under the user's row lock (the ledger's lock order: user first). The balance
+/// check and the hold are one step, so parallel unlocks cannot spend the same coins; the
+/// one-active-unlock-per-chat index makes the concurrency check atomic too. `None` when a
+/// concurrent request's job won that index (nothing is held then).
 async fn create_job(
     state: &AppState,
     user: &AuthUser,
@@ -264,6 +269,50 @@ async fn create_job(
     types: &[UnlockType],
 ) -> ApiResult<Option<JobRow>> {
     let mut tx = state.pool.begin().await?;
+    // The lock first, the held coins in a statement of their own: a statement's snapshot is
+    // taken before it waits for the lock, so a sum in the locking statement would miss the
+    // hold that the transaction we waited for had just committed.
+    let (balance, flagged): (i32, bool) = sqlx::query_as(
+        "SELECT credit_balance, is_flagged FROM users WHERE user_id = $1 FOR UPDATE",
+    )
+    .bind(user.user_id.as_str())
+    .fetch_one(&mut *tx)
+    .await?;
+    let held: i64 = sqlx::query_scalar(
+        "SELECT COALESCE(SUM(amount), 0)::BIGINT FROM coin_reservations WHERE user_id = $1 AND status = 'held'",
+    )
+    .bind(user.user_id.as_str())
+    .fetch_one(&mut *tx)
+    .await?;
+    let available = i64::from(balance) - held;
+    // A flagged account owes coins (a payment was refunded or charged back after its coins
+    // were spent): it cannot spend more until support has looked at it.
+    if flagged {
+        return Err(ApiError::Forbidden(
+            "Your account is on hold because a payment was reversed after its coins were spent, so coins cannot be spent right now. Please contact support.".to_owned(),
+        ));
+    }
+    if available < i64::from(price) {
+        return Err(ApiError::InsufficientCredits {
+            required: price.into(),
+            available,
+        });
+    }
+    let reservation_id = Uuid::new_v4();
+    let workflow_id = unlock_workflow_id(chat_id, category_id);
+    sqlx::query(
+        r#"INSERT INTO coin_reservations (id, user_id, chat_id, category_id, workflow_id, amount, expires_at)
+           VALUES ($1, $2, $3, $4, $5, $6, now() + make_interval(secs => $7))"#,
+    )
+    .bind(reservation_id)
+    .bind(user.user_id.as_str())
+    .bind(chat_id)
+    .bind(category_id)
+    .bind(&workflow_id)
+    .bind(price)
+    .bind(state.settings.unlock_timings.hold_secs() as f64)
+    .execute(&mut *tx)
+    .await?;
     let job_id = Uuid::new_v4().to_string();
     let inserted: Option<JobRow> = sqlx::query_as(&format!(
         r#"INSERT INTO insight_generation_jobs
@@ -275,25 +324,30 @@ async fn create_job(
     ))
     .bind(Uuid::new_v4())
     .bind(&job_id)
-    .bind(unlock_workflow_id(chat_id, category_id))
+    .bind(&workflow_id)
     .bind(chat_id)
     .bind(category_id)
     .bind(user.user_id.as_str())
-    .bind(Uuid::new_v4())
+    .bind(reservation_id)
     .bind(types.len() as i32)
     .bind(price)
     .fetch_optional(&mut *tx)
     .await?;
     let Some(job) = inserted else {
+        // Dropping the transaction rolls the hold back.
         return Ok(None);
     };
     for t in types {
         sqlx::query(
+            // Every insight joins the new job, completed ones too (they are kept, not made
+            // again): the job that pays for them is the one they belong to.
             r#"INSERT INTO insights (id, chat_id, insight_type_id, job_id, status)
                VALUES ($1, $2, $3, $4, 'pending')
                ON CONFLICT (chat_id, insight_type_id) DO UPDATE
-                   SET status = 'pending', job_id = EXCLUDED.job_id, error_message = NULL, updated_at = now()
-                   WHERE insights.status <> 'completed'"#,
+                   SET job_id = EXCLUDED.job_id, updated_at = now(),
+                       status = CASE WHEN insights.status = 'completed' THEN 'completed' ELSE 'pending' END,
+                       error_message = CASE WHEN insights.status = 'completed' THEN insights.error_message END,
+                       retry_count = CASE WHEN insights.status = 'completed' THEN insights.retry_count ELSE 0 END"#,
         )
         .bind(Uuid::new_v4())
         .bind(chat_id)
@@ -380,6 +434,15 @@ async fn attach(
                 .bind(&job.job_id)
                 .execute(&state.pool)
                 .await?;
+            // The API held the coins; no workflow will settle them.
+            sqlx::query(
+                r#"UPDATE coin_reservations SET status = 'released', reason = $2, settled_at = now()
+                   WHERE id = $1 AND status = 'held'"#,
+            )
+            .bind(reservation_id)
+            .bind("the unlock workflow could not be started")
+            .execute(&state.pool)
+            .await?;
             return Err(ApiError::ServiceUnavailable(
                 "The unlock could not be started right now. Nothing was charged; please try again in a minute.".to_owned(),
             ));
@@ -397,12 +460,8 @@ async fn attach(
         job_id: job.job_id,
         coins_deducted: job.coins_reserved,
         transaction_id: reservation_id.to_string(),
-        // Before the workflow's reservation lands, show the balance as it will be.
-        remaining_balance: if job.status == "queued" && job.started_at.is_none() {
-            (available - i64::from(job.coins_reserved)).max(0)
-        } else {
-            available
-        },
+        // The hold is written with the job, so this is already net of it.
+        remaining_balance: available,
         total_insights: types.len(),
         estimated_time_seconds: Some(60),
         indexed_on_demand: chat.vector_status != "completed",
@@ -712,6 +771,66 @@ pub(crate) async fn chat_insights(
     }))
 }
 
+/// A failed insight and what its unlock paid.
+#[derive(Debug, sqlx::FromRow)]
+struct RetryCandidate {
+    chat_id: Uuid,
+    insight_type_id: Uuid,
+    job_id: Option<String>,
+    status: String,
+    retry_count: i32,
+    /// The insight's unlock captured coins and no refund gave them back.
+    paid: bool,
+}
+
+/// Claims a free retry of a failed insight: only for an unlock that was paid for (a partial
+/// capture counts: the failed insights are the ones the user was promised), at most
+/// [`MAX_FREE_RETRIES`] times. The claim re-checks both in its own `WHERE`, so neither a race
+/// nor a refund landing in between can start a retry that is not owed.
+async fn claim_retry(
+    state: &AppState,
+    insight_id: Uuid,
+    insight: &RetryCandidate,
+) -> ApiResult<i32> {
+    if !insight.paid {
+        return Err(ApiError::Conflict(
+            "This insight's unlock was not charged (it was refunded, or too few insights succeeded), so there is no free retry. Unlock the category again to generate it.".to_owned(),
+        ));
+    }
+    if insight.retry_count >= MAX_FREE_RETRIES {
+        return Err(ApiError::Conflict(format!(
+            "This insight was already retried {MAX_FREE_RETRIES} times without success. Please contact support; nothing more was charged."
+        )));
+    }
+    let claimed: Option<i32> = sqlx::query_scalar(
+        r#"UPDATE insights i SET status = 'generating', retry_count = i.retry_count + 1,
+                  error_message = NULL, updated_at = now()
+           FROM insight_generation_jobs j JOIN coin_reservations r ON r.id = j.reservation_id
+           WHERE i.id = $1 AND i.status = 'failed' AND i.retry_count < $2
+             AND j.job_id = i.job_id AND r.status = 'captured' AND r.refunded_amount = 0
+           RETURNING i.retry_count"#,
+    )
+    .bind(insight_id)
+    .bind(MAX_FREE_RETRIES)
+    .fetch_optional(&state.pool)
+    .await?;
+    if let Some(attempt) = claimed {
+        return Ok(attempt);
+    }
+    // Lost a race with an identical request (that one started the retry), or a refund landed.
+    let now: Option<(String, i32)> =
+        sqlx::query_as("SELECT status, retry_count FROM insights WHERE id = $1")
+            .bind(insight_id)
+            .fetch_optional(&state.pool)
+            .await?;
+    match now {
+        Some((status, attempt)) if status == "generating" => Ok(attempt),
+        _ => Err(ApiError::Conflict(
+            "This insight can no longer be retried for free.".to_owned(),
+        )),
+    }
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct RetryResponse {
     insight_id: Uuid,
@@ -722,7 +841,8 @@ pub(crate) struct RetryResponse {
     coins_charged: i32,
 }
 
-/// Generates a failed insight again, for free, in its own small workflow.
+/// Generates a failed insight again, for free, in its own small workflow: only an insight of a
+/// paid unlock (not refunded), at most three times.
 #[utoipa::path(post, path = "/api/insights/{insight_id}/retry", tag = "insights", security(("bearer" = [])),
     params(("insight_id" = Uuid, Path)),
     responses((status = 200, body = RetryResponse), (status = 404, body = Object), (status = 409, body = Object)))]
@@ -732,30 +852,28 @@ pub(crate) async fn retry_insight(
     user: AuthUser,
     ApiPath(insight_id): ApiPath<Uuid>,
 ) -> ApiResult<ApiJson<RetryResponse>> {
-    let row: Option<(Uuid, Uuid, Option<String>, String, i32)> = sqlx::query_as(
-        r#"SELECT i.chat_id, i.insight_type_id, i.job_id, i.status, i.retry_count FROM insights i
+    let row: Option<RetryCandidate> = sqlx::query_as(
+        r#"SELECT i.chat_id, i.insight_type_id, i.job_id, i.status, i.retry_count,
+                  COALESCE(r.status = 'captured' AND r.refunded_amount = 0, FALSE) AS paid
+           FROM insights i
            JOIN chats c ON c.id = i.chat_id
+           LEFT JOIN insight_generation_jobs j ON j.job_id = i.job_id
+           LEFT JOIN coin_reservations r ON r.id = j.reservation_id
            WHERE i.id = $1 AND c.user_id = $2 AND NOT c.is_deleted"#,
     )
     .bind(insight_id)
     .bind(user.user_id.as_str())
     .fetch_optional(&state.pool)
     .await?;
-    let (chat_id, insight_type_id, job_id, status, retries) =
-        row.ok_or_else(|| ApiError::not_found("Insight"))?;
-    let attempt = match status.as_str() {
-        "failed" => {
-            let claimed: Option<i32> = sqlx::query_scalar(
-                r#"UPDATE insights SET status = 'generating', retry_count = retry_count + 1, error_message = NULL,
-                       updated_at = now()
-                   WHERE id = $1 AND status = 'failed' RETURNING retry_count"#,
-            )
-            .bind(insight_id)
-            .fetch_optional(&state.pool)
-            .await?;
-            // Lost a race with an identical request: that one started the retry.
-            claimed.unwrap_or(retries + 1)
-        }
+    let insight = row.ok_or_else(|| ApiError::not_found("Insight"))?;
+    let (chat_id, insight_type_id, job_id, retries) = (
+        insight.chat_id,
+        insight.insight_type_id,
+        insight.job_id.clone(),
+        insight.retry_count,
+    );
+    let attempt = match insight.status.as_str() {
+        "failed" => claim_retry(&state, insight_id, &insight).await?,
         // Already retrying: the same answer again.
         "generating" if retries > 0 => retries,
         "completed" => {

@@ -48,6 +48,19 @@ pub struct UnlockTimings {
     pub refund_window_secs: u64,
 }
 
+impl UnlockTimings {
+    /// How long a reservation holds its coins: the deadline plus a margin for settling. Past
+    /// it, the reservation sweeper releases a hold that no workflow settled (a terminated or
+    /// stuck run), so held coins always come back.
+    pub fn hold_secs(&self) -> u64 {
+        self.deadline_secs + 300
+    }
+}
+
+/// Free retries one failed insight gets. A retry costs the model calls of a whole insight,
+/// so it is bounded; past it the user asks support (an operator can refund).
+pub const MAX_FREE_RETRIES: i32 = 3;
+
 impl Default for UnlockTimings {
     fn default() -> Self {
         Self {
