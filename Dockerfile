@@ -10,7 +10,8 @@ RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates
 COPY --from=build /relivchats /usr/local/bin/relivchats
 USER reliv
 WORKDIR /home/reliv
-ENV DATA_DIR=/home/reliv/data BIND_ADDR=0.0.0.0:8000 LOG_FORMAT=json
+# Production unless told otherwise: dev auth (anyone with the secret mints tokens) is refused.
+ENV ENVIRONMENT=production DATA_DIR=/home/reliv/data BIND_ADDR=0.0.0.0:8000 LOG_FORMAT=json
 EXPOSE 8000
 ENTRYPOINT ["relivchats"]
 CMD ["serve"]

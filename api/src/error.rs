@@ -39,6 +39,8 @@ pub enum ApiError {
     #[error("{0}")]
     PayloadTooLarge(String),
     #[error("{0}")]
+    RequestTimeout(String),
+    #[error("{0}")]
     ServiceUnavailable(String),
     #[error("an internal error occurred")]
     Internal(#[from] anyhow::Error),
@@ -73,6 +75,7 @@ impl ApiError {
             Self::Validation { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "ERR_1001"),
             Self::InsufficientCredits { .. } => (StatusCode::PAYMENT_REQUIRED, "ERR_3000"),
             Self::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "ERR_3004"),
+            Self::RequestTimeout(_) => (StatusCode::REQUEST_TIMEOUT, "ERR_1008"),
             Self::ServiceUnavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "ERR_4000"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "ERR_1000"),
         }

@@ -40,6 +40,33 @@ pub struct ApiSettings {
     pub max_upload_bytes: usize,
     /// Deadline, timeouts and retries of unlocks, passed into each workflow's input.
     pub unlock_timings: relivchats_domain::contracts::unlock::UnlockTimings,
+    /// Cut-offs for slow or stalled clients.
+    pub timeouts: HttpTimeouts,
+}
+
+/// Timeouts of the HTTP server: a client that sends its headers or its body too slowly, or a
+/// request that takes too long as a whole, is cut off (slow-loris connections and stalled
+/// uploads would otherwise hold a connection, a task and their memory for ever).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HttpTimeouts {
+    /// From a connection's start (or its previous response) to the end of the next request's
+    /// headers; past it the connection is closed. Applied by the server loop, not a layer.
+    pub header_read: Duration,
+    /// The longest pause between two pieces of a request body (408).
+    pub body_idle: Duration,
+    /// A whole request, body and handler included (408).
+    pub request: Duration,
+}
+
+impl Default for HttpTimeouts {
+    fn default() -> Self {
+        Self {
+            header_read: Duration::from_secs(10),
+            body_idle: Duration::from_secs(15),
+            // A 25 MiB upload at ~2 Mbit/s, with room to parse it.
+            request: Duration::from_secs(120),
+        }
+    }
 }
 
 /// Clerk's Backend API (`https://api.clerk.com` in production).
@@ -147,6 +174,10 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             panic_response,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.settings.timeouts,
+            middleware::timeouts,
         ))
         .layer(cors_layer(&state.settings.cors_origins))
         .layer(axum::middleware::from_fn_with_state(

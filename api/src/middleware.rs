@@ -1,17 +1,28 @@
-//! Cross-cutting HTTP behaviour: request ids, timing, security headers, and the request span.
+//! Cross-cutting HTTP behaviour: request ids, timing, security headers, the request span, and
+//! request timeouts.
 
-use std::time::Instant;
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Instant,
+};
 
 use axum::{
+    body::Body,
     extract::{MatchedPath, Request, State},
     http::{HeaderName, HeaderValue},
     middleware::Next,
-    response::Response,
+    response::{IntoResponse, Response},
 };
 use tracing::Instrument;
 use uuid::Uuid;
 
-use crate::{AppState, error::EXPOSE_INTERNALS};
+use crate::{
+    AppState,
+    error::{ApiError, EXPOSE_INTERNALS},
+};
 
 tokio::task_local! {
     static REQUEST_ID: String;
@@ -83,4 +94,42 @@ pub async fn request_context(
         );
     }
     response
+}
+
+/// Bounds a request in time: the whole of it ([`HttpTimeouts::request`]) and every pause in its
+/// body ([`HttpTimeouts::body_idle`]). Either ends in a 408 with the one error body. A stalled
+/// body surfaces inside the handler as a failed read (each handler words that differently), so
+/// the wrapper notes the stall and its 408 replaces whatever the handler answered.
+pub async fn timeouts(
+    State(timeouts): State<crate::HttpTimeouts>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let stalled = Arc::new(AtomicBool::new(false));
+    let flag = stalled.clone();
+    let request = request.map(|body| {
+        let idle = tower_http::timeout::TimeoutBody::new(timeouts.body_idle, body);
+        Body::new(http_body_util::BodyExt::map_err(
+            idle,
+            move |e: Box<dyn std::error::Error + Send + Sync>| {
+                if e.is::<tower_http::timeout::TimeoutError>() {
+                    flag.store(true, Ordering::Relaxed);
+                }
+                e
+            },
+        ))
+    });
+    match tokio::time::timeout(timeouts.request, next.run(request)).await {
+        Ok(response) if !stalled.load(Ordering::Relaxed) => response,
+        Ok(_) => ApiError::RequestTimeout(format!(
+            "The request body stopped arriving for more than {} seconds, so the request was cancelled. Please try again on a steadier connection.",
+            timeouts.body_idle.as_secs()
+        ))
+        .into_response(),
+        Err(_) => ApiError::RequestTimeout(format!(
+            "The request took longer than {} seconds and was cancelled. Please try again.",
+            timeouts.request.as_secs()
+        ))
+        .into_response(),
+    }
 }

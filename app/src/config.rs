@@ -77,6 +77,29 @@ pub struct Config {
     pub unlock_timings: relivchats_domain::contracts::unlock::UnlockTimings,
     /// Stripe and Razorpay (`STRIPE_*`, `RAZORPAY_*`); unset providers answer 503.
     pub payments: crate::payments::PaymentsConfig,
+    /// Server-side timeouts against slow or stalled clients (`HTTP_*_TIMEOUT_SECS`).
+    pub http_timeouts: relivchats_api::HttpTimeouts,
+    /// How often the worker releases coin holds past their expiry
+    /// (`RESERVATION_SWEEP_SECS`; 0 turns the sweeper off).
+    pub reservation_sweep_secs: u64,
+}
+
+fn http_timeouts(
+    get: &dyn Fn(&str) -> Option<String>,
+) -> anyhow::Result<relivchats_api::HttpTimeouts> {
+    let d = relivchats_api::HttpTimeouts::default();
+    let secs = |key: &str, default: std::time::Duration| -> anyhow::Result<std::time::Duration> {
+        let v: f64 = parse_num(get(key), default.as_secs_f64(), key)?;
+        if !(v > 0.0 && v.is_finite()) {
+            bail!("{key} must be a positive number of seconds, not {v}");
+        }
+        Ok(std::time::Duration::from_secs_f64(v))
+    };
+    Ok(relivchats_api::HttpTimeouts {
+        header_read: secs("HTTP_HEADER_READ_TIMEOUT_SECS", d.header_read)?,
+        body_idle: secs("HTTP_BODY_IDLE_TIMEOUT_SECS", d.body_idle)?,
+        request: secs("HTTP_REQUEST_TIMEOUT_SECS", d.request)?,
+    })
 }
 
 const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/relivchats";
@@ -147,8 +170,21 @@ impl Config {
                 jwks_url: get("CLERK_JWKS_URL").context(
                     "CLERK_JWKS_URL must be set with AUTH_MODE=clerk (https://<frontend-api>/.well-known/jwks.json or https://api.clerk.com/v1/jwks)",
                 )?,
+                jwks_ttl: std::time::Duration::from_secs(parse_num(
+                    get("CLERK_JWKS_TTL_SECS"),
+                    relivchats_api::auth::DEFAULT_JWKS_TTL.as_secs(),
+                    "CLERK_JWKS_TTL_SECS",
+                )?),
                 secret_key: get("CLERK_SECRET_KEY").map(Secret::new),
-                issuer: get("CLERK_ISSUER"),
+                // In production a token must come from our Clerk instance, not merely be
+                // signed by a key its JWKS URL serves.
+                issuer: match get("CLERK_ISSUER") {
+                    Some(issuer) => Some(issuer),
+                    None if prod => bail!(
+                        "CLERK_ISSUER must be set in production (your Clerk Frontend API URL, e.g. https://clerk.example.com): tokens without that issuer are refused"
+                    ),
+                    None => None,
+                },
                 authorized_parties: get("CLERK_AUTHORIZED_PARTIES").map(|v| parse_list(&v)).unwrap_or_default(),
             }),
             other => bail!("AUTH_MODE must be 'dev' or 'clerk', not {other:?}"),
@@ -203,6 +239,12 @@ impl Config {
             providers: crate::providers::ProviderConfig::from_vars(vars)?,
             unlock_timings: unlock_timings(&get)?,
             payments: crate::payments::PaymentsConfig::from_map(vars)?,
+            http_timeouts: http_timeouts(&get)?,
+            reservation_sweep_secs: parse_num(
+                get("RESERVATION_SWEEP_SECS"),
+                60,
+                "RESERVATION_SWEEP_SECS",
+            )?,
         })
     }
 
@@ -215,6 +257,7 @@ impl Config {
             clerk_api: self.clerk_api.clone(),
             max_upload_bytes: self.max_upload_bytes,
             unlock_timings: self.unlock_timings.clone(),
+            timeouts: self.http_timeouts,
         }
     }
 }
@@ -369,6 +412,32 @@ mod tests {
         ]))
         .unwrap_err();
         assert!(err.to_string().contains("CLERK_JWKS_URL"), "{err}");
+    }
+
+    #[test]
+    fn production_requires_the_clerk_issuer() {
+        let mut vars = map(&[
+            ("ENVIRONMENT", "production"),
+            ("DATABASE_URL", "postgres://x/y"),
+            (
+                "CLERK_JWKS_URL",
+                "https://clerk.example.com/.well-known/jwks.json",
+            ),
+            (
+                "ENCRYPTION_KEY",
+                "Gm0nGnBd2M0oP2lYw7mC9r1kq8Tq1xZ5cI4b6yQe3Vs=",
+            ),
+        ]);
+        let err = Config::from_map(&vars).unwrap_err();
+        assert!(err.to_string().contains("CLERK_ISSUER"), "{err}");
+        vars.insert("CLERK_ISSUER".into(), "https://clerk.example.com".into());
+        let config = Config::from_map(&vars).unwrap();
+        match &config.auth {
+            AuthSettings::Clerk(c) => {
+                assert_eq!(c.issuer.as_deref(), Some("https://clerk.example.com"))
+            }
+            AuthSettings::Dev { .. } => panic!("production must use Clerk"),
+        }
     }
 
     #[test]

@@ -26,6 +26,7 @@ pub enum Role {
 pub struct Application {
     listener: TcpListener,
     router: axum::Router,
+    header_read_timeout: Duration,
     worker: Option<WorkerThread>,
     client: Client,
     pool: sqlx::PgPool,
@@ -103,6 +104,7 @@ impl Application {
         Ok(Self {
             listener,
             router: relivchats_api::router(state),
+            header_read_timeout: config.http_timeouts.header_read,
             worker,
             client,
             pool,
@@ -134,14 +136,83 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let served = axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let served = serve(
+            self.listener,
+            self.router,
+            self.header_read_timeout,
+            shutdown,
+        )
+        .await;
         if let Some(worker) = self.worker {
             tokio::task::spawn_blocking(move || worker.stop()).await??;
         }
         served.context("the HTTP server failed")
     }
+}
+
+/// How long open connections get to finish their requests after a shutdown signal.
+const DRAIN: Duration = Duration::from_secs(30);
+
+/// Serves `router` on `listener` until `shutdown`, then drains open connections.
+///
+/// This is `axum::serve` with one addition it lacks: a header-read timeout, so a client that
+/// opens a connection and dribbles its headers (slow-loris) is disconnected instead of holding
+/// a task for ever. Body and whole-request timeouts are layers of the router
+/// (`relivchats_api::middleware::timeouts`).
+async fn serve(
+    listener: TcpListener,
+    router: axum::Router,
+    header_read_timeout: Duration,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    use hyper_util::{
+        rt::{TokioExecutor, TokioIo, TokioTimer},
+        server::{conn::auto::Builder, graceful::GracefulShutdown},
+        service::TowerToHyperService,
+    };
+    let mut builder = Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_read_timeout);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(Some(Duration::from_secs(30)));
+    let graceful = GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait instead of spinning.
+                    tracing::warn!(error = %e, "accepting a connection failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let service = TowerToHyperService::new(router.clone());
+        let connection = builder
+            .serve_connection_with_upgrades(TokioIo::new(stream), service)
+            .into_owned();
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(DRAIN, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("some connections were still open after the drain period");
+    }
+    Ok(())
 }
 
 /// Resolves on Ctrl-C or SIGTERM.
