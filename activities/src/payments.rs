@@ -147,6 +147,38 @@ fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
 }
 
+/// The captured payment as the verified webhook event stored by the API describes it: `None`
+/// when no stored event of this provider and id is a payment event for this payment id.
+async fn verified_payment(
+    tx: &mut Transaction<'_, Postgres>,
+    input: &TopUpInput,
+) -> sqlx::Result<Option<payments::events::PaidEvent>> {
+    let payload: Option<serde_json::Value> = sqlx::query_scalar(
+        "SELECT payload FROM webhook_events WHERE provider = $1 AND event_id = $2",
+    )
+    .bind(input.provider.as_str())
+    .bind(&input.event_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some(payload) = payload else {
+        return Ok(None);
+    };
+    let body = payload.to_string();
+    let parsed = match input.provider {
+        Provider::Razorpay => {
+            payments::events::parse_razorpay(body.as_bytes(), Some(&input.event_id))
+        }
+        Provider::Stripe => payments::events::parse_stripe(body.as_bytes()),
+    };
+    Ok(match parsed {
+        Ok(payments::events::WebhookEvent {
+            event: payments::events::PaymentEvent::Paid(paid),
+            ..
+        }) if paid.provider_payment_id == input.provider_payment_id => Some(paid),
+        _ => None,
+    })
+}
+
 /// Checks the payment against the order; records the payment id, or flags the order.
 #[tracing::instrument(skip_all, fields(order_id = %input.order_id, payment = %input.provider_payment_id), err)]
 pub async fn verify(pool: &PgPool, input: &TopUpInput) -> Result<PaymentVerdict, PaymentError> {
@@ -155,11 +187,23 @@ pub async fn verify(pool: &PgPool, input: &TopUpInput) -> Result<PaymentVerdict,
     if let Some(verdict) = settled_verdict(&order, &input.provider_payment_id) {
         return Ok(verdict);
     }
+    // The amount and currency come from the verified webhook event as the API stored it, not
+    // from the workflow input: whoever can start a workflow on the cluster could otherwise
+    // claim any payment for a pending order.
+    let Some(paid) = verified_payment(&mut tx, input).await? else {
+        tracing::error!(event_id = %input.event_id, "no verified webhook event backs this top-up; not credited");
+        return Ok(PaymentVerdict::Skip {
+            reason: format!(
+                "no verified webhook event {} records payment {}",
+                input.event_id, input.provider_payment_id
+            ),
+        });
+    };
     let checked = payments::check_payment(
         order.amount.into(),
         &order.currency,
-        input.amount,
-        &input.currency,
+        paid.amount,
+        &paid.currency,
     );
     let (status, flag_reason) = match &checked {
         Ok(()) => ("processing", None),

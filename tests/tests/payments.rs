@@ -1006,3 +1006,195 @@ async fn a_crash_between_webhook_and_credit_credits_exactly_once_after_restart()
     pool.close().await;
     database.drop_now().await;
 }
+
+/// Whoever can reach Temporal could start `TopUp` with made-up payment details for a pending
+/// order. The workflow now reads the payment from the verified webhook event the API stored,
+/// so a top-up no webhook backs credits nothing, and one whose input inflates a real
+/// payment is judged by the real payment.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_top_up_no_verified_webhook_backs_credits_nothing() {
+    use relivchats_domain::contracts::payments::TopUpInput;
+    use temporalio_client::WorkflowStartOptions;
+    let shop = Shop::open().await;
+    let user = "payer-forger";
+    let order = shop.order(user, "razorpay").await;
+    let order_id: Uuid = order["order_id"].as_str().unwrap().parse().unwrap();
+    let start = |payment: &str, event: &str, amount: i64| {
+        let input = TopUpInput {
+            order_id,
+            user_id: user.to_owned(),
+            provider: Provider::Razorpay,
+            provider_payment_id: payment.to_owned(),
+            amount,
+            currency: "INR".to_owned(),
+            event_id: event.to_owned(),
+        };
+        let options = WorkflowStartOptions::new(
+            shop.app.config.temporal.task_queue.clone(),
+            top_up_workflow_id(Provider::Razorpay, payment),
+        )
+        .build();
+        let temporal = shop.app.temporal.clone();
+        async move {
+            temporal
+                .start_workflow(TopUpDefinition, input, options)
+                .await
+                .unwrap();
+        }
+    };
+    let (invented, short_pay, forged) = (unique_id("pay"), unique_id("pay"), unique_id("pay"));
+    start(&invented, "evt_invented", 39_900).await;
+    let outcome = shop.top_up_result(Provider::Razorpay, &invented).await;
+    assert_eq!(outcome["status"], "skipped", "{outcome}");
+    assert_eq!(outcome["coins_credited"], 0);
+    assert_eq!(shop.order_status(&order_id.to_string()).await, "pending");
+
+    // A real but short payment, with a forged top-up claiming the full amount for it: the
+    // stored event says 100 paise, so the order is flagged and nothing is credited.
+    let rzp_order = order["provider_order_id"].as_str().unwrap();
+    let short = razorpay_paid("payment.captured", rzp_order, &short_pay, 100);
+    let response = shop
+        .razorpay_webhook(&short, Some("evt_short"), Some(&razorpay_signature(&short)))
+        .await;
+    assert_eq!(response.status(), 200);
+    let outcome = shop.top_up_result(Provider::Razorpay, &short_pay).await;
+    assert_eq!(outcome["status"], "flagged", "{outcome}");
+    start(&forged, "evt_short", 39_900).await;
+    let outcome = shop.top_up_result(Provider::Razorpay, &forged).await;
+    assert_eq!(outcome["coins_credited"], 0, "{outcome}");
+    assert_eq!(shop.balance(user).await, BONUS);
+    assert_eq!(shop.purchases(user).await, 0);
+    shop.app.stop().await;
+}
+
+/// A correctly signed body we cannot read is acknowledged (a 400 makes the provider redeliver
+/// it for days) and kept once for an operator; nothing is credited.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signed_but_unreadable_webhooks_are_acknowledged_and_kept() {
+    let shop = Shop::open().await;
+    // A payment event without the payment entity's id.
+    let body = razorpay_event(
+        "payment.captured",
+        json!({"payment": {"entity": {"amount": 39_900, "currency": "INR"}}}),
+    );
+    let sig = razorpay_signature(&body);
+    for _ in 0..2 {
+        let response = shop
+            .razorpay_webhook(&body, Some("evt_odd"), Some(&sig))
+            .await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(json(response).await["outcome"], "unparsable");
+    }
+    let kept = shop
+        .count(
+            "SELECT COUNT(*) FROM webhook_events WHERE event_type = $1",
+            "unparsable",
+        )
+        .await;
+    assert_eq!(kept, 1, "kept once, however often it is delivered");
+    // An unsigned one is still a 400, and is not kept.
+    let response = shop.razorpay_webhook(&body, Some("evt_odd"), None).await;
+    assert_eq!(response.status(), 400);
+    shop.app.stop().await;
+}
+
+/// A chargeback takes the money back: the coins go with it, once per dispute. Coins already
+/// spent leave a shortfall that flags the account, and a flagged account cannot spend.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chargeback_claws_the_coins_back_and_flags_a_shortfall() {
+    let shop = Shop::open().await;
+    let user = "payer-disputed";
+    let order = shop.order(user, "stripe").await;
+    let intent = order["provider_order_id"].as_str().unwrap().to_owned();
+    shop.signed_stripe(&stripe_succeeded("evt_paid_d", &intent, 499, "usd"))
+        .await;
+    shop.wait_for_balance(user, BONUS + 400).await;
+    // 300 of the 450 are spent before the dispute arrives.
+    relivchats_api::ledger::admin_adjust(
+        &shop.app.pool,
+        &UserId::parse(user).unwrap(),
+        -300,
+        "spent in the test",
+    )
+    .await
+    .unwrap();
+    let dispute_id = unique_id("dp");
+    let dispute = stripe_event(
+        "evt_dispute_1",
+        "charge.dispute.created",
+        json!({"id": dispute_id, "object": "dispute", "amount": 499, "currency": "usd",
+               "charge": "ch_1", "payment_intent": intent, "reason": "fraudulent",
+               "status": "needs_response"}),
+    );
+    let response = shop.signed_stripe(&dispute).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(json(response).await["outcome"], "refund_started");
+    shop.wait_for_balance(user, 0).await;
+    let (clawed, shortfall): (i32, i32) = sqlx::query_as(
+        "SELECT coins_refunded, shortfall_coins FROM payment_refunds WHERE provider_refund_id = $1",
+    )
+    .bind(format!("dispute:{dispute_id}"))
+    .fetch_one(&shop.app.pool)
+    .await
+    .unwrap();
+    assert_eq!((clawed, shortfall), (150, 250));
+    let replay = shop.signed_stripe(&dispute).await;
+    assert_eq!(json(replay).await["outcome"], "duplicate");
+    assert_eq!(shop.balance(user).await, 0);
+    let flagged: bool = sqlx::query_scalar("SELECT is_flagged FROM users WHERE user_id = $1")
+        .bind(user)
+        .fetch_one(&shop.app.pool)
+        .await
+        .unwrap();
+    assert!(flagged);
+
+    // The flag is enforced: an unlock is refused before anything is held.
+    relivchats_api::ledger::admin_adjust(
+        &shop.app.pool,
+        &UserId::parse(user).unwrap(),
+        400,
+        "goodwill",
+    )
+    .await
+    .unwrap();
+    let token = shop.app.token(user);
+    let chat = shop
+        .app
+        .upload_chat(
+            &token,
+            "01/03/2024, 09:00 - Asha: Hi\n01/03/2024, 09:01 - Ben: Hey\n",
+        )
+        .await;
+    let categories = json(shop.app.get("/api/categories", None).await).await;
+    let family = categories
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "family")
+        .map(|c| c["id"].as_str().unwrap().to_owned())
+        .unwrap();
+    let response = shop
+        .app
+        .http
+        .post(shop.app.url("/api/insights/unlock"))
+        .bearer_auth(&token)
+        .json(&json!({"chat_id": chat, "category_id": family}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 403);
+    let body = json(response).await;
+    assert_error_shape(&body);
+    assert!(
+        body["detail"].as_str().unwrap().contains("on hold"),
+        "{body}"
+    );
+    let held: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM coin_reservations WHERE user_id = $1")
+        .bind(user)
+        .fetch_one(&shop.app.pool)
+        .await
+        .unwrap();
+    assert_eq!(held, 0);
+    assert_eq!(shop.balance(user).await, 400);
+    shop.app.stop().await;
+}

@@ -129,6 +129,15 @@ pub fn parse_razorpay(body: &[u8], event_id: Option<&str>) -> Result<WebhookEven
             provider_payment_id: optional_text(&v, "/payload/payment/entity/id"),
             reason: optional_text(&v, "/payload/payment/entity/error_description"),
         }),
+        // A chargeback: the money is taken back from us when the dispute opens, so the coins
+        // are clawed back like a refund (keyed by the dispute, so it happens once).
+        "payment.dispute.created" => PaymentEvent::Refunded(RefundEvent {
+            provider_order_id: None,
+            provider_payment_id: text(&v, "/payload/dispute/entity/payment_id")?,
+            provider_refund_id: format!("dispute:{}", text(&v, "/payload/dispute/entity/id")?),
+            amount: RefundAmount::This(integer(&v, "/payload/dispute/entity/amount")?),
+            currency: text(&v, "/payload/dispute/entity/currency")?,
+        }),
         "refund.processed" => PaymentEvent::Refunded(RefundEvent {
             provider_order_id: optional_text(&v, "/payload/payment/entity/order_id"),
             provider_payment_id: text(&v, "/payload/refund/entity/payment_id")?,
@@ -192,6 +201,18 @@ pub fn parse_stripe(body: &[u8]) -> Result<WebhookEvent, EventError> {
                 currency: text(&v, "/data/object/currency")?,
             })
         }
+        // A chargeback: Stripe withdraws the disputed amount when the dispute opens, so the
+        // coins are clawed back like a refund, once per dispute.
+        "charge.dispute.created" => {
+            let intent = text(&v, "/data/object/payment_intent")?;
+            PaymentEvent::Refunded(RefundEvent {
+                provider_order_id: Some(intent.clone()),
+                provider_payment_id: intent,
+                provider_refund_id: format!("dispute:{}", text(&v, "/data/object/id")?),
+                amount: RefundAmount::This(integer(&v, "/data/object/amount")?),
+                currency: text(&v, "/data/object/currency")?,
+            })
+        }
         _ => PaymentEvent::Other,
     };
     Ok(WebhookEvent {
@@ -218,6 +239,43 @@ mod tests {
     fn payment_entity() -> Value {
         json!({"entity": {"id": "pay_1", "amount": 39_900, "currency": "INR",
                           "status": "captured", "order_id": "order_1", "method": "upi"}})
+    }
+
+    #[test]
+    fn chargebacks_read_as_claw_backs_keyed_by_the_dispute() {
+        let stripe = json!({"id": "evt_d", "type": "charge.dispute.created", "data": {"object": {
+            "id": "dp_1", "object": "dispute", "amount": 499, "currency": "usd",
+            "charge": "ch_1", "payment_intent": "pi_1", "reason": "fraudulent", "status": "needs_response"}}});
+        let event = parse_stripe(stripe.to_string().as_bytes()).unwrap();
+        let PaymentEvent::Refunded(r) = event.event else {
+            panic!("a dispute must claw back: {event:?}")
+        };
+        assert_eq!(
+            (
+                r.provider_payment_id.as_str(),
+                r.provider_refund_id.as_str(),
+                r.amount
+            ),
+            ("pi_1", "dispute:dp_1", RefundAmount::This(499))
+        );
+        let body = razorpay(
+            "payment.dispute.created",
+            json!({"dispute": {"entity": {
+            "id": "disp_1", "payment_id": "pay_1", "amount": 39_900, "currency": "INR",
+            "phase": "chargeback"}}}),
+        );
+        let event = parse_razorpay(&body, Some("evt_r")).unwrap();
+        let PaymentEvent::Refunded(r) = event.event else {
+            panic!("a dispute must claw back: {event:?}")
+        };
+        assert_eq!(
+            (
+                r.provider_payment_id.as_str(),
+                r.provider_refund_id.as_str(),
+                r.amount
+            ),
+            ("pay_1", "dispute:disp_1", RefundAmount::This(39_900))
+        );
     }
 
     #[test]

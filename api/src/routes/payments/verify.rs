@@ -106,6 +106,27 @@ async fn start_if_captured(
         return Ok("awaiting_webhook".into());
     }
     let provider = Provider::Razorpay;
+    let event_id = format!("checkout:{}", payment.id);
+    // `TopUp` credits only what a verified record says was paid (whoever can start a
+    // workflow must not be able to invent a payment): this one is the payment as Razorpay's
+    // API just confirmed it, stored in the shape of the webhook that reports it.
+    let record = serde_json::json!({
+        "event": "payment.captured",
+        "payload": {"payment": {"entity": {
+            "id": payment.id, "order_id": provider_order_id, "status": payment.status,
+            "amount": payment.amount, "currency": payment.currency,
+        }}},
+    });
+    sqlx::query(
+        r#"INSERT INTO webhook_events (id, provider, event_id, event_type, payload, processed_at, outcome)
+           VALUES ($1, 'razorpay', $2, 'checkout.verified', $3, now(), 'checkout')
+           ON CONFLICT (provider, event_id) DO NOTHING"#,
+    )
+    .bind(Uuid::new_v4())
+    .bind(&event_id)
+    .bind(record)
+    .execute(&state.pool)
+    .await?;
     let input = TopUpInput {
         order_id,
         user_id: user_id.to_owned(),
@@ -113,7 +134,7 @@ async fn start_if_captured(
         provider_payment_id: payment.id.clone(),
         amount: payment.amount,
         currency: payment.currency,
-        event_id: format!("checkout:{}", payment.id),
+        event_id,
     };
     let launch = Launch {
         workflow_id: top_up_workflow_id(provider, &payment.id),

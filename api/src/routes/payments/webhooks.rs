@@ -85,9 +85,10 @@ pub(crate) async fn razorpay_webhook(
         header(&headers, "x-razorpay-signature"),
     )
     .map_err(|e| rejected(provider, e))?;
-    let event = events::parse_razorpay(&body, header(&headers, "x-razorpay-event-id"))
-        .map_err(|e| rejected(provider, e))?;
-    process(&state, event, &body).await
+    match events::parse_razorpay(&body, header(&headers, "x-razorpay-event-id")) {
+        Ok(event) => process(&state, event, &body).await,
+        Err(e) => unusable(&state, provider, &body, &e).await,
+    }
 }
 
 /// Stripe events: `payment_intent.succeeded`, `payment_intent.payment_failed`,
@@ -116,8 +117,39 @@ pub(crate) async fn stripe_webhook(
         STRIPE_TOLERANCE_SECS,
     )
     .map_err(|e| rejected(provider, e))?;
-    let event = events::parse_stripe(&body).map_err(|e| rejected(provider, e))?;
-    process(&state, event, &body).await
+    match events::parse_stripe(&body) {
+        Ok(event) => process(&state, event, &body).await,
+        Err(e) => unusable(&state, provider, &body, &e).await,
+    }
+}
+
+/// A correctly signed body we cannot use. A 400 would make the provider redeliver it for days
+/// (it is the provider's own payload: it will never parse), so it is acknowledged with 200,
+/// kept in `webhook_events` (outcome `unparsable`, once per distinct body) for an operator,
+/// and logged as an error.
+async fn unusable(
+    state: &AppState,
+    provider: Provider,
+    body: &[u8],
+    why: &events::EventError,
+) -> ApiResult<ApiJson<WebhookAck>> {
+    use sha2::Digest;
+    tracing::error!(%provider, reason = %why, "a signed webhook could not be read; acknowledged and kept for an operator");
+    let payload = serde_json::from_slice::<serde_json::Value>(body)
+        .unwrap_or_else(|_| serde_json::json!({ "raw": String::from_utf8_lossy(body) }));
+    sqlx::query(
+        r#"INSERT INTO webhook_events (id, provider, event_id, event_type, payload, processed_at, outcome)
+           VALUES ($1, $2, $3, 'unparsable', $4, now(), $5)
+           ON CONFLICT (provider, event_id) DO NOTHING"#,
+    )
+    .bind(Uuid::new_v4())
+    .bind(provider.as_str())
+    .bind(format!("unparsable:{}", hex::encode(sha2::Sha256::digest(body))))
+    .bind(payload)
+    .bind(format!("unparsable: {why}"))
+    .execute(&state.pool)
+    .await?;
+    Ok(ack("unparsable"))
 }
 
 /// Stores, dispatches and marks one verified event.
