@@ -27,11 +27,16 @@ use crate::{AppState, error::ApiError, ledger};
 pub const LEEWAY_SECS: u64 = 5;
 /// Issuer written into dev tokens.
 pub const DEV_ISSUER: &str = "relivchats-dev";
-/// How long fetched keys are trusted before they are fetched again.
-const JWKS_TTL: Duration = Duration::from_secs(300);
+/// How long fetched keys are trusted before they are fetched again, unless configured.
+pub const DEFAULT_JWKS_TTL: Duration = Duration::from_secs(300);
 /// After a refetch caused by an unknown `kid`, further unknown kids wait this long before
 /// causing another: a flood of forged kids cannot turn into a flood of JWKS requests.
 const UNKNOWN_KID_COOLDOWN: Duration = Duration::from_secs(10);
+/// How long cached keys stay usable when Clerk cannot be reached (keys rotate rarely, and a
+/// rotated-out key is removed by the next successful fetch).
+const JWKS_MAX_STALE: Duration = Duration::from_secs(24 * 60 * 60);
+/// After a failed refetch, how long requests use the stale keys before one tries again.
+const FAILED_FETCH_COOLDOWN: Duration = Duration::from_secs(30);
 
 /// A secret whose `Debug` never prints it.
 #[derive(Clone)]
@@ -57,6 +62,8 @@ impl std::fmt::Debug for Secret {
 pub struct ClerkSettings {
     /// The Frontend API's `/.well-known/jwks.json` or the Backend API's `/v1/jwks`.
     pub jwks_url: String,
+    /// How long fetched keys are used before they are fetched again (`CLERK_JWKS_TTL_SECS`).
+    pub jwks_ttl: Duration,
     /// Sent as a bearer token to the Backend API's JWKS endpoint.
     pub secret_key: Option<Secret>,
     pub issuer: Option<String>,
@@ -101,6 +108,8 @@ pub enum AuthError {
     WrongIssuer,
     #[error("The token was issued for another site (azp {0:?}).")]
     WrongParty(String),
+    #[error("The token does not say which site it was issued for (no azp claim).")]
+    MissingParty,
     #[error("The token does not name a valid user: {0}")]
     BadSubject(String),
     #[error("The token is not valid.")]
@@ -202,9 +211,34 @@ struct Jwk {
 struct KeySet {
     by_kid: HashMap<String, DecodingKey>,
     fetched_at: Option<Instant>,
-    /// Bumped on every fetch, so waiters can tell a concurrent refetch already happened.
-    generation: u64,
+    /// When a refetch for an unknown `kid` last ran while the keys were fresh (rate limit).
     last_unknown_kid_refetch: Option<Instant>,
+    /// Refetches attempted, successful or not, so waiters can tell one already happened.
+    attempts: u64,
+    /// When the last refetch failed, if none has succeeded since.
+    last_failure: Option<Instant>,
+}
+
+impl KeySet {
+    fn is_fresh(&self, ttl: Duration) -> bool {
+        self.fetched_at.is_some_and(|t| t.elapsed() < ttl)
+    }
+
+    /// Cached keys may still be used: fetched within [`JWKS_MAX_STALE`].
+    fn usable_stale(&self) -> bool {
+        self.fetched_at
+            .is_some_and(|t| t.elapsed() < JWKS_MAX_STALE)
+    }
+
+    /// A stale key, served without a refetch while the last refetch failed recently.
+    fn stale_while_failing(&self, kid: &str) -> Option<DecodingKey> {
+        let failing = self
+            .last_failure
+            .is_some_and(|t| t.elapsed() < FAILED_FETCH_COOLDOWN);
+        (failing && self.usable_stale())
+            .then(|| self.by_kid.get(kid).cloned())
+            .flatten()
+    }
 }
 
 /// The Clerk JWKS, fetched lazily and cached.
@@ -216,45 +250,76 @@ struct JwksCache {
 }
 
 impl JwksCache {
+    /// The key for `kid`: from the cache while it is fresh; otherwise one refetch at a time
+    /// (single flight: requests waiting behind a refetch use its result instead of fetching
+    /// again). When a refetch fails, keys fetched within [`JWKS_MAX_STALE`] keep being served,
+    /// and no new attempt is made for [`FAILED_FETCH_COOLDOWN`]: a blip at Clerk must not sign
+    /// everyone out, nor queue every request behind a 10-second timeout.
     async fn key_for(&self, kid: &str) -> Result<DecodingKey, AuthError> {
-        let generation = {
+        let ttl = self.settings.jwks_ttl;
+        let attempts_seen = {
             let keys = self.keys.read().await;
-            let fresh = keys.fetched_at.is_some_and(|t| t.elapsed() < JWKS_TTL);
-            if let (true, Some(key)) = (fresh, keys.by_kid.get(kid)) {
+            if keys.is_fresh(ttl)
+                && let Some(key) = keys.by_kid.get(kid)
+            {
                 return Ok(key.clone());
             }
-            keys.generation
+            if let Some(key) = keys.stale_while_failing(kid) {
+                return Ok(key);
+            }
+            keys.attempts
         };
-        // One fetch at a time; whoever waited behind it reuses its result.
         let _guard = self.refetch.lock().await;
         {
             let keys = self.keys.read().await;
-            let fresh = keys.fetched_at.is_some_and(|t| t.elapsed() < JWKS_TTL);
-            if keys.generation != generation || fresh {
-                if let Some(key) = keys.by_kid.get(kid) {
+            if keys.attempts != attempts_seen {
+                // Someone refetched while we waited: use what they got.
+                if let Some(key) = keys.by_kid.get(kid)
+                    && (keys.is_fresh(ttl) || keys.usable_stale())
+                {
                     return Ok(key.clone());
                 }
+                return Err(match &keys.last_failure {
+                    Some(_) if !keys.usable_stale() => AuthError::KeysUnavailable(anyhow::anyhow!(
+                        "the JWKS refetch a moment ago failed"
+                    )),
+                    _ => AuthError::UnknownKey,
+                });
+            }
+            if keys.is_fresh(ttl) {
                 let cooling = keys
                     .last_unknown_kid_refetch
                     .is_some_and(|t| t.elapsed() < UNKNOWN_KID_COOLDOWN);
-                if keys.generation != generation || cooling {
+                if cooling {
                     return Err(AuthError::UnknownKey);
                 }
             }
         }
-        let stale_or_empty = {
-            let keys = self.keys.read().await;
-            keys.fetched_at.is_none_or(|t| t.elapsed() >= JWKS_TTL)
-        };
-        let fetched = self.fetch().await.map_err(AuthError::KeysUnavailable)?;
+        let fresh_before = self.keys.read().await.is_fresh(ttl);
+        let fetched = self.fetch().await;
         let mut keys = self.keys.write().await;
-        keys.by_kid = fetched;
-        keys.fetched_at = Some(Instant::now());
-        keys.generation += 1;
-        if !stale_or_empty {
-            keys.last_unknown_kid_refetch = Some(Instant::now());
+        keys.attempts += 1;
+        match fetched {
+            Ok(fetched) => {
+                keys.by_kid = fetched;
+                keys.fetched_at = Some(Instant::now());
+                keys.last_failure = None;
+                if fresh_before {
+                    keys.last_unknown_kid_refetch = Some(Instant::now());
+                }
+                keys.by_kid.get(kid).cloned().ok_or(AuthError::UnknownKey)
+            }
+            Err(e) => {
+                keys.last_failure = Some(Instant::now());
+                match keys.by_kid.get(kid) {
+                    Some(key) if keys.usable_stale() => {
+                        tracing::warn!(error = ?e, "JWKS refetch failed; serving the cached keys");
+                        Ok(key.clone())
+                    }
+                    _ => Err(AuthError::KeysUnavailable(e)),
+                }
+            }
         }
-        keys.by_kid.get(kid).cloned().ok_or(AuthError::UnknownKey)
     }
 
     async fn fetch(&self) -> anyhow::Result<HashMap<String, DecodingKey>> {
@@ -366,11 +431,13 @@ impl Authenticator {
                     return Err(AuthError::NotYetValid);
                 }
                 let parties = &jwks.settings.authorized_parties;
-                if let Some(azp) = &claims.azp
-                    && !parties.is_empty()
-                    && !parties.iter().any(|p| p == azp)
-                {
-                    return Err(AuthError::WrongParty(azp.clone()));
+                if !parties.is_empty() {
+                    // With allowed parties configured, a token must say which site it is for.
+                    match &claims.azp {
+                        Some(azp) if parties.iter().any(|p| p == azp) => {}
+                        Some(azp) => return Err(AuthError::WrongParty(azp.clone())),
+                        None => return Err(AuthError::MissingParty),
+                    }
                 }
                 let user_id =
                     UserId::parse(&claims.sub).map_err(|e| AuthError::BadSubject(e.to_string()))?;

@@ -4,7 +4,7 @@ use std::{
     collections::HashMap,
     sync::{
         Arc, Mutex,
-        atomic::{AtomicUsize, Ordering},
+        atomic::{AtomicBool, AtomicUsize, Ordering},
     },
 };
 
@@ -118,19 +118,26 @@ async fn dev_tokens() {
 }
 
 /// A fake Clerk: serves the JWKS it is told to, counts fetches, and records the auth header.
+/// `down` makes it answer 503 after a second, as an overloaded Clerk would.
 #[derive(Clone, Default)]
 struct FakeClerk {
     keys: Arc<Mutex<Vec<Value>>>,
     fetches: Arc<AtomicUsize>,
     last_authorization: Arc<Mutex<Option<String>>>,
+    down: Arc<AtomicBool>,
 }
 
-async fn jwks(State(clerk): State<FakeClerk>, headers: HeaderMap) -> Json<Value> {
+async fn jwks(State(clerk): State<FakeClerk>, headers: HeaderMap) -> axum::response::Response {
+    use axum::response::IntoResponse;
     clerk.fetches.fetch_add(1, Ordering::SeqCst);
     *clerk.last_authorization.lock().unwrap() = headers
         .get("authorization")
         .map(|v| v.to_str().unwrap().to_owned());
-    Json(json!({"keys": clerk.keys.lock().unwrap().clone()}))
+    if clerk.down.load(Ordering::SeqCst) {
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        return axum::http::StatusCode::SERVICE_UNAVAILABLE.into_response();
+    }
+    Json(json!({"keys": clerk.keys.lock().unwrap().clone()})).into_response()
 }
 
 async fn start_fake_clerk(clerk: FakeClerk) -> String {
@@ -278,6 +285,63 @@ async fn clerk_tokens() {
     )
     .await;
 
+    app.stop().await;
+}
+
+/// Clerk unreachable after the cache expired: the cached keys keep signing people in, the
+/// requests that arrive together share one refetch instead of queueing behind one each, and
+/// with allowed parties configured a token without `azp` is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_jwks_outage_serves_the_cached_keys() {
+    let clerk = FakeClerk::default();
+    clerk.keys.lock().unwrap().push(jwk(1));
+    let base = start_fake_clerk(clerk.clone()).await;
+    let overrides: HashMap<String, String> = [
+        ("AUTH_MODE", "clerk".to_owned()),
+        ("CLERK_JWKS_URL", format!("{base}/.well-known/jwks.json")),
+        ("CLERK_JWKS_TTL_SECS", "1".to_owned()),
+        ("CLERK_ISSUER", ISSUER.to_owned()),
+        ("CLERK_AUTHORIZED_PARTIES", SITE.to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    let app = TestApp::spawn_with(overrides).await;
+    let valid = rs256(1, "ins_test_key_1", &clerk_claims("user_2outage"));
+    assert_eq!(
+        app.get("/api/credits/balance", Some(&valid)).await.status(),
+        200
+    );
+    assert_eq!(clerk.fetches.load(Ordering::SeqCst), 1);
+
+    clerk.down.store(true, Ordering::SeqCst);
+    // Let the one-second cache expire.
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let burst =
+        futures::future::join_all((0..20).map(|_| app.get("/api/credits/balance", Some(&valid))))
+            .await;
+    for response in burst {
+        assert_eq!(
+            response.status(),
+            200,
+            "a cached key must still be accepted"
+        );
+    }
+    assert_eq!(
+        clerk.fetches.load(Ordering::SeqCst),
+        2,
+        "twenty waiting requests share one failed refetch"
+    );
+    // Right after the failure, no new attempt: the stale keys are used at once.
+    assert_eq!(
+        app.get("/api/credits/balance", Some(&valid)).await.status(),
+        200
+    );
+    assert_eq!(clerk.fetches.load(Ordering::SeqCst), 2);
+
+    let mut claims = clerk_claims("user_2outage");
+    claims.as_object_mut().unwrap().remove("azp");
+    assert_401(&app, &rs256(1, "ins_test_key_1", &claims), "which site").await;
     app.stop().await;
 }
 

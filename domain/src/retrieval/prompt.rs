@@ -89,6 +89,10 @@ const DEFAULT_FIELDS: [&str; 4] = [
 ];
 /// Lists inside the statistics are cut to this many entries: the model needs the top, not 50.
 const TOP_N: usize = 10;
+/// People whose statistics (and names) go into a prompt: the most active ones. A group of
+/// hundreds would otherwise spend the whole token budget on per-person numbers (and money on
+/// a model call that cannot fit), leaving no room for the conversation itself.
+pub const MAX_PEOPLE_IN_PROMPT: usize = 12;
 /// Tokens kept back for the data note and rounding.
 const RESERVE_TOKENS: usize = 200;
 
@@ -152,11 +156,44 @@ fn base_values<'a>(parts: &PromptParts<'_>, statistics: &str) -> BTreeMap<&'a st
             .to_string()
     };
     BTreeMap::from([
-        ("participants", parts.participants.join(", ")),
+        ("participants", people_text(parts.participants)),
         ("total_messages", count("total_messages")),
         ("total_days", count("total_days")),
         ("statistics", statistics.to_owned()),
     ])
+}
+
+/// The first [`MAX_PEOPLE_IN_PROMPT`] names, and how many more there are.
+fn people_text(participants: &[String]) -> String {
+    let shown = participants.len().min(MAX_PEOPLE_IN_PROMPT);
+    let mut text = participants[..shown].join(", ");
+    if participants.len() > shown {
+        text.push_str(&format!(" and {} others", participants.len() - shown));
+    }
+    text
+}
+
+/// Keeps the [`MAX_PEOPLE_IN_PROMPT`] most active people's statistics and sums up the rest.
+fn trim_people(map: &Map<String, Value>) -> Value {
+    let messages = |v: &Value| v.get("message_count").and_then(Value::as_i64).unwrap_or(0);
+    let mut people: Vec<(&String, &Value)> = map.iter().collect();
+    people.sort_by(|a, b| messages(b.1).cmp(&messages(a.1)).then(a.0.cmp(b.0)));
+    let mut out: Map<String, Value> = people
+        .iter()
+        .take(MAX_PEOPLE_IN_PROMPT)
+        .map(|(k, v)| ((*k).clone(), trim_value(k, v)))
+        .collect();
+    let rest = &people[MAX_PEOPLE_IN_PROMPT.min(people.len())..];
+    if !rest.is_empty() {
+        out.insert(
+            "(everyone else)".to_owned(),
+            serde_json::json!({
+                "people": rest.len(),
+                "message_count": rest.iter().map(|(_, v)| messages(v)).sum::<i64>(),
+            }),
+        );
+    }
+    Value::Object(out)
 }
 
 /// Says plainly when there is little to go on, so the model scales its answer down.
@@ -208,6 +245,9 @@ pub fn statistics_text(statistics: &Value, required_fields: &[String]) -> String
 
 fn trim_value(key: &str, value: &Value) -> Value {
     match value {
+        Value::Object(map) if key == "user_stats" && map.len() > MAX_PEOPLE_IN_PROMPT => {
+            trim_people(map)
+        }
         Value::Array(items) if key.starts_with("top_") || key == "links" => {
             Value::Array(items.iter().take(TOP_N).cloned().collect())
         }
@@ -297,6 +337,48 @@ mod tests {
         assert!(p.text.contains("(1)"));
         assert!(p.text.contains("only one conversation excerpt"));
         assert!(p.text.contains("only 12 messages"));
+    }
+
+    /// A 500-person group costs the prompt twelve people's numbers, not five hundred.
+    #[test]
+    fn large_groups_are_bounded() {
+        let names: Vec<String> = (0..500).map(|i| format!("Person {i:03}")).collect();
+        let user_stats: Map<String, Value> = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                (
+                    n.clone(),
+                    json!({"message_count": i, "word_count": i * 3, "top_words": ["a", "b"]}),
+                )
+            })
+            .collect();
+        let s = json!({"total_messages": 124750, "total_days": 30, "user_stats": user_stats});
+        let text = statistics_text(&s, &["user_stats".to_owned()]);
+        let kept: Value = serde_json::from_str(&text).unwrap();
+        let kept = kept["user_stats"].as_object().unwrap();
+        assert_eq!(kept.len(), MAX_PEOPLE_IN_PROMPT + 1);
+        assert!(kept.contains_key("Person 499") && !kept.contains_key("Person 000"));
+        assert_eq!(
+            kept["(everyone else)"]["people"],
+            500 - MAX_PEOPLE_IN_PROMPT
+        );
+        let excerpts = vec![excerpt(0, 50)];
+        let prompt = assemble(PromptParts {
+            template: TEMPLATE,
+            participants: &names,
+            statistics: &s,
+            required_fields: &["user_stats".to_owned()],
+            excerpts: &excerpts,
+            token_budget: 4000,
+        });
+        assert!(
+            prompt.estimated_tokens < 4000,
+            "{}",
+            prompt.estimated_tokens
+        );
+        assert_eq!(prompt.used, vec![0], "the excerpt still fits");
+        assert!(prompt.text.contains("and 488 others"));
     }
 
     #[test]
