@@ -42,6 +42,9 @@ pub struct ApiSettings {
     pub unlock_timings: relivchats_domain::contracts::unlock::UnlockTimings,
     /// Cut-offs for slow or stalled clients.
     pub timeouts: HttpTimeouts,
+    /// Svix signing secret of Clerk's webhooks (`CLERK_WEBHOOK_SECRET`, `whsec_…`); without
+    /// it `POST /api/webhooks/clerk` answers 503.
+    pub clerk_webhook_secret: Option<auth::Secret>,
 }
 
 /// Timeouts of the HTTP server: a client that sends its headers or its body too slowly, or a

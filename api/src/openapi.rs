@@ -19,6 +19,7 @@ use crate::{AppState, routes};
         routes::health::db_pool,
         routes::users::store_user,
         routes::users::delete_account,
+        routes::clerk_webhook::clerk_webhook,
         routes::chats::upload_chat,
         routes::chats::list_chats,
         routes::chats::get_chat,

@@ -79,6 +79,8 @@ pub struct Config {
     pub payments: crate::payments::PaymentsConfig,
     /// Server-side timeouts against slow or stalled clients (`HTTP_*_TIMEOUT_SECS`).
     pub http_timeouts: relivchats_api::HttpTimeouts,
+    /// Svix secret of Clerk's webhooks (`CLERK_WEBHOOK_SECRET`).
+    pub clerk_webhook_secret: Option<Secret>,
     /// How often the worker releases coin holds past their expiry
     /// (`RESERVATION_SWEEP_SECS`; 0 turns the sweeper off).
     pub reservation_sweep_secs: u64,
@@ -240,6 +242,7 @@ impl Config {
             unlock_timings: unlock_timings(&get)?,
             payments: crate::payments::PaymentsConfig::from_map(vars)?,
             http_timeouts: http_timeouts(&get)?,
+            clerk_webhook_secret: get("CLERK_WEBHOOK_SECRET").map(Secret::new),
             reservation_sweep_secs: parse_num(
                 get("RESERVATION_SWEEP_SECS"),
                 60,
@@ -258,6 +261,7 @@ impl Config {
             max_upload_bytes: self.max_upload_bytes,
             unlock_timings: self.unlock_timings.clone(),
             timeouts: self.http_timeouts,
+            clerk_webhook_secret: self.clerk_webhook_secret.clone(),
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod ids;
 pub mod ledger;
 pub mod payments;
 pub mod retrieval;
+pub mod webhooks;
 pub mod whatsapp;
 
 pub use ids::{UserId, UserIdError};

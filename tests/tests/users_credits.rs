@@ -281,3 +281,107 @@ async fn categories_and_packages_are_seeded() {
     assert_eq!(again, categories);
     app.stop().await;
 }
+
+const SVIX_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+async fn clerk_webhook(
+    app: &TestApp,
+    id: &str,
+    ts: i64,
+    signature: &str,
+    body: &[u8],
+) -> reqwest::Response {
+    app.http
+        .post(app.url("/api/webhooks/clerk"))
+        .header("content-type", "application/json")
+        .header("svix-id", id)
+        .header("svix-timestamp", ts.to_string())
+        .header("svix-signature", signature)
+        .body(body.to_vec())
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Clerk's `user.deleted` (Svix-signed) deletes the user's data as account deletion does; a bad
+/// or stale signature is a 400 that changes nothing, and a replay changes nothing either.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clerk_user_deleted_webhook_deletes_the_users_data_once() {
+    use relivchats_domain::webhooks::svix_signature;
+    let app =
+        TestApp::spawn_with([("CLERK_WEBHOOK_SECRET".to_owned(), SVIX_SECRET.to_owned())].into())
+            .await;
+    let chat_text = "01/03/2024, 09:00 - Asha: Hi\n01/03/2024, 09:01 - Ben: Hey\n";
+    let gone = app.token("user_2gone");
+    let stays = app.token("user_2stays");
+    app.upload_chat(&gone, chat_text).await;
+    let kept_chat = app.upload_chat(&stays, chat_text).await;
+    let chats = |user: &'static str| {
+        let pool = app.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM chats WHERE user_id = $1")
+                .bind(user)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    let body = json!({"type": "user.deleted", "object": "event",
+                      "data": {"object": "user", "id": "user_2gone", "deleted": true},
+                      "timestamp": 1_735_689_600_000_i64, "instance_id": "ins_1"})
+    .to_string();
+    let now = chrono::Utc::now().timestamp();
+
+    // Wrong secret, tampered body, stale timestamp: 400, nothing deleted.
+    let wrong = svix_signature("whsec_b3RoZXIgc2VjcmV0", "msg_1", now, body.as_bytes());
+    let good = svix_signature(SVIX_SECRET, "msg_1", now, body.as_bytes());
+    let stale = svix_signature(SVIX_SECRET, "msg_1", now - 600, body.as_bytes());
+    for (ts, sig, payload, expected) in [
+        (now, wrong.as_str(), body.as_bytes(), "does not match"),
+        (
+            now,
+            good.as_str(),
+            br#"{"type":"user.deleted"}"#.as_slice(),
+            "does not match",
+        ),
+        (now - 600, stale.as_str(), body.as_bytes(), "old"),
+    ] {
+        let response = clerk_webhook(&app, "msg_1", ts, sig, payload).await;
+        assert_eq!(response.status(), 400);
+        let detail = json(response).await;
+        assert_error_shape(&detail);
+        assert!(
+            detail["detail"].as_str().unwrap().contains(expected),
+            "{detail}"
+        );
+    }
+    assert_eq!(chats("user_2gone").await, 1);
+
+    let response = clerk_webhook(&app, "msg_1", now, &good, body.as_bytes()).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(json(response).await["outcome"], "user_deleted");
+    assert_eq!(chats("user_2gone").await, 0);
+    assert_eq!(chats("user_2stays").await, 1);
+    let deleted: bool =
+        sqlx::query_scalar("SELECT is_deleted FROM users WHERE user_id = 'user_2gone'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert!(deleted);
+    assert_eq!(
+        app.get("/api/credits/balance", Some(&gone)).await.status(),
+        401,
+        "a deleted account's token is refused"
+    );
+    // The ledger is kept and still adds up.
+    assert_eq!(app.balance_and_ledger("user_2gone").await, (50, 50));
+
+    // The same delivery again (Svix redelivers with the same id): nothing more happens.
+    let response = clerk_webhook(&app, "msg_1", now, &good, body.as_bytes()).await;
+    assert_eq!(json(response).await["outcome"], "duplicate");
+    let other = app
+        .get(&format!("/api/chats/{kept_chat}"), Some(&stays))
+        .await;
+    assert_eq!(other.status(), 200);
+    app.stop().await;
+}

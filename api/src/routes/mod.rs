@@ -2,6 +2,7 @@
 
 pub mod categories;
 pub mod chats;
+pub mod clerk_webhook;
 pub mod credits;
 pub mod health;
 pub mod insights;

@@ -20,6 +20,7 @@ pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route("/users/store", post(store_user))
         .route("/users/delete-account", delete(delete_account))
+        .route("/webhooks/clerk", post(super::clerk_webhook::clerk_webhook))
 }
 
 /// What the frontend sends on every sign-in.
@@ -115,31 +116,50 @@ pub(crate) async fn delete_account(
     State(state): State<AppState>,
     user: AuthUser,
 ) -> ApiResult<ApiJson<UserDeleteResponse>> {
+    let (deleted_at, chats_deleted) = delete_user_data(&state, user.user_id.as_str(), true).await?;
+    Ok(ApiJson(UserDeleteResponse {
+        success: true,
+        message: "Account deleted successfully",
+        deleted_at,
+        user_id: user.user_id.to_string(),
+        chats_deleted,
+    }))
+}
+
+/// What deleting an account removes (see [`delete_account`]); shared with Clerk's
+/// `user.deleted` webhook, which passes `in_clerk: false` (the Clerk user is already gone).
+/// The user row must exist. Returns when the user was marked deleted and how many chats went;
+/// deleting twice changes nothing more.
+pub(crate) async fn delete_user_data(
+    state: &AppState,
+    user_id: &str,
+    in_clerk: bool,
+) -> ApiResult<(DateTime<Utc>, i64)> {
     let chat_ids: Vec<uuid::Uuid> = sqlx::query_scalar("SELECT id FROM chats WHERE user_id = $1")
-        .bind(user.user_id.as_str())
+        .bind(user_id)
         .fetch_all(&state.pool)
         .await?;
-    super::rag::remove_vectors(&state, &chat_ids).await?;
+    super::rag::remove_vectors(state, &chat_ids).await?;
     let mut tx = state.pool.begin().await?;
     let chats_deleted = sqlx::query("DELETE FROM chats WHERE user_id = $1")
-        .bind(user.user_id.as_str())
+        .bind(user_id)
         .execute(&mut *tx)
         .await?
         .rows_affected();
     let deleted_at: DateTime<Utc> = sqlx::query_scalar(
-        r#"UPDATE users SET is_deleted = TRUE, deleted_at = now(), email = NULL, updated_at = now()
+        r#"UPDATE users SET is_deleted = TRUE, deleted_at = COALESCE(deleted_at, now()), email = NULL,
+                  updated_at = now()
            WHERE user_id = $1 RETURNING deleted_at"#,
     )
-    .bind(user.user_id.as_str())
+    .bind(user_id)
     .fetch_one(&mut *tx)
     .await?;
     tx.commit().await?;
-    if let Some(clerk) = &state.settings.clerk_api {
+    if in_clerk && let Some(clerk) = &state.settings.clerk_api {
         // Best effort: our data is already gone; a Clerk failure is logged for an operator.
         let url = format!(
-            "{}/v1/users/{}",
-            clerk.base_url.trim_end_matches('/'),
-            user.user_id
+            "{}/v1/users/{user_id}",
+            clerk.base_url.trim_end_matches('/')
         );
         match state
             .http
@@ -153,11 +173,5 @@ pub(crate) async fn delete_account(
             Err(e) => tracing::warn!(error = %e, "Clerk could not be reached to delete the user"),
         }
     }
-    Ok(ApiJson(UserDeleteResponse {
-        success: true,
-        message: "Account deleted successfully",
-        deleted_at,
-        user_id: user.user_id.to_string(),
-        chats_deleted: i64::try_from(chats_deleted).unwrap_or(i64::MAX),
-    }))
+    Ok((deleted_at, i64::try_from(chats_deleted).unwrap_or(i64::MAX)))
 }
