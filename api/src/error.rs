@@ -40,6 +40,9 @@ pub enum ApiError {
     PayloadTooLarge(String),
     #[error("{0}")]
     RequestTimeout(String),
+    /// 429; the caller adds `Retry-After` (see `limits::too_many`).
+    #[error("{0}")]
+    TooManyRequests(String),
     #[error("{0}")]
     ServiceUnavailable(String),
     #[error("an internal error occurred")]
@@ -76,6 +79,7 @@ impl ApiError {
             Self::InsufficientCredits { .. } => (StatusCode::PAYMENT_REQUIRED, "ERR_3000"),
             Self::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "ERR_3004"),
             Self::RequestTimeout(_) => (StatusCode::REQUEST_TIMEOUT, "ERR_1008"),
+            Self::TooManyRequests(_) => (StatusCode::TOO_MANY_REQUESTS, "ERR_1009"),
             Self::ServiceUnavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "ERR_4000"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "ERR_1000"),
         }
@@ -141,6 +145,13 @@ impl IntoResponse for ApiError {
             response
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            // A bound held in the database (running unlocks, uploads per hour) frees up as
+            // work finishes; the buckets' own 429 replaces this with the exact wait.
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("30"));
         }
         response
     }

@@ -7,6 +7,7 @@
 pub mod auth;
 pub mod error;
 pub mod ledger;
+pub mod limits;
 pub mod middleware;
 pub mod openapi;
 pub mod routes;
@@ -42,6 +43,9 @@ pub struct ApiSettings {
     pub unlock_timings: relivchats_domain::contracts::unlock::UnlockTimings,
     /// Cut-offs for slow or stalled clients.
     pub timeouts: HttpTimeouts,
+    /// Requests per minute per user (or IP) on the expensive routes, and the database-held
+    /// bounds on unlocks and uploads.
+    pub rate_limits: limits::RateLimitSettings,
     /// Svix signing secret of Clerk's webhooks (`CLERK_WEBHOOK_SECRET`, `whsec_…`); without
     /// it `POST /api/webhooks/clerk` answers 503.
     pub clerk_webhook_secret: Option<auth::Secret>,
@@ -114,6 +118,8 @@ pub struct AppState {
     pub task_queue: Arc<str>,
     /// Set with [`AppState::with_payments`]; without it payment routes answer 503.
     pub payments: Option<Arc<routes::payments::PaymentProviders>>,
+    /// This process's rate-limit buckets.
+    pub limits: Arc<limits::RateLimits>,
 }
 
 impl AppState {
@@ -133,6 +139,7 @@ impl AppState {
         Ok(Self {
             pool,
             auth: Arc::new(auth),
+            limits: Arc::new(limits::RateLimits::new(settings.rate_limits.clone())),
             settings: Arc::new(settings),
             dependencies: Arc::new(dependencies),
             http,
@@ -177,6 +184,10 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             panic_response,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            limits::rate_limit,
         ))
         .layer(axum::middleware::from_fn_with_state(
             state.settings.timeouts,

@@ -79,11 +79,57 @@ pub struct Config {
     pub payments: crate::payments::PaymentsConfig,
     /// Server-side timeouts against slow or stalled clients (`HTTP_*_TIMEOUT_SECS`).
     pub http_timeouts: relivchats_api::HttpTimeouts,
+    /// `RATE_LIMIT_*`, `TRUSTED_PROXY_HEADER`, `MAX_RUNNING_UNLOCKS_PER_USER`.
+    pub rate_limits: relivchats_api::limits::RateLimitSettings,
     /// Svix secret of Clerk's webhooks (`CLERK_WEBHOOK_SECRET`).
     pub clerk_webhook_secret: Option<Secret>,
     /// How often the worker releases coin holds past their expiry
     /// (`RESERVATION_SWEEP_SECS`; 0 turns the sweeper off).
     pub reservation_sweep_secs: u64,
+}
+
+fn rate_limits(
+    get: &dyn Fn(&str) -> Option<String>,
+    prod: bool,
+) -> anyhow::Result<relivchats_api::limits::RateLimitSettings> {
+    use relivchats_api::limits::{LimitClass, RateLimitSettings};
+    let mut s = if prod {
+        RateLimitSettings::production()
+    } else {
+        RateLimitSettings::generous()
+    };
+    for (class, key) in [
+        (LimitClass::Upload, "RATE_LIMIT_UPLOADS_PER_MINUTE"),
+        (LimitClass::Unlock, "RATE_LIMIT_UNLOCKS_PER_MINUTE"),
+        (LimitClass::Retry, "RATE_LIMIT_RETRIES_PER_MINUTE"),
+        (LimitClass::RagQuery, "RATE_LIMIT_RAG_QUERIES_PER_MINUTE"),
+        (
+            LimitClass::PaymentOrder,
+            "RATE_LIMIT_PAYMENT_ORDERS_PER_MINUTE",
+        ),
+        (LimitClass::UserStore, "RATE_LIMIT_USER_STORE_PER_MINUTE"),
+        (
+            LimitClass::PublicStats,
+            "RATE_LIMIT_PUBLIC_STATS_PER_MINUTE",
+        ),
+    ] {
+        let default = s.per_minute[&class];
+        s.per_minute
+            .insert(class, parse_num(get(key), default, key)?);
+    }
+    s.trusted_proxy_header = get("TRUSTED_PROXY_HEADER")
+        .map(|h| {
+            axum::http::HeaderName::try_from(h.to_ascii_lowercase()).map_err(|_| {
+                anyhow::anyhow!("TRUSTED_PROXY_HEADER must be a header name, not {h:?}")
+            })
+        })
+        .transpose()?;
+    s.max_running_unlocks = parse_num(
+        get("MAX_RUNNING_UNLOCKS_PER_USER"),
+        s.max_running_unlocks,
+        "MAX_RUNNING_UNLOCKS_PER_USER",
+    )?;
+    Ok(s)
 }
 
 fn http_timeouts(
@@ -243,6 +289,7 @@ impl Config {
             payments: crate::payments::PaymentsConfig::from_map(vars)?,
             http_timeouts: http_timeouts(&get)?,
             clerk_webhook_secret: get("CLERK_WEBHOOK_SECRET").map(Secret::new),
+            rate_limits: rate_limits(&get, prod)?,
             reservation_sweep_secs: parse_num(
                 get("RESERVATION_SWEEP_SECS"),
                 60,
@@ -262,6 +309,7 @@ impl Config {
             unlock_timings: self.unlock_timings.clone(),
             timeouts: self.http_timeouts,
             clerk_webhook_secret: self.clerk_webhook_secret.clone(),
+            rate_limits: self.rate_limits.clone(),
         }
     }
 }

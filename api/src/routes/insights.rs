@@ -285,6 +285,19 @@ async fn create_job(
     .fetch_one(&mut *tx)
     .await?;
     let available = i64::from(balance) - held;
+    // Bounded per user in the database (holds across API replicas, unlike the buckets).
+    let running: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM insight_generation_jobs WHERE user_id = $1 AND status IN ('queued', 'running')",
+    )
+    .bind(user.user_id.as_str())
+    .fetch_one(&mut *tx)
+    .await?;
+    let max_running = state.settings.rate_limits.max_running_unlocks;
+    if running >= max_running {
+        return Err(ApiError::TooManyRequests(format!(
+            "You already have {running} unlocks in progress (at most {max_running} at a time). Wait for one to finish, then try again."
+        )));
+    }
     // A flagged account owes coins (a payment was refunded or charged back after its coins
     // were spent): it cannot spend more until support has looked at it.
     if flagged {
