@@ -233,6 +233,28 @@ impl Reading {
                 }
             }
         }
+        // Nothing at all to quote (no excerpts, no statistics): an honest marker rather than
+        // an invented message, so schemas that demand evidence still get their minimum.
+        if msgs.is_empty() {
+            let timestamp: String = g
+                .statistics
+                .pointer("/date_range/start")
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .replace('T', " ")
+                .chars()
+                .take(16)
+                .collect();
+            let text = "(no message in this chat could be quoted)".to_owned();
+            msgs.push(Msg {
+                speaker: facts.person(0).name.clone(),
+                person: 0,
+                at: minutes(&timestamp),
+                timestamp,
+                lower: text.clone(),
+                text,
+            });
+        }
         // Stable: messages of the same minute keep their excerpt order.
         msgs.sort_by(|a, b| a.timestamp.cmp(&b.timestamp));
         let english = is_english(&msgs);

@@ -158,6 +158,11 @@ fn valid_for_group_chats_and_without_excerpts() {
                 assert_valid(&spec, &out);
             }
         }
+        // Nothing at all (the fake vendors answer this way): still valid.
+        assert_valid(
+            &spec,
+            &write_insight(&spec.response_schema, &Grounding::default()),
+        );
     }
 }
 

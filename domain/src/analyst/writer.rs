@@ -91,7 +91,12 @@ pub(crate) struct Writer<'a> {
     shown: HashSet<usize>,
     /// The topics of the schema's sections, most frequent first: what this insight is about.
     focus: Vec<Topic>,
+    /// [`Writer::needs`], computed once (every recommendation and gap asks for it).
+    needs: std::cell::OnceCell<Vec<Need>>,
 }
+
+/// A suggestion: its title, its sentence, and whom it is for.
+type Need = (String, String, Vec<usize>);
 
 #[derive(Debug, Clone, Copy)]
 struct Scope<'s> {
@@ -174,6 +179,7 @@ impl<'a> Writer<'a> {
             said: HashSet::new(),
             shown: HashSet::new(),
             focus: Vec::new(),
+            needs: std::cell::OnceCell::new(),
         }
     }
 
@@ -1160,7 +1166,11 @@ impl<'a> Writer<'a> {
 
     /// What this chat could use, most pressing first and those on this insight's topics
     /// before the rest: (title, suggestion, who).
-    fn needs(&self) -> Vec<(String, String, Vec<usize>)> {
+    fn needs(&self) -> Vec<Need> {
+        self.needs.get_or_init(|| self.rank_needs()).clone()
+    }
+
+    fn rank_needs(&self) -> Vec<Need> {
         let mut tagged = self.all_needs();
         let rank = |t: Topic| {
             self.focus
