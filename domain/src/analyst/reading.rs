@@ -429,6 +429,12 @@ fn median_replies(msgs: &[Msg], people: usize) -> Vec<Option<i64>> {
 struct Finder<'r> {
     r: &'r Reading,
     names: Vec<String>,
+    /// How many messages each word appears in (asked for every candidate topic word).
+    document_frequency: HashMap<String, usize>,
+    /// Per message: reports a plan done / called off (plans look ahead over many messages
+    /// each, so the cue lists are matched once per message, not once per look).
+    kept: Vec<bool>,
+    broken: Vec<bool>,
 }
 
 impl<'r> Finder<'r> {
@@ -445,6 +451,26 @@ impl<'r> Finder<'r> {
                         .collect::<Vec<_>>()
                 })
                 .collect(),
+            kept: r
+                .msgs
+                .iter()
+                .map(|m| cues::any(&m.lower, cues::KEPT) && !cues::any(&m.lower, cues::PLAN))
+                .collect(),
+            broken: r
+                .msgs
+                .iter()
+                .map(|m| cues::any(&m.lower, cues::BROKEN))
+                .collect(),
+            document_frequency: {
+                let mut df: HashMap<String, usize> = HashMap::new();
+                for m in &r.msgs {
+                    let words: HashSet<&str> = cues::words(&m.lower).collect();
+                    for w in words {
+                        *df.entry(w.to_owned()).or_insert(0) += 1;
+                    }
+                }
+                df
+            },
         }
     }
 
@@ -573,10 +599,7 @@ impl<'r> Finder<'r> {
 
     /// How many messages mention `word`.
     fn recurs(&self, word: &str) -> usize {
-        self.msgs()
-            .iter()
-            .filter(|m| cues::words(&m.lower).any(|x| x == word))
-            .count()
+        self.document_frequency.get(word).copied().unwrap_or(0)
     }
 
     fn disagreements(&self) -> Vec<Episode> {
@@ -839,17 +862,19 @@ impl<'r> Finder<'r> {
             let later = (i + 1..m.len()).take_while(|&j| m[j].at - m[i].at <= 14 * 24 * 60);
             let mut outcome = Outcome::Open;
             for j in later {
-                let lj = &m[j].lower;
-                let related = topic.as_deref().is_some_and(|t| lj.contains(t))
+                if !self.broken[j] && !self.kept[j] {
+                    continue;
+                }
+                let related = topic.as_deref().is_some_and(|t| m[j].lower.contains(t))
                     || m[j].at - m[i].at <= 72 * 60;
                 if !related || m[j].at - m[i].at < 1 {
                     continue;
                 }
-                if cues::any(lj, cues::BROKEN) {
+                if self.broken[j] {
                     outcome = Outcome::Broken { msg: j };
                     break;
                 }
-                if cues::any(lj, cues::KEPT) && !cues::any(lj, cues::PLAN) {
+                if self.kept[j] {
                     outcome = Outcome::Kept { msg: j };
                     break;
                 }

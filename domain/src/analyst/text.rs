@@ -776,7 +776,7 @@ pub(crate) fn person_facts(r: &Reading, topic: Topic, p: usize) -> Vec<String> {
         }
         _ => {}
     }
-    for e in &led {
+    for e in led.iter().take(4) {
         if let Some(first) = episode_facts(r, e).into_iter().next() {
             out.push(first);
         }
@@ -888,6 +888,7 @@ pub(crate) fn summary_facts(r: &Reading, focus: &[Topic]) -> (Vec<String>, Vec<S
             .episodes
             .iter()
             .filter(|e| kinds.contains(&e.kind) && e.kind != Kind::Bid)
+            .take(6)
         {
             out.extend(episode_facts(r, e));
         }

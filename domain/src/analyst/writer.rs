@@ -15,6 +15,9 @@ use super::{
     topics::{Topic, topic_for},
 };
 
+/// Episodes written out as candidate sentences for one prose field.
+const CANDIDATE_EPISODES: usize = 8;
+
 /// Keys whose value is one participant's name.
 const PERSON_KEYS: [&str; 6] = [
     "name",
@@ -730,19 +733,31 @@ impl<'a> Writer<'a> {
             if !has_any && t != Topic::Rhythm {
                 out.insert(0, text::absent(r, t));
             }
-            for (_, e) in r.episodes.iter().enumerate().filter(|(_, e)| {
-                kinds.contains(&e.kind) && e.kind != Kind::Bid && e.kind != Kind::Initiation
-            }) {
-                out.extend(text::episode_facts(r, e));
+            // A prose field takes two sentences: a few episodes (those not yet shown first)
+            // give enough to choose from without writing out every one of a long chat's.
+            let mut picked: Vec<usize> = (0..r.episodes.len())
+                .filter(|&i| {
+                    let e = &r.episodes[i];
+                    kinds.contains(&e.kind) && e.kind != Kind::Bid && e.kind != Kind::Initiation
+                })
+                .collect();
+            picked.sort_by_key(|i| self.shown.contains(i));
+            for &i in picked.iter().take(CANDIDATE_EPISODES) {
+                out.extend(text::episode_facts(r, &r.episodes[i]));
             }
         }
         if matches!(scope.topic, Topic::Strengths | Topic::Moments) {
-            for e in r.episodes.iter().filter(|e| {
-                matches!(
-                    e.kind,
-                    Kind::Affection | Kind::Humour | Kind::RunningJoke | Kind::Support
-                ) || matches!(e.outcome, Outcome::Repaired { .. } | Outcome::Kept { .. })
-            }) {
+            for e in r
+                .episodes
+                .iter()
+                .filter(|e| {
+                    matches!(
+                        e.kind,
+                        Kind::Affection | Kind::Humour | Kind::RunningJoke | Kind::Support
+                    ) || matches!(e.outcome, Outcome::Repaired { .. } | Outcome::Kept { .. })
+                })
+                .take(CANDIDATE_EPISODES)
+            {
                 out.extend(text::episode_facts(r, e));
             }
         }
