@@ -60,6 +60,11 @@ enum Command {
         #[command(subcommand)]
         command: ChatCommand,
     },
+    /// Evaluate the configured model provider on labelled chats.
+    Eval {
+        #[command(subcommand)]
+        command: EvalCommand,
+    },
     /// Operator commands.
     Admin {
         #[command(subcommand)]
@@ -78,6 +83,17 @@ enum ChatCommand {
     },
     /// Print the chat_metadata statistics JSON.
     Stats { file: std::path::PathBuf },
+}
+
+#[derive(Debug, Subcommand)]
+enum EvalCommand {
+    /// Generate every insight of each chat's category with LLM_PROVIDER and print label
+    /// accuracy, evidence fidelity and placement, distinct sentences and time per insight.
+    Insights {
+        /// Labelled chats (`<name>.txt` + `<name>.json`).
+        #[arg(default_value = relivchats::eval::DEFAULT_DIR)]
+        dir: std::path::PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -142,6 +158,21 @@ async fn run() -> anyhow::Result<()> {
     }
     // A `.env` file is a development convenience; real environment variables win.
     let _ = dotenvy::dotenv();
+    // The evaluation needs only the provider variables, not a database or Temporal.
+    if let Command::Eval {
+        command: EvalCommand::Insights { dir },
+    } = &cli.command
+    {
+        let report = relivchats::eval::insights(dir, &std::env::vars().collect()).await?;
+        print!("{report}");
+        let missed = report.missed_goals();
+        if missed.is_empty() {
+            println!("goals: all met");
+        } else {
+            println!("goals missed: {}", missed.join("; "));
+        }
+        return Ok(());
+    }
     let mut config = Config::from_env()?;
     telemetry::init(config.log_format);
     match cli.command {
@@ -211,7 +242,9 @@ async fn run() -> anyhow::Result<()> {
             println!("{}", serde_json::json!({"workflow_id": id, "result": out}));
             Ok(())
         }
-        Command::Chat { .. } => unreachable!("handled before configuration is read"),
+        Command::Chat { .. } | Command::Eval { .. } => {
+            unreachable!("handled before configuration is read")
+        }
         Command::Admin {
             command: AdminCommand::Unlocks { user, status },
         } => {

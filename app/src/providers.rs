@@ -193,6 +193,15 @@ impl ProviderConfig {
         })?)
     }
 
+    /// The configured model alone (no store, no embedder): `relivchats eval insights`.
+    pub fn llm(&self) -> anyhow::Result<Arc<dyn Llm>> {
+        Ok(match self.llm {
+            LlmProvider::Offline => Arc::new(OfflineAnalyst),
+            LlmProvider::Gemini => Arc::new(self.gemini()?),
+            LlmProvider::OpenAi => Arc::new(self.openai()?),
+        })
+    }
+
     /// Builds the providers. Call once per process (see the module docs).
     pub async fn build(&self, data_dir: &Path) -> anyhow::Result<Providers> {
         let embedder: Arc<dyn Embedder> = match self.embedding {
@@ -200,11 +209,7 @@ impl ProviderConfig {
             EmbeddingProvider::Gemini => Arc::new(self.gemini()?),
             EmbeddingProvider::OpenAi => Arc::new(self.openai()?),
         };
-        let llm: Arc<dyn Llm> = match self.llm {
-            LlmProvider::Offline => Arc::new(OfflineAnalyst),
-            LlmProvider::Gemini => Arc::new(self.gemini()?),
-            LlmProvider::OpenAi => Arc::new(self.openai()?),
-        };
+        let llm = self.llm()?;
         let store: Arc<dyn VectorStore> = match self.vector_store {
             VectorStoreKind::Edge => {
                 let dir = data_dir.join("qdrant");

@@ -491,7 +491,7 @@ async fn generate_all(app: &TestApp, expected_model: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn generate_every_insight_type_with_the_offline_analyst() {
     let app = TestApp::spawn().await;
-    generate_all(&app, "offline-analyst-v1").await;
+    generate_all(&app, relivchats_domain::analyst::MODEL_ID).await;
     app.stop().await;
 }
 

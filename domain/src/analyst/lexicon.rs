@@ -1,5 +1,5 @@
-//! Themes the analyst recognises: which schema sections they cover, the cue words (English and
-//! Hinglish) that signal them in messages, and the words it writes about them.
+//! Themes of the schema sections: which sections they cover, and the stock titles and example
+//! messages the writer falls back on when the chat itself offers none.
 
 /// A theme: how to spot it and how to talk about it.
 #[derive(Debug)]
@@ -8,12 +8,8 @@ pub(crate) struct Theme {
     pub keys: &'static [&'static str],
     /// How the theme reads in a sentence: "checking in on each other".
     pub phrase: &'static str,
-    /// Lower-case cues; a message mentioning one is evidence for the theme.
-    pub cues: &'static [&'static str],
     /// Short titles for strengths, moments and patterns of this theme.
     pub titles: &'static [&'static str],
-    /// What someone could do more of ("ask one follow-up question …").
-    pub actions: &'static [&'static str],
     /// Words one participant could say to another; `{other}` is replaced by a name.
     pub phrases: &'static [&'static str],
 }
@@ -21,17 +17,10 @@ pub(crate) struct Theme {
 pub(crate) const GENERAL: Theme = Theme {
     keys: &[],
     phrase: "the everyday rhythm of the chat",
-    cues: &[
-        "?", "thanks", "haha", "love", "sorry", "call", "miss", "tomorrow", "yaar", "please",
-    ],
     titles: &[
         "Everyday connection",
         "Steady back-and-forth",
         "Keeping each other in the loop",
-    ],
-    actions: &[
-        "pick one evening this week to ask a real question about the other's day and follow up on the answer",
-        "reply to the next long message with a thought of their own, not just a reaction",
     ],
     phrases: &[
         "Hey {other}, how did today actually go? Tell me the good part first.",
@@ -54,37 +43,11 @@ pub(crate) const THEMES: &[Theme] = &[
             "mistake",
         ],
         phrase: "disagreements and how they are repaired",
-        cues: &[
-            "sorry",
-            "angry",
-            "upset",
-            "fight",
-            "why did",
-            "never",
-            "always",
-            "whatever",
-            "fine.",
-            "hurt",
-            "annoyed",
-            "mad",
-            "sorry yaar",
-            "galti",
-            "naraz",
-            "gussa",
-            "chill",
-            "my bad",
-            "calm",
-            "understand",
-        ],
         titles: &[
             "Cooling down before replying",
             "Owning a mistake",
             "Returning to the topic later",
             "Naming the feeling",
-        ],
-        actions: &[
-            "pause before replying when a message stings, and come back to it with one calm question",
-            "say sorry in plain words when something lands badly, then ask what would help",
         ],
         phrases: &[
             "{other}, I think I came across wrong earlier. Can we talk about it tonight?",
@@ -105,35 +68,11 @@ pub(crate) const THEMES: &[Theme] = &[
             "showing_up",
         ],
         phrase: "looking out for each other",
-        cues: &[
-            "how are you",
-            "are you ok",
-            "feel better",
-            "take care",
-            "here for you",
-            "proud of you",
-            "don't worry",
-            "help",
-            "rest",
-            "doctor",
-            "khayal",
-            "tension mat",
-            "sab theek",
-            "kaisa hai",
-            "kaisi ho",
-            "get well",
-            "need anything",
-            "call me",
-        ],
         titles: &[
             "Checking in",
             "Showing up on hard days",
             "Practical help",
             "Reassurance when it matters",
-        ],
-        actions: &[
-            "send a short check-in on a busy day, even when nothing is wrong",
-            "follow up a day later on something difficult the other mentioned",
         ],
         phrases: &[
             "Just checking in, {other} — how are you holding up today?",
@@ -158,37 +97,11 @@ pub(crate) const THEMES: &[Theme] = &[
             "openness",
         ],
         phrase: "warmth and appreciation",
-        cues: &[
-            "love",
-            "miss you",
-            "thank",
-            "thanks",
-            "proud",
-            "amazing",
-            "cute",
-            "❤",
-            "😘",
-            "🥰",
-            "beautiful",
-            "jaan",
-            "baby",
-            "shukriya",
-            "dhanyavad",
-            "appreciate",
-            "lucky",
-            "sweet",
-            "hug",
-            "best",
-        ],
         titles: &[
             "Saying it out loud",
             "Small thank-yous",
             "Affection in everyday messages",
             "Noticing the other's effort",
-        ],
-        actions: &[
-            "name one specific thing they appreciated about the other this week, in a message",
-            "answer a warm message with warmth of their own rather than a quick emoji",
         ],
         phrases: &[
             "Thank you for today, {other}. It meant a lot that you made the time.",
@@ -213,19 +126,11 @@ pub(crate) const THEMES: &[Theme] = &[
             "inside",
         ],
         phrase: "humour and playfulness",
-        cues: &[
-            "haha", "hahaha", "lol", "lmao", "😂", "🤣", "😜", "joke", "funny", "crazy", "pagal",
-            "mast", "mazaa", "meme", "hehe", "😆", "bakwas", "silly",
-        ],
         titles: &[
             "Running jokes",
             "Playful teasing",
             "Lifting the mood",
             "Spontaneous fun",
-        ],
-        actions: &[
-            "revive an old running joke or send a meme that only the other would get",
-            "suggest something spontaneous and light for the weekend",
         ],
         phrases: &[
             "{other}, remember that thing that happened last time? 😂 We need a sequel.",
@@ -245,34 +150,11 @@ pub(crate) const THEMES: &[Theme] = &[
             "categor",
         ],
         phrase: "plans and the future",
-        cues: &[
-            "plan",
-            "next week",
-            "tomorrow",
-            "weekend",
-            "trip",
-            "someday",
-            "future",
-            "let's",
-            "lets",
-            "book",
-            "save",
-            "chalo",
-            "milte",
-            "kal",
-            "goal",
-            "dream",
-            "soon",
-        ],
         titles: &[
             "Making plans together",
             "Talking about someday",
             "Following through on plans",
             "Shared goals",
-        ],
-        actions: &[
-            "put one shared plan on a date, instead of leaving it at 'someday'",
-            "ask the other what they are looking forward to in the next few months",
         ],
         phrases: &[
             "{other}, shall we actually book that trip? Which weekend works for you?",
@@ -294,35 +176,11 @@ pub(crate) const THEMES: &[Theme] = &[
             "shared_world",
         ],
         phrase: "rituals and shared occasions",
-        cues: &[
-            "good morning",
-            "good night",
-            "gm",
-            "gn",
-            "birthday",
-            "happy",
-            "festival",
-            "diwali",
-            "eid",
-            "christmas",
-            "anniversary",
-            "dinner",
-            "sunday",
-            "congrats",
-            "congratulations",
-            "party",
-            "mubarak",
-            "badhai",
-        ],
         titles: &[
             "Daily greetings",
             "Celebrating together",
             "Regular get-togethers",
             "Shared occasions",
-        ],
-        actions: &[
-            "keep one small daily ritual going, like a morning or good-night message",
-            "plan the next celebration together rather than leaving it to one person",
         ],
         phrases: &[
             "Good morning, {other}! Sunday lunch at ours this week?",
@@ -340,29 +198,11 @@ pub(crate) const THEMES: &[Theme] = &[
             "cherish",
         ],
         phrase: "shared memories",
-        cues: &[
-            "remember",
-            "yaad",
-            "that time",
-            "last year",
-            "back then",
-            "old days",
-            "photo",
-            "pic",
-            "throwback",
-            "miss those",
-            "since",
-            "years",
-        ],
         titles: &[
             "Remembering together",
             "Moments worth keeping",
             "Throwbacks",
             "How far they have come",
-        ],
-        actions: &[
-            "share an old photo and the story behind it",
-            "mark a small milestone with a message that looks back on how it started",
         ],
         phrases: &[
             "{other}, found this old photo of us — remember that day?",
@@ -382,33 +222,11 @@ pub(crate) const THEMES: &[Theme] = &[
             "follow_through",
         ],
         phrase: "trust and reliability",
-        cues: &[
-            "promise",
-            "trust",
-            "sure",
-            "will do",
-            "done",
-            "on my way",
-            "reached",
-            "as promised",
-            "secret",
-            "between us",
-            "honestly",
-            "pakka",
-            "bharosa",
-            "sach",
-            "i'll",
-            "ill be there",
-        ],
         titles: &[
             "Doing what was promised",
             "Being there when it counts",
             "Keeping confidences",
             "Consistent presence",
-        ],
-        actions: &[
-            "confirm plans and close the loop with a quick 'done' when something promised is finished",
-            "say early when a plan has to change, with a new time",
         ],
         phrases: &[
             "Done, {other} — sent it just now, as promised.",
@@ -428,33 +246,11 @@ pub(crate) const THEMES: &[Theme] = &[
             "risk",
         ],
         phrase: "boundaries and space",
-        cues: &[
-            "busy",
-            "later",
-            "tired",
-            "sleep",
-            "weekend",
-            "off",
-            "leave",
-            "holiday",
-            "urgent",
-            "asap",
-            "late",
-            "night",
-            "no worries",
-            "take your time",
-            "baad mein",
-            "thak",
-        ],
         titles: &[
             "Respecting time and space",
             "Saying no kindly",
             "Protecting rest",
             "Flexibility when life is busy",
-        ],
-        actions: &[
-            "agree on when messages can wait until morning and what truly counts as urgent",
-            "say plainly when they need space, and when they will be back",
         ],
         phrases: &[
             "{other}, I'm wiped out tonight — can we pick this up tomorrow morning?",
@@ -485,37 +281,11 @@ pub(crate) const THEMES: &[Theme] = &[
             "advice",
         ],
         phrase: "coordination and decisions",
-        cues: &[
-            "meeting",
-            "deadline",
-            "update",
-            "call",
-            "decide",
-            "decision",
-            "agreed",
-            "task",
-            "let me know",
-            "eod",
-            "asap",
-            "done",
-            "assign",
-            "review",
-            "plan",
-            "approve",
-            "confirm",
-            "schedule",
-            "kar dunga",
-            "ho gaya",
-        ],
         titles: &[
             "Clear next steps",
             "Closing the loop",
             "Quick decisions",
             "Sharing updates early",
-        ],
-        actions: &[
-            "end each planning thread with one line saying who does what by when",
-            "share blockers as soon as they appear, with what is needed to move on",
         ],
         phrases: &[
             "To sum up, {other}: I'll send the draft by Thursday, you review on Friday?",
@@ -534,33 +304,11 @@ pub(crate) const THEMES: &[Theme] = &[
             "reinforce",
         ],
         phrase: "feedback and respect",
-        cues: &[
-            "good job",
-            "well done",
-            "great work",
-            "thanks",
-            "thank you",
-            "feedback",
-            "suggest",
-            "could you",
-            "please",
-            "nice",
-            "appreciate",
-            "credit",
-            "kudos",
-            "sorry",
-            "mistake",
-            "fix",
-        ],
         titles: &[
             "Recognising good work",
             "Feedback that helps",
             "Respectful tone",
             "Learning from mistakes",
-        ],
-        actions: &[
-            "thank the other for one specific piece of work, naming what made it good",
-            "ask for feedback on something in progress, not only once it is finished",
         ],
         phrases: &[
             "Really good work on the report, {other} — the summary made it easy to follow.",
@@ -577,36 +325,11 @@ pub(crate) const THEMES: &[Theme] = &[
             "communication_styles",
         ],
         phrase: "family ties",
-        cues: &[
-            "mom",
-            "mum",
-            "dad",
-            "papa",
-            "mummy",
-            "beta",
-            "didi",
-            "bhai",
-            "nana",
-            "nani",
-            "dadi",
-            "ghar",
-            "home",
-            "family",
-            "aunty",
-            "uncle",
-            "kids",
-            "khana",
-            "aashirwad",
-        ],
         titles: &[
             "Looking after one another",
             "Passing on what matters",
             "Everyday family news",
             "Learning across generations",
-        ],
-        actions: &[
-            "ask an older or younger family member for their view on something and really listen",
-            "share a small piece of everyday news with the family group, not only the big events",
         ],
         phrases: &[
             "{other}, how did you handle this when you were my age?",
@@ -631,31 +354,11 @@ pub(crate) const THEMES: &[Theme] = &[
             "communication",
         ],
         phrase: "the give and take of conversation",
-        cues: &[
-            "?",
-            "what about you",
-            "and you",
-            "tell me",
-            "how was",
-            "what happened",
-            "really",
-            "then what",
-            "aur",
-            "kya hua",
-            "batao",
-            "sach mein",
-            "accha",
-            "hmm",
-        ],
         titles: &[
             "Asking about each other",
             "Quick replies",
             "Sharing the conversation",
             "Following up",
-        ],
-        actions: &[
-            "start the next conversation themselves if they usually wait for the other",
-            "ask one follow-up question before changing the subject",
         ],
         phrases: &[
             "And what about you, {other}? You haven't told me how your week went.",
@@ -709,17 +412,6 @@ pub(crate) fn is_concern(section: &str) -> bool {
     CONCERN.iter().any(|c| section.contains(c))
 }
 
-/// The cues of `theme` (and `extra`) that `lower` (a lower-cased message) mentions.
-pub(crate) fn cue_hits<'c>(lower: &str, theme: &'c Theme, extra: &'c [String]) -> Vec<&'c str> {
-    theme
-        .cues
-        .iter()
-        .copied()
-        .chain(extra.iter().map(String::as_str))
-        .filter(|cue| contains_cue(lower, cue))
-        .collect()
-}
-
 /// A cue matches as a whole word (or phrase); punctuation and emoji cues match anywhere.
 ///
 /// This runs for every quote × cue × schema section, so it avoids `str::contains` (which
@@ -755,52 +447,6 @@ pub(crate) fn contains_cue(lower: &str, cue: &str) -> bool {
     }
     false
 }
-
-/// The five love languages, with their cues, for the love-language insight.
-pub(crate) const LOVE_LANGUAGES: [(&str, &[&str]); 5] = [
-    (
-        "words of affirmation",
-        &[
-            "love you",
-            "proud",
-            "amazing",
-            "beautiful",
-            "best",
-            "thank",
-            "appreciate",
-            "jaan",
-        ],
-    ),
-    (
-        "quality time",
-        &[
-            "call",
-            "meet",
-            "together",
-            "date",
-            "weekend",
-            "video call",
-            "milte",
-            "spend time",
-        ],
-    ),
-    (
-        "acts of service",
-        &[
-            "help", "did it", "made", "fixed", "pick you", "drop you", "cooked", "done", "kar diya",
-        ],
-    ),
-    (
-        "receiving gifts",
-        &[
-            "gift", "surprise", "bought", "flowers", "sent you", "order", "present", "tohfa",
-        ],
-    ),
-    (
-        "physical touch",
-        &["hug", "kiss", "cuddle", "hold", "😘", "🤗", "miss you"],
-    ),
-];
 
 #[cfg(test)]
 mod tests {
