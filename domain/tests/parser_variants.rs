@@ -1,7 +1,8 @@
 //! Table-driven tests over `tests/fixtures/`: every input file has either
 //! `NAME.expected.json` (the CLI contract output of `relivchats chat parse`) or
 //! `NAME.error` (a fragment of the rejection message). Optional `NAME.summary.json`
-//! checks the `--summary` object as well.
+//! checks the `--summary` object as well, and optional `NAME.parsed.json` what the CLI
+//! contract does not show: participants, the chat's name and title, and each message's kind.
 //!
 //! To (re)write expected files after a deliberate change: `BLESS=1 cargo test -p
 //! relivchats-domain --test parser_variants`, then review the diff.
@@ -51,6 +52,23 @@ fn check(input: &Path, bless: bool) -> Result<(), String> {
     let got = whatsapp::parse_to_cli_json(&bytes).map_err(|e| format!("rejected: {e}"))?;
     let got: Value = serde_json::from_str(&got).map_err(|e| format!("not JSON: {e}"))?;
     compare(&sibling(input, ".expected.json"), &got, bless)?;
+    let parsed_file = sibling(input, ".parsed.json");
+    if parsed_file.exists() {
+        let text = whatsapp::decode(&bytes).map_err(|e| e.to_string())?;
+        let chat = whatsapp::parse(&text);
+        let kinds: Vec<Value> = chat
+            .messages
+            .iter()
+            .map(|m| serde_json::to_value(m.kind).unwrap_or_default())
+            .collect();
+        let parsed = serde_json::json!({
+            "participants": chat.participants,
+            "chat_name": chat.chat_name,
+            "title": chat.title(),
+            "kinds": kinds,
+        });
+        compare(&parsed_file, &parsed, bless)?;
+    }
     let summary_file = sibling(input, ".summary.json");
     if summary_file.exists() {
         let summary: Value =

@@ -10,6 +10,7 @@ use zip::ZipArchive;
 use zip::result::ZipError;
 
 use super::decode::{DecodeLimits, ImportError};
+use super::parse::EXPORT_PREFIXES;
 
 /// Zip files start with a local header, an empty-archive end record, or a spanning marker.
 pub(crate) fn is_zip(bytes: &[u8]) -> bool {
@@ -60,18 +61,6 @@ fn zip_error(e: ZipError) -> ImportError {
         _ => ImportError::BadZip("its table of contents cannot be read"),
     }
 }
-
-/// Export names across languages: `WhatsApp Chat with Alice.txt`, `WhatsApp Chat - Team.txt`.
-const EXPORT_PREFIXES: &[&str] = &[
-    "WhatsApp Chat with ",
-    "WhatsApp Chat - ",
-    "WhatsApp-Chat mit ",
-    "Chat de WhatsApp con ",
-    "Conversa do WhatsApp com ",
-    "Discussion WhatsApp avec ",
-    "Chat WhatsApp con ",
-    "WhatsApp-chat met ",
-];
 
 /// Picks `_chat.txt` (iOS), then a `WhatsApp Chat with …txt` (Android), then the largest
 /// other `.txt`. Media, folders and macOS metadata are ignored.
