@@ -32,6 +32,7 @@ mod parse;
 mod plan;
 mod stats;
 
+pub use archive::{is_zip, json_files_in_zip};
 pub use cli::{Summary, cli_json, summary, write_cli_json};
 pub use decode::{DecodeLimits, ImportError, decode, decode_with};
 pub use kind::MessageKind;
