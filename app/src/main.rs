@@ -313,18 +313,18 @@ async fn run() -> anyhow::Result<()> {
 }
 
 fn chat_command(command: &ChatCommand) -> anyhow::Result<()> {
-    use relivchats_domain::whatsapp;
+    use relivchats_domain::{import, whatsapp};
     type Render = fn(&[u8]) -> Result<String, whatsapp::ImportError>;
     let (path, render): (_, Render) = match command {
         ChatCommand::Parse {
             file,
             summary: false,
-        } => (file, whatsapp::parse_to_cli_json),
+        } => (file, import::parse_to_cli_json),
         ChatCommand::Parse {
             file,
             summary: true,
-        } => (file, whatsapp::summary_json),
-        ChatCommand::Stats { file } => (file, whatsapp::stats_json),
+        } => (file, import::summary_json),
+        ChatCommand::Stats { file } => (file, import::stats_json),
     };
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     let json = render(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;

@@ -11,7 +11,7 @@
 
 use std::time::{Duration, Instant};
 
-use relivchats_domain::whatsapp;
+use relivchats_domain::{import, whatsapp};
 
 const SIZES: [usize; 2] = [100_000, 1_000_000];
 
@@ -54,6 +54,7 @@ fn run(n: usize) {
     );
     report("parse only  ", mb, messages, parse);
     report("parse+stats ", mb, messages, full);
+    telegram(&bytes, reps);
     match peak_memory(&path) {
         Some((base, peak)) => println!(
             "  peak memory (read+parse+stats, child process): VmHWM {:.1} MB = {:.2}x the file (process baseline {:.1} MB)",
@@ -63,6 +64,50 @@ fn run(n: usize) {
         ),
         None => println!("  peak memory: unavailable (no /proc/self/status)"),
     }
+}
+
+/// The same chat as a Telegram Desktop `result.json` (the messages the WhatsApp parser
+/// read, rendered as Telegram writes them), through `import::read` → chat → statistics.
+fn telegram(whatsapp_bytes: &[u8], reps: usize) {
+    let text = whatsapp::decode(whatsapp_bytes).expect("decode");
+    let chat = whatsapp::parse(&text);
+    let mut out = String::with_capacity(whatsapp_bytes.len() * 2);
+    out.push_str("{\"name\":\"Bench\",\"type\":\"personal_chat\",\"id\":1,\"messages\":[");
+    for (i, m) in chat.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let date = m.timestamp.format("%Y-%m-%dT%H:%M:%S");
+        let unix = m.timestamp.and_utc().timestamp();
+        let body = serde_json::to_string(m.text).expect("json");
+        match m.author {
+            Some(a) => out.push_str(&format!(
+                "\n{{\"id\":{i},\"type\":\"message\",\"date\":\"{date}\",\"date_unixtime\":\"{unix}\",\"from\":{},\"from_id\":\"user{}\",\"text\":{body},\"text_entities\":[]}}",
+                serde_json::to_string(a).expect("json"),
+                m.author_id.map_or(0, |id| id.0),
+            )),
+            None => out.push_str(&format!(
+                "\n{{\"id\":{i},\"type\":\"service\",\"date\":\"{date}\",\"date_unixtime\":\"{unix}\",\"actor\":\"x\",\"action\":\"invite_members\",\"members\":[\"y\"],\"text\":\"\"}}"
+            )),
+        }
+    }
+    out.push_str("\n]}\n");
+    let json = out.into_bytes();
+    let mb = json.len() as f64 / 1e6;
+    let mut messages = 0;
+    let parse = best_of(reps.min(5), || {
+        let upload = import::read(&json).expect("telegram json reads");
+        let chat = upload.chat();
+        messages = chat.messages.len();
+        std::hint::black_box(&chat);
+    });
+    let full = best_of(reps.min(5), || {
+        let upload = import::read(&json).expect("telegram json reads");
+        std::hint::black_box(whatsapp::chat_metadata(&upload.chat()));
+    });
+    println!("  telegram result.json of the same chat: {mb:.1} MB, {messages} messages");
+    report("tg parse    ", mb, messages, parse);
+    report("tg +stats   ", mb, messages, full);
 }
 
 fn report(what: &str, mb: f64, messages: usize, t: Duration) {

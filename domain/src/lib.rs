@@ -9,6 +9,7 @@ pub mod catalogue;
 pub mod contracts;
 pub mod crypto;
 pub mod ids;
+pub mod import;
 pub mod ledger;
 pub mod payments;
 pub mod retrieval;

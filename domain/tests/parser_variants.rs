@@ -1,13 +1,15 @@
 //! Table-driven tests over `tests/fixtures/`: every input file has either
 //! `NAME.expected.json` (the CLI contract output of `relivchats chat parse`) or
 //! `NAME.error` (a fragment of the rejection message). Optional `NAME.summary.json`
-//! checks the `--summary` object as well.
+//! checks the `--summary` object as well, and optional `NAME.parsed.json` what the CLI
+//! contract does not show: participants, the chat's name and title, and each message's kind.
 //!
 //! To (re)write expected files after a deliberate change: `BLESS=1 cargo test -p
 //! relivchats-domain --test parser_variants`, then review the diff.
 
 use std::path::{Path, PathBuf};
 
+use relivchats_domain::import;
 use relivchats_domain::whatsapp::{self, ImportError};
 use serde_json::Value;
 
@@ -21,7 +23,8 @@ fn inputs() -> Vec<PathBuf> {
         .map(|e| e.expect("entry").path())
         .filter(|p| {
             let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
-            !(name.ends_with(".json") || name.ends_with(".error") || name.starts_with('.'))
+            let sidecar = [".expected.json", ".summary.json", ".parsed.json", ".error"];
+            !(sidecar.iter().any(|s| name.ends_with(s)) || name.starts_with('.'))
         })
         .collect();
     v.sort();
@@ -39,7 +42,7 @@ fn check(input: &Path, bless: bool) -> Result<(), String> {
     let error_file = sibling(input, ".error");
     if error_file.exists() {
         let want = std::fs::read_to_string(&error_file).map_err(|e| e.to_string())?;
-        return match whatsapp::parse_to_cli_json(&bytes) {
+        return match import::parse_to_cli_json(&bytes) {
             Err(e) if e.to_string().contains(want.trim()) => Ok(()),
             Err(e) => Err(format!("wrong error: {e}")),
             Ok(out) => Err(format!(
@@ -48,13 +51,31 @@ fn check(input: &Path, bless: bool) -> Result<(), String> {
             )),
         };
     }
-    let got = whatsapp::parse_to_cli_json(&bytes).map_err(|e| format!("rejected: {e}"))?;
+    let got = import::parse_to_cli_json(&bytes).map_err(|e| format!("rejected: {e}"))?;
     let got: Value = serde_json::from_str(&got).map_err(|e| format!("not JSON: {e}"))?;
     compare(&sibling(input, ".expected.json"), &got, bless)?;
+    let parsed_file = sibling(input, ".parsed.json");
+    if parsed_file.exists() {
+        let upload = import::read(&bytes).map_err(|e| e.to_string())?;
+        let chat = upload.chat();
+        let kinds: Vec<Value> = chat
+            .messages
+            .iter()
+            .map(|m| serde_json::to_value(m.kind).unwrap_or_default())
+            .collect();
+        let parsed = serde_json::json!({
+            "platform": upload.platform(),
+            "participants": chat.participants,
+            "chat_name": chat.chat_name,
+            "title": chat.title(),
+            "kinds": kinds,
+        });
+        compare(&parsed_file, &parsed, bless)?;
+    }
     let summary_file = sibling(input, ".summary.json");
     if summary_file.exists() {
         let summary: Value =
-            serde_json::from_str(&whatsapp::summary_json(&bytes).map_err(|e| e.to_string())?)
+            serde_json::from_str(&import::summary_json(&bytes).map_err(|e| e.to_string())?)
                 .map_err(|e| e.to_string())?;
         compare(&summary_file, &summary, bless)?;
     }

@@ -51,6 +51,7 @@ fn top_level_keys_are_exactly_the_contract_plus_new_ones() {
         "edited_messages_count",
         "unreadable_lines_count",
         "parser",
+        "extended",
     ];
     let mut want: Vec<&str> = old.iter().chain(new.iter()).copied().collect();
     want.sort_unstable();
@@ -150,12 +151,16 @@ fn word_rules_and_stopwords() {
         .iter()
         .map(|w| (w.word.as_str(), w.count))
         .collect();
-    assert_eq!(words, [("pizza", 2), ("great", 2), ("pizzaparty", 1)]);
-    assert_eq!(m.total_words, 5);
+    // Words in other scripts count whole (issue 14), virama and all.
+    assert_eq!(
+        words,
+        [("pizza", 2), ("great", 2), ("pizzaparty", 1), ("नमस्ते", 1)]
+    );
+    assert_eq!(m.total_words, 6);
     let a = user(&m, "A");
-    assert_eq!(a.word_count, 5);
+    assert_eq!(a.word_count, 6);
     assert_eq!(a.message_count, 6);
-    assert_eq!(a.avg_words_per_message, 0.83);
+    assert_eq!(a.avg_words_per_message, 1.0);
 }
 
 #[test]

@@ -10,9 +10,10 @@ use zip::ZipArchive;
 use zip::result::ZipError;
 
 use super::decode::{DecodeLimits, ImportError};
+use super::parse::EXPORT_PREFIXES;
 
 /// Zip files start with a local header, an empty-archive end record, or a spanning marker.
-pub(crate) fn is_zip(bytes: &[u8]) -> bool {
+pub fn is_zip(bytes: &[u8]) -> bool {
     matches!(
         bytes.get(..4),
         Some(b"PK\x03\x04" | b"PK\x05\x06" | b"PK\x07\x08")
@@ -50,6 +51,67 @@ pub(crate) fn extract_chat(bytes: &[u8], limits: DecodeLimits) -> Result<Vec<u8>
     Ok(out)
 }
 
+/// The JSON chat files of a Telegram or Meta export zip (`result.json`, `message_N.json`),
+/// as (entry name, text), `message_N.json` in the order of N; `None` when the archive has
+/// none (a WhatsApp zip). Their total size is capped like a WhatsApp chat's.
+pub fn json_files_in_zip(
+    bytes: &[u8],
+    limits: DecodeLimits,
+) -> Result<Option<Vec<(String, String)>>, ImportError> {
+    if declared_entries(bytes).is_some_and(|n| n > limits.max_entries as u64) {
+        return Err(ImportError::TooManyEntries {
+            limit: limits.max_entries,
+        });
+    }
+    let mut zip = ZipArchive::new(Cursor::new(bytes)).map_err(zip_error)?;
+    let mut wanted: Vec<(u32, usize, String)> = Vec::new();
+    for i in 0..zip.len() {
+        let Some(name) = zip.name_for_index(i) else {
+            continue;
+        };
+        if name.starts_with("__MACOSX/") {
+            continue;
+        }
+        let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
+        let n = if base == "result.json" {
+            Some(0)
+        } else {
+            base.strip_prefix("message_")
+                .and_then(|r| r.strip_suffix(".json"))
+                .and_then(|d| d.parse::<u32>().ok())
+        };
+        if let Some(n) = n {
+            wanted.push((n, i, name.to_owned()));
+        }
+    }
+    if wanted.is_empty() {
+        return Ok(None);
+    }
+    wanted.sort();
+    let mut budget = limits.max_text_bytes;
+    let mut out = Vec::with_capacity(wanted.len());
+    for (_, i, name) in wanted {
+        let entry = zip.by_index(i).map_err(zip_error)?;
+        let mut data = Vec::new();
+        entry
+            .take(budget.saturating_add(1))
+            .read_to_end(&mut data)
+            .map_err(|e| match e.kind() {
+                std::io::ErrorKind::Unsupported => ImportError::UnsupportedCompression,
+                _ => ImportError::BadZip("a chat file inside is corrupted"),
+            })?;
+        if data.len() as u64 > budget {
+            return Err(ImportError::TooLarge {
+                limit_mib: limits.max_text_bytes / (1024 * 1024),
+            });
+        }
+        budget -= data.len() as u64;
+        let text = super::decode::decode_text(&data)?.into_owned();
+        out.push((name, text));
+    }
+    Ok(Some(out))
+}
+
 fn zip_error(e: ZipError) -> ImportError {
     match e {
         ZipError::UnsupportedArchive(msg) if msg.contains("assword") || msg.contains("ncrypt") => {
@@ -60,18 +122,6 @@ fn zip_error(e: ZipError) -> ImportError {
         _ => ImportError::BadZip("its table of contents cannot be read"),
     }
 }
-
-/// Export names across languages: `WhatsApp Chat with Alice.txt`, `WhatsApp Chat - Team.txt`.
-const EXPORT_PREFIXES: &[&str] = &[
-    "WhatsApp Chat with ",
-    "WhatsApp Chat - ",
-    "WhatsApp-Chat mit ",
-    "Chat de WhatsApp con ",
-    "Conversa do WhatsApp com ",
-    "Discussion WhatsApp avec ",
-    "Chat WhatsApp con ",
-    "WhatsApp-chat met ",
-];
 
 /// Picks `_chat.txt` (iOS), then a `WhatsApp Chat with …txt` (Android), then the largest
 /// other `.txt`. Media, folders and macOS metadata are ignored.

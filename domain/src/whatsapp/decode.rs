@@ -57,6 +57,26 @@ pub enum ImportError {
     /// Password-protected archive.
     #[error("This zip file is password-protected. Upload the export without a password.")]
     Encrypted,
+    /// A Telegram or Meta JSON export that does not parse.
+    #[error(
+        "This file looks like a Telegram, Instagram or Messenger export, but its JSON is damaged or incomplete ({0}). Export the chat again and upload the new file."
+    )]
+    BadJson(String),
+    /// JSON that is no chat export we know.
+    #[error(
+        "This JSON file is not a chat export we can read: upload a WhatsApp export (.txt or .zip), Telegram Desktop's result.json, or Instagram/Messenger's message_1.json."
+    )]
+    UnknownJson,
+    /// A multi-chat export without a choice.
+    #[error(
+        "This export holds {count} chats: {names}. Export only the chat you want (in Telegram Desktop: open the chat, ⋮ → Export chat history, format JSON), or upload one chat's folder."
+    )]
+    SeveralChats {
+        /// How many chats have messages.
+        count: usize,
+        /// Their names, quoted and comma-separated.
+        names: String,
+    },
     /// Compression other than stored/deflate (phones only write those two).
     #[error(
         "This zip file uses a compression method we cannot read. Upload the export as WhatsApp created it."

@@ -67,10 +67,14 @@ impl RawHeader {
 /// Markers that mean "morning", compared after removing dots, spaces and ASCII case.
 const AM: &[&str] = &[
     "am", "a", "vorm", "vm", "fm", "午前", "오전", "上午", "ص", "πμ", "de", "дп", "öö", "sa",
+    // Persian `ق.ظ` (before noon), dots dropped.
+    "قظ",
 ];
 /// Markers that mean "afternoon", compared the same way.
 const PM: &[&str] = &[
     "pm", "p", "nachm", "nm", "em", "午後", "오후", "下午", "م", "μμ", "du", "пп", "ös", "ch",
+    // Persian `ب.ظ` (after noon).
+    "بظ",
 ];
 /// Words allowed between the date and the time (`klo` fi, `um` de, `à`/`às` fr/pt, `at`).
 const FILLERS: &[&str] = &[
@@ -151,7 +155,10 @@ fn parse_after_date(mut c: Cursor<'_>, d: DatePart) -> Option<RawHeader> {
     if date_sep == b'.' {
         c.eat(b'.');
     }
-    c.eat(b',');
+    // `,` or the Arabic comma U+060C (Arabic and Persian Android: `9/4/2023، 10:08 م`).
+    if !c.eat(b',') && c.b.get(c.i..c.i + 2) == Some(&[0xD8, 0x8C]) {
+        c.i += 2;
+    }
     c.skip_blank();
     let pre = c.words_before_time()?;
     let (hour, _) = c.number(2)?;
@@ -532,6 +539,10 @@ mod tests {
             ("12/08/2016 4:20 م - A: x", 16),
             ("١٢‏/٨‏/٢٠١٦ ٤:٢٠ م - A: x", 16),
             ("12.8.2016 klo 16.20 - A: x", 16),
+            ("٩\u{200F}/٤\u{200F}/٢٠٢٣، ١٠:٠٨ م - A: x", 22),
+            ("9/4/2023، 10:08 م - A: x", 22),
+            ("۱۴۰۲/۱/۵، ۱۰:۰۸ ب.ظ - A: x", 22),
+            ("۱۴۰۲/۱/۵، ۹:۰۸ ق.ظ - A: x", 9),
         ] {
             let r = h(line).unwrap_or_else(|| panic!("{line}"));
             assert_eq!(r.hour24(), Some(hour), "{line}");

@@ -22,6 +22,8 @@ pub enum MessageKind {
     Call,
     /// A line written by WhatsApp itself (encryption notice, "X added Y", …): no author.
     System,
+    /// A poll: `POLL:` then the question and `OPTION: … (n votes)` lines.
+    Poll,
 }
 
 impl MessageKind {
@@ -48,6 +50,15 @@ const MEDIA_OMITTED: &[&str] = &[
     "<Medya dahil edilmedi>",
     "<Без медиафайлов>",
     "<Medya atlandı>",
+    "<Média vynechána>",
+    "<Média vynechána.>",
+    "<Médium vynecháno>",
+    "<pominięto multimedia>",
+    "<Multimédia omitida>",
+    "<Media dihilangkan>",
+    "<تم استبعاد الوسائط>",
+    "<رسانه حذف شد>",
+    "<View once message omitted>",
     "<मीडिया हटा दिया गया>",
 ];
 
@@ -63,7 +74,22 @@ const OMITTED_SUFFIXES: &[&str] = &[
     " ocultada",
     " ocultado",
     " weggelaten",
+    // Turkish `‎görüntü dahil edilmedi`, Czech `‎obrázek vynechán`, Russian `‎фото отсутствует`.
+    " dahil edilmedi",
+    " vynechán",
+    " vynechána",
+    " vynecháno",
+    " отсутствует",
+    " пропущено",
+    " tidak disertakan",
 ];
+
+/// iOS placeholders that put the verb first (after the leading mark): Polish
+/// `‎pominięto obraz`, Arabic `‎تم استبعاد الصورة`, Persian `‎تصویر حذف شد` is a suffix.
+const OMITTED_PREFIXES: &[&str] = &["pominięto ", "تم استبعاد ", "تم حذف الوسائط"];
+
+/// Suffixes of marked placeholders in right-to-left languages.
+const OMITTED_RTL_SUFFIXES: &[&str] = &[" حذف شد", " مستبعدة", " مستبعد"];
 
 /// Android with media: `IMG-20200101-WA0001.jpg (file attached)`.
 const FILE_ATTACHED_SUFFIXES: &[&str] = &[
@@ -73,6 +99,14 @@ const FILE_ATTACHED_SUFFIXES: &[&str] = &[
     "(fichier joint)",
     "(file allegato)",
     "(arquivo anexado)",
+    "(soubor byl přiložen)",
+    "(dosya ekli)",
+    "(файл добавлен)",
+    "(file terlampir)",
+    "(bestand bijgevoegd)",
+    "(plik załączony)",
+    "(الملف مرفق)",
+    "(فایل پیوست شد)",
 ];
 
 /// Deleted stubs, compared whole (after one leading mark and a trailing dot are removed).
@@ -98,11 +132,105 @@ const DELETED: &[&str] = &[
     "Сообщение удалено",
     "Данное сообщение удалено",
     "यह संदेश हटा दिया गया",
+    "Bu mesaj silindi",
+    "Bu mesajı sildiniz",
+    "Bu mesajı sildin",
+    "تم حذف هذه الرسالة",
+    "لقد حذفت هذه الرسالة",
+    "حذفت هذه الرسالة",
+    "این پیام حذف شد",
+    "شما این پیام را حذف کردید",
+    "Tato zpráva byla smazána",
+    "Tuto zprávu jste smazali",
+    "Ta wiadomość została usunięta",
+    "Вы удалили это сообщение",
 ];
 
 /// The edit marker appended to edited messages (both platforms, English exports).
 pub(crate) const EDITED_MARKER: &str = "<This message was edited>";
 
+/// The edit marker in other languages, `<…>` included.
+const EDITED_MARKERS: &[&str] = &[
+    EDITED_MARKER,
+    "<Diese Nachricht wurde bearbeitet>",
+    "<Se editó este mensaje.>",
+    "<Se editó este mensaje>",
+    "<Mensaje editado>",
+    "<Ce message a été modifié>",
+    "<Message modifié>",
+    "<Esta mensagem foi editada>",
+    "<Mensagem editada>",
+    "<Questo messaggio è stato modificato>",
+    "<Dit bericht is bewerkt>",
+    "<Bu mesaj düzenlendi>",
+    "<Düzenlendi>",
+    "<Сообщение изменено>",
+    "<Pesan ini telah diedit>",
+    "<Pesan ini diedit>",
+    "<تم تعديل هذه الرسالة>",
+    "<تم تعديل الرسالة>",
+    "<این پیام ویرایش شد>",
+    "<ویرایش شده>",
+    "<Tato zpráva byla upravena>",
+    "<Ta wiadomość została edytowana>",
+    "<यह मैसेज बदला गया है>",
+    "<このメッセージは編集されました>",
+    "<이 메시지는 수정되었습니다>",
+    "<此消息已编辑>",
+];
+
+/// The first line of a poll: `POLL:` (English, and most exports), or translated.
+const POLL_HEADS: &[&str] = &[
+    "POLL:",
+    "ENCUESTA:",
+    "ENQUETE:",
+    "SONDAGE:",
+    "UMFRAGE:",
+    "SONDAGGIO:",
+    "ANKET:",
+    "ОПРОС:",
+    "استطلاع:",
+    "نظرسنجی:",
+    "ANKETA:",
+];
+
+/// `text` without a trailing edit marker (and the space or mark before it), when it has
+/// one: the words of an edited message are the ones before it.
+pub(crate) fn strip_edited_marker(text: &str) -> Option<&str> {
+    if text.as_bytes().last() != Some(&b'>') {
+        return None;
+    }
+    let open = text.rfind('<')?;
+    let marker = text.get(open..)?;
+    if !EDITED_MARKERS.contains(&marker) {
+        return None;
+    }
+    let head = text.get(..open)?;
+    Some(super::marks::strip_trailing_marks(head).trim_end())
+}
+
+/// `<attached: 00000012-PHOTO-2020-06-05-13-44-04.jpg>` in any language: `<`, a label of
+/// at most 48 bytes, `:` or a fullwidth `：`, then the iOS file name (8 digits and `-`).
+fn is_attached(first_line: &str) -> bool {
+    let b = first_line.as_bytes();
+    if b.first() != Some(&b'<') || b.last() != Some(&b'>') {
+        return false;
+    }
+    let window = &b[..b.len().min(52)];
+    let colon = match (
+        memchr::memchr(b':', window),
+        memchr::memmem::find(window, "：".as_bytes()),
+    ) {
+        (Some(a), Some(f)) if f < a => f + 3,
+        (Some(a), _) => a + 1,
+        (None, Some(f)) => f + 3,
+        (None, None) => return false,
+    };
+    let rest = first_line.get(colon..).unwrap_or_default();
+    let rest = rest.trim_start_matches([' ', '\u{A0}', '\u{202F}', '\u{200E}', '\u{200F}']);
+    let r = rest.as_bytes();
+    r.len() > 9 && r[..8].iter().all(u8::is_ascii_digit) && r[8] == b'-'
+}
 /// Classifies a message body (already without its one leading direction mark).
 /// `had_mark` says whether the body started with U+200E/U+200F, which iOS puts before
 /// placeholders and never before typed text. `first_line` is the body's first line (the
@@ -118,11 +246,14 @@ pub(crate) fn classify(body: &str, first_line: &str, had_mark: bool) -> MessageK
     {
         return kind;
     }
-    if body.as_bytes().last() == Some(&b'>') && body.ends_with(EDITED_MARKER) {
+    if strip_edited_marker(body).is_some() {
         return MessageKind::Edited;
     }
-    if first == b'<' && body.starts_with("<attached:") {
+    if first == b'<' && (body.starts_with("<attached:") || is_attached(first_line)) {
         return MessageKind::Media;
+    }
+    if !single_line && POLL_HEADS.contains(&first_line.trim_end()) {
+        return MessageKind::Poll;
     }
     // Android with media: `IMG-….jpg (file attached)`, the caption on the next line.
     let first_line = first_line.trim_end_matches('\r');
@@ -143,12 +274,13 @@ fn classify_short(body: &str, first: u8, had_mark: bool) -> Option<MessageKind> 
         return Some(MessageKind::Media);
     }
 
-    if is_ios_omitted(body, had_mark) {
-        return Some(MessageKind::Media);
-    }
+    // Deleted stubs first: Persian `این پیام حذف شد` ends like a placeholder.
     let stub = body.strip_suffix('.').unwrap_or(body);
     if DELETED.iter().any(|d| d.len() == stub.len() && *d == stub) {
         return Some(MessageKind::Deleted);
+    }
+    if is_ios_omitted(body, had_mark) {
+        return Some(MessageKind::Media);
     }
     is_call(body).then_some(MessageKind::Call)
 }
@@ -158,11 +290,16 @@ fn classify_short(body: &str, first: u8, had_mark: bool) -> Option<MessageKind> 
 /// sentence ending in "omitted" stays text.
 fn is_ios_omitted(body: &str, had_mark: bool) -> bool {
     if had_mark {
-        return OMITTED_SUFFIXES.iter().any(|s| body.ends_with(s));
+        return OMITTED_SUFFIXES.iter().any(|s| body.ends_with(s))
+            || OMITTED_PREFIXES.iter().any(|p| body.starts_with(p))
+            || OMITTED_RTL_SUFFIXES.iter().any(|s| body.ends_with(s));
     }
     matches!(
         body,
-        "image omitted"
+        "View once photo omitted"
+            | "View once video omitted"
+            | "View once voice message omitted"
+            | "image omitted"
             | "video omitted"
             | "audio omitted"
             | "sticker omitted"
@@ -285,5 +422,54 @@ mod tests {
         assert_eq!(classify("null", "null", false), MessageKind::Call);
         assert_eq!(classify("nullify", "nullify", false), MessageKind::Text);
         assert_eq!(classify("", "", false), MessageKind::Text);
+    }
+
+    fn one(body: &str, mark: bool) -> MessageKind {
+        let first = body.split('\n').next().unwrap_or(body);
+        classify(body, first, mark)
+    }
+
+    #[test]
+    fn localized_placeholders() {
+        use MessageKind::*;
+        for (body, mark, want) in [
+            (
+                "IMG-20230101-WA0001.jpg (soubor byl přiložen)",
+                false,
+                Media,
+            ),
+            ("görüntü dahil edilmedi", true, Media),
+            ("görüntü dahil edilmedi", false, Text),
+            (
+                "<angehängt: 00000012-PHOTO-2020-06-05-13-44-04.jpg>",
+                true,
+                Media,
+            ),
+            (
+                "<pièce jointe : 00000013-VIDEO-2020-06-05-13-44-04.mp4>",
+                true,
+                Media,
+            ),
+            (
+                "<添付ファイル：00000014-PHOTO-2020-06-05-13-44-04.jpg>",
+                true,
+                Media,
+            ),
+            ("<note: 12 things>", false, Text),
+            ("ok <Diese Nachricht wurde bearbeitet>", false, Edited),
+            ("tamam ‎<Bu mesaj düzenlendi>", false, Edited),
+            ("POLL:\nWhere?\nOPTION: Pizza (2 votes)", false, Poll),
+            ("POLL:", false, Text),
+            ("این پیام حذف شد", true, Deleted),
+            ("تصویر حذف شد", true, Media),
+            ("View once photo omitted", false, Media),
+        ] {
+            assert_eq!(one(body, mark), want, "{body}");
+        }
+        assert_eq!(
+            strip_edited_marker("tamam \u{200E}<Bu mesaj düzenlendi>"),
+            Some("tamam")
+        );
+        assert_eq!(strip_edited_marker("<b>"), None);
     }
 }

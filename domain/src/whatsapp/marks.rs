@@ -84,6 +84,14 @@ pub(crate) fn strip_leading_direction_mark(s: &str) -> &str {
         .unwrap_or(s)
 }
 
+/// `s` without invisible marks at its end.
+pub(crate) fn strip_trailing_marks(s: &str) -> &str {
+    s.trim_end_matches(|c: char| {
+        let mut buf = [0u8; 4];
+        mark_len(c.encode_utf8(&mut buf).as_bytes(), 0) > 0 || c.is_whitespace()
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -32,14 +32,20 @@ mod parse;
 mod plan;
 mod stats;
 
+pub use archive::{is_zip, json_files_in_zip};
 pub use cli::{Summary, cli_json, summary, write_cli_json};
 pub use decode::{DecodeLimits, ImportError, decode, decode_with};
 pub use kind::MessageKind;
 pub use parse::{
     AuthorId, FormatInfo, MAX_UNREADABLE_REPORTED, Message, MessageView, ParsedChat, Platform,
-    parse,
+    chat_name_from_file_name, parse,
 };
 pub use plan::{DateOrder, OrderEvidence};
+pub use stats::{
+    Calls, Conversation, Counted, Distinctive, DomainCount, Extended, MAX_DOMAINS,
+    MAX_PEOPLE_REPORTED, MediaByType, MonthResponse, Named, REPLY_MATRIX_PEOPLE,
+    REPLY_WINDOW_SECONDS, ResponseTimes, Span, Streaks,
+};
 pub use stats::{
     ChatMetadata, DailyDistribution, DateRange, EmojiCount, INITIATION_GAP_SECONDS,
     LONGEST_MESSAGE_CHARS, Link, LongestMessage, MAX_LINKS, RESPONSE_WINDOW_SECONDS, StatsBuilder,

@@ -63,6 +63,25 @@ pub enum Platform {
     Ios,
     /// No header found.
     Unknown,
+    /// Telegram Desktop JSON export (`result.json`).
+    Telegram,
+    /// Instagram JSON export (`message_1.json`).
+    Instagram,
+    /// Facebook Messenger JSON export (`message_1.json`).
+    Messenger,
+}
+
+impl Platform {
+    /// The service the export came from, as stored in `chats.platform`: `whatsapp`,
+    /// `telegram`, `instagram` or `messenger`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Android | Self::Ios | Self::Unknown => "whatsapp",
+            Self::Telegram => "telegram",
+            Self::Instagram => "instagram",
+            Self::Messenger => "messenger",
+        }
+    }
 }
 
 /// What the parser detected about the file's format.
@@ -98,6 +117,9 @@ pub struct ParsedChat<'a> {
     pub unreadable_count: usize,
     /// The detected format.
     pub format: FormatInfo,
+    /// The chat's own name where the export tells it (the iOS group name, a "created
+    /// group" notice, or the file name: see [`chat_name_from_file_name`]).
+    pub chat_name: Option<String>,
 }
 
 impl ParsedChat<'_> {
@@ -122,9 +144,13 @@ impl ParsedChat<'_> {
         }
     }
 
-    /// The chat title the product shows: `"Alice, Bob"` for two participants, otherwise
-    /// `"Group chat (N participants)"` (as the earlier service did, one participant included).
+    /// The chat title the product shows: the chat's own name when known ([`Self::chat_name`]),
+    /// else `"Alice, Bob"` for two participants, otherwise `"Group chat (N participants)"`
+    /// (as the earlier service did, one participant included).
     pub fn title(&self) -> String {
+        if let Some(name) = &self.chat_name {
+            return name.clone();
+        }
         match self.participants.as_slice() {
             [a, b] => format!("{a}, {b}"),
             p => format!("Group chat ({} participants)", p.len()),
@@ -177,6 +203,8 @@ struct Builder<'a> {
     last_header: Option<(&'a [u8], DatePart)>,
     /// Whether the text has any `\r` at all (one scan instead of one per message).
     has_cr: bool,
+    /// The group's name, from a "created group" notice.
+    chat_name: Option<String>,
 }
 
 impl<'a> Builder<'a> {
@@ -196,6 +224,7 @@ impl<'a> Builder<'a> {
             last_date: ([0; 3], None),
             last_header: None,
             has_cr: memchr::memchr(b'\r', text.as_bytes()).is_some(),
+            chat_name: None,
         }
     }
 
@@ -317,12 +346,24 @@ impl<'a> Builder<'a> {
             .saturating_sub(p.body_start + mark_len)
             .min(body.len());
         let first_line = body.get(..first_len).unwrap_or(body);
-        let kind = if p.author.is_none() {
+        let mut kind = if p.author.is_none() {
             MessageKind::System
         } else {
             classify(body, first_line, had_mark)
         };
-        if let Some(t) = p.author.and_then(|a| self.tallies.get_mut(a as usize)) {
+        let mut author = p.author;
+        // iOS group events carry the mark; under the chat's name or the actor's own.
+        if had_mark && kind == MessageKind::Text && is_event(body) {
+            if self.chat_name.is_none() {
+                self.chat_name = quoted_group_name(body).map(str::to_owned);
+            }
+            kind = MessageKind::System;
+            author = None;
+        }
+        if author.is_none() && self.chat_name.is_none() && kind == MessageKind::System {
+            self.chat_name = quoted_group_name(body).map(str::to_owned);
+        }
+        if let Some(t) = author.and_then(|a| self.tallies.get_mut(a as usize)) {
             t.personal += u32::from(!(had_lrm && kind == MessageKind::Text));
         }
         let text = if self.has_cr && memchr::memchr(b'\r', body.as_bytes()).is_some() {
@@ -332,7 +373,7 @@ impl<'a> Builder<'a> {
         };
         self.messages.push(Message {
             timestamp: p.timestamp,
-            author: p.author.map(AuthorId),
+            author: author.map(AuthorId),
             text,
             kind,
         });
@@ -342,11 +383,14 @@ impl<'a> Builder<'a> {
         self.flush();
         let shape = self.plan.shape;
         let ios = shape.is_some_and(|s| s.terminator != b'-');
-        let (participants, messages) = if ios {
+        let (participants, messages, dropped) = if ios {
             drop_chat_name_authors(self.names, &self.tallies, self.messages)
         } else {
-            (self.names, self.messages)
+            (self.names, self.messages, None)
         };
+        // The chat's name: the iOS author that turned out to be the chat, else the
+        // "created group" notice.
+        let chat_name = dropped.or(self.chat_name);
         let format = FormatInfo {
             platform: match shape {
                 Some(s) if s.terminator == b'-' => Platform::Android,
@@ -361,6 +405,7 @@ impl<'a> Builder<'a> {
         ParsedChat {
             messages,
             participants,
+            chat_name,
             unreadable_lines: self.unreadable,
             unreadable_count: self.unreadable_count,
             format,
@@ -375,18 +420,20 @@ fn drop_chat_name_authors<'a>(
     names: Vec<String>,
     tallies: &[AuthorTally],
     mut messages: Vec<Message<'a>>,
-) -> (Vec<String>, Vec<Message<'a>>) {
+) -> (Vec<String>, Vec<Message<'a>>, Option<String>) {
     if tallies.iter().all(|t| t.personal > 0) {
-        return (names, messages);
+        return (names, messages, None);
     }
     let mut remap = Vec::with_capacity(names.len());
     let mut kept = Vec::with_capacity(names.len());
+    let mut dropped = None;
     for (name, t) in names.into_iter().zip(tallies) {
         if t.personal > 0 {
             remap.push(Some(kept.len() as u32));
             kept.push(name);
         } else {
             remap.push(None);
+            dropped.get_or_insert(name);
         }
     }
     for m in &mut messages {
@@ -400,7 +447,51 @@ fn drop_chat_name_authors<'a>(
             }
         }
     }
-    (kept, messages)
+    (kept, messages, dropped)
+}
+
+/// Export file names across languages: `WhatsApp Chat with Alice.txt`, `WhatsApp Chat - Team.zip`.
+pub(crate) const EXPORT_PREFIXES: &[&str] = &[
+    "WhatsApp Chat with ",
+    "WhatsApp Chat - ",
+    "WhatsApp-Chat mit ",
+    "Chat de WhatsApp con ",
+    "Conversa do WhatsApp com ",
+    "Discussion WhatsApp avec ",
+    "Chat WhatsApp con ",
+    "WhatsApp-chat met ",
+    "WhatsApp Sohbeti - ",
+    "WhatsApp sohbeti: ",
+    "محادثة واتساب مع ",
+    "گفتگوی واتس‌اپ با ",
+    "Chat WhatsApp s ",
+    "Czat WhatsApp z ",
+    "Чат WhatsApp с ",
+];
+
+/// The chat's name from an export's file name (`WhatsApp Chat with Alice.txt` → `Alice`),
+/// or `None` when the name is not one WhatsApp writes. Folders and the extension are
+/// dropped; a ` (1)` the browser added for a second download too.
+pub fn chat_name_from_file_name(file_name: &str) -> Option<String> {
+    let base = file_name.rsplit(['/', '\\']).next().unwrap_or(file_name);
+    let stem = base
+        .strip_suffix(".txt")
+        .or_else(|| base.strip_suffix(".zip"))
+        .unwrap_or(base);
+    let stem = match stem.rfind(" (") {
+        Some(i)
+            if stem.ends_with(')')
+                && stem[i + 2..stem.len() - 1]
+                    .bytes()
+                    .all(|b| b.is_ascii_digit()) =>
+        {
+            &stem[..i]
+        }
+        _ => stem,
+    };
+    let name = EXPORT_PREFIXES.iter().find_map(|p| stem.strip_prefix(p))?;
+    let name = strip_marks(name);
+    (!name.is_empty()).then(|| name.into_owned())
 }
 
 /// Longest author name we accept, in bytes; longer "names" are text with a colon in it.
@@ -444,10 +535,134 @@ const SYSTEM_NOTICES: &[&str] = &[
     "I messaggi e le chiamate sono crittografati end-to-end",
     "Berichten en oproepen worden end-to-end versleuteld",
     "Pesan dan panggilan terenkripsi secara end-to-end",
+    "Mesajlar ve aramalar uçtan uca şifrelidir",
+    "Bu gruba gönderilen mesajlar artık uçtan uca şifreleme",
+    "الرسائل والمكالمات مشفرة تماماً",
+    "الرسائل والمكالمات مشفرة تمامًا",
+    "الرسائل والمكالمات مشفّرة",
+    "الرسائل والمكالمات مشفرة",
+    "پیام‌ها و تماس‌ها سرتاسر رمزگذاری",
+    "پیامها و تماسها سرتاسر رمزگذاری",
+    "Zprávy a hovory jsou koncově šifrované",
+    "Сообщения и звонки защищены сквозным шифрованием",
 ];
 
 fn is_system_notice(body: &str) -> bool {
     body.len() >= 40 && SYSTEM_NOTICES.iter().any(|n| body.starts_with(n))
+}
+
+/// Group events iOS writes after a U+200E mark, under the chat's name or under the actor's
+/// own name (`[…] Mum: ‎Mum changed this group's icon`): phrases found anywhere in the
+/// body (after the actor's name in English, before the final verb in Turkish or Persian).
+const EVENT_PHRASES: &[&str] = &[
+    // English
+    " changed this group's icon",
+    " changed this group’s icon",
+    " deleted this group's icon",
+    " deleted this group’s icon",
+    " changed the subject",
+    " changed the group name",
+    " changed the group description",
+    " deleted the group description",
+    " created group ",
+    " created this group",
+    " joined using this group's invite link",
+    " joined using this group’s invite link",
+    " changed their phone number",
+    " changed this group's settings",
+    " changed this group’s settings",
+    " pinned a message",
+    "You're now an admin",
+    "You’re now an admin",
+    " added ",
+    " removed ",
+    // Turkish
+    " bu grubun simgesini değiştirdi",
+    " grup simgesini değiştirdi",
+    " grubunu oluşturdu",
+    " grubu oluşturdu",
+    " konusunu değiştirdi",
+    " grup açıklamasını değiştirdi",
+    " grubun ayarlarını değiştirdi",
+    " davet bağlantısıyla katıldı",
+    " telefon numarasını değiştirdi",
+    " kişisini ekledi",
+    " kişisini çıkardı",
+    // Arabic
+    "غيّر صورة هذه المجموعة",
+    "غير صورة هذه المجموعة",
+    "قام بتغيير صورة المجموعة",
+    "أنشأ المجموعة",
+    "أنشأ مجموعة",
+    "غيّر اسم المجموعة",
+    "غير اسم المجموعة",
+    "غيّر وصف المجموعة",
+    "انضم باستخدام رابط الدعوة",
+    // Persian
+    "عکس این گروه را تغییر داد",
+    "تصویر این گروه را تغییر داد",
+    "گروه را ایجاد کرد",
+    "گروه را ساخت",
+    "نام گروه را تغییر داد",
+    "موضوع را به",
+    "توضیحات گروه را تغییر داد",
+    "از طریق پیوند دعوت",
+];
+
+/// Events that end in a bare verb (`‎Ayşe ayrıldı`, `‎Bob left`): matched as suffixes.
+const EVENT_SUFFIXES: &[&str] = &[
+    " left",
+    " ayrıldı",
+    " ekledi",
+    " çıkardı",
+    " katıldı",
+    " غادر",
+    " غادرت",
+    " خارج شد",
+    " را اضافه کرد",
+    " را حذف کرد",
+    " hat die Gruppe verlassen",
+    " ha abbandonato",
+    " salió del grupo",
+    " a quitté",
+];
+
+/// Arabic events that start with the verb (`‎أضاف أحمد سارة`, `‎غادر أحمد`).
+const EVENT_PREFIXES: &[&str] = &[
+    "أضاف ",
+    "أضافك ",
+    "أزال ",
+    "غادر ",
+    "You added ",
+    "You removed ",
+];
+
+/// Whether a marked body (the mark already removed) is a group event, not typed text.
+fn is_event(body: &str) -> bool {
+    body.len() <= 400
+        && !body.contains('\n')
+        && (EVENT_SUFFIXES.iter().any(|s| body.ends_with(s))
+            || EVENT_PREFIXES.iter().any(|p| body.starts_with(p))
+            || EVENT_PHRASES.iter().any(|p| body.contains(p)))
+}
+
+/// The chat's name from an iOS "created group" notice: `Mum created group “Family”`,
+/// `Ahmet "Aile" grubunu oluşturdu`, `أنشأ المجموعة "العائلة"`: the first quoted text.
+fn quoted_group_name(body: &str) -> Option<&str> {
+    if !(body.contains("created group")
+        || body.contains("grubunu oluşturdu")
+        || body.contains("المجموعة")
+        || body.contains("گروه"))
+    {
+        return None;
+    }
+    let open = body.find(['"', '“', '«'])?;
+    let after = &body[open..];
+    let first = after.chars().next()?;
+    let rest = &after[first.len_utf8()..];
+    let close = rest.find(['"', '”', '»'])?;
+    let name = rest[..close].trim();
+    (!name.is_empty()).then_some(name)
 }
 
 #[cfg(test)]

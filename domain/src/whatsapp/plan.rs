@@ -99,14 +99,64 @@ fn sort_key(order: DateOrder, [a, b, c]: [u16; 3]) -> (u16, u16, u16) {
 }
 
 /// The calendar date the three fields mean under `order` (two-digit years are 20xx).
+/// Years 1300–1499 are Solar Hijri: Persian (and Afghan) phones write `۱۴۰۲/۱/۵` in the
+/// calendar people there live by, and a Gregorian year 13xx–14xx never occurs in a chat.
 pub(crate) fn to_date(order: DateOrder, fields: [u16; 3]) -> Option<NaiveDate> {
     let (y, m, d) = sort_key(order, fields);
+    if (1300..1500).contains(&y) {
+        return jalali_to_gregorian(i64::from(y), i64::from(m), i64::from(d));
+    }
     let y = if y < 100 {
         2000 + i32::from(y)
     } else {
         i32::from(y)
     };
     NaiveDate::from_ymd_opt(y, u32::from(m), u32::from(d))
+}
+
+/// Solar Hijri (Jalali) to Gregorian, with the month lengths checked (months 1–6 have
+/// 31 days, 7–11 30, Esfand 29 or 30).
+fn jalali_to_gregorian(jy: i64, jm: i64, jd: i64) -> Option<NaiveDate> {
+    let max_day = match jm {
+        1..=6 => 31,
+        7..=12 => 30,
+        _ => return None,
+    };
+    if !(1..=max_day).contains(&jd) {
+        return None;
+    }
+    let date = jalali_days(jy, jm, jd)?;
+    // Esfand 30 of a common year is the next Farvardin 1 under the arithmetic: refuse it.
+    (jm != 12 || jd != 30 || jalali_days(jy + 1, 1, 1) != Some(date)).then_some(date)
+}
+
+/// The arithmetic of jalaali-js (33-year cycles), without validation.
+fn jalali_days(jy: i64, jm: i64, jd: i64) -> Option<NaiveDate> {
+    let jy = jy + 1595;
+    let month_days = if jm < 7 {
+        (jm - 1) * 31
+    } else {
+        (jm - 7) * 30 + 186
+    };
+    let mut days = -355_668 + 365 * jy + (jy / 33) * 8 + ((jy % 33) + 3) / 4 + jd + month_days;
+    let mut gy = 400 * (days / 146_097);
+    days %= 146_097;
+    if days > 36_524 {
+        days -= 1;
+        gy += 100 * (days / 36_524);
+        days %= 36_524;
+        if days >= 365 {
+            days += 1;
+        }
+    }
+    gy += 4 * (days / 1461);
+    days %= 1461;
+    if days > 365 {
+        gy += (days - 1) / 365;
+        days = (days - 1) % 365;
+    }
+    let first = NaiveDate::from_ymd_opt(i32::try_from(gy).ok()?, 1, 1)?;
+    first.checked_add_days(chrono::Days::new(u64::try_from(days).ok()?))
 }
 
 /// Layouts tracked at most; a file has one, message text may imitate a few more.
@@ -240,6 +290,18 @@ mod tests {
             (p.order, p.order_evidence),
             (DateOrder::MonthDayYear, OrderEvidence::Monotonic)
         );
+    }
+
+    #[test]
+    fn solar_hijri_dates() {
+        let d = |y, m, dd| to_date(DateOrder::YearMonthDay, [y, m, dd]).map(|d| d.to_string());
+        assert_eq!(d(1402, 1, 1).as_deref(), Some("2023-03-21"));
+        assert_eq!(d(1402, 1, 5).as_deref(), Some("2023-03-25"));
+        assert_eq!(d(1399, 12, 30).as_deref(), Some("2021-03-20"));
+        assert_eq!(d(1403, 10, 11).as_deref(), Some("2024-12-31"));
+        // 1400 is a common year: Esfand has 29 days.
+        assert_eq!(d(1400, 12, 30), None);
+        assert_eq!(d(1402, 7, 31), None);
     }
 
     #[test]

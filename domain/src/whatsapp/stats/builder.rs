@@ -6,6 +6,7 @@ use chrono::{Datelike, NaiveDate, NaiveDateTime, Timelike};
 
 use super::counter::{EmojiCounter, PerUser, Vocab};
 use super::emoji::strip_skin_tones;
+use super::extended::ExtendedAcc;
 use super::words::{Sink, scan, simple_word_count};
 use super::{
     ChatMetadata, DailyDistribution, DateRange, EmojiCount, Link, LongestMessage, UserStats,
@@ -79,6 +80,7 @@ pub struct StatsBuilder<'a> {
     run: u64,
     token_buf: Vec<u8>,
     emoji_buf: String,
+    ext: ExtendedAcc,
 }
 
 impl<'a> StatsBuilder<'a> {
@@ -105,6 +107,7 @@ impl<'a> StatsBuilder<'a> {
             run: 0,
             token_buf: Vec::with_capacity(64),
             emoji_buf: String::new(),
+            ext: ExtendedAcc::new(participants.len()),
         }
     }
 
@@ -126,6 +129,7 @@ impl<'a> StatsBuilder<'a> {
         self.count_time(timestamp, uid);
         self.count_turns(timestamp, uid);
         self.count_content(timestamp, uid, text, kind);
+        self.ext.push(timestamp, uid, text, kind);
     }
 
     fn count_time(&mut self, t: NaiveDateTime, uid: usize) {
@@ -205,9 +209,7 @@ impl<'a> StatsBuilder<'a> {
         }
         // Words come from the text without the edit marker WhatsApp appended.
         let scanned = match kind {
-            MessageKind::Edited => text
-                .strip_suffix(crate::whatsapp::kind::EDITED_MARKER)
-                .unwrap_or(text),
+            MessageKind::Edited => crate::whatsapp::kind::strip_edited_marker(text).unwrap_or(text),
             _ => text,
         };
         let mut buf = std::mem::take(&mut self.token_buf);
@@ -234,6 +236,17 @@ impl<'a> StatsBuilder<'a> {
         }
         let total_days = self.range.map_or(0, |(a, b)| (b - a).num_days() + 1);
         let user_stats = self.user_stats();
+        let ext = std::mem::take(&mut self.ext);
+        let extended = {
+            let vocab = &self.vocab;
+            let users = &self.users;
+            ext.finish(
+                &self.names,
+                &|u| vocab.user_words(u, &users[u].extra_words),
+                &|id| vocab.total(id),
+                &|id| vocab.name(id),
+            )
+        };
         let per_day = if total_days > 0 {
             self.total_messages as f64 / total_days as f64
         } else {
@@ -268,6 +281,7 @@ impl<'a> StatsBuilder<'a> {
             edited_messages_count: self.edited,
             unreadable_lines_count: 0,
             parser: None,
+            extended,
         }
     }
 
@@ -322,6 +336,7 @@ impl Sink for MessageSink<'_, '_> {
     }
 
     fn link(&mut self, url: &str) {
+        self.b.ext.link(url);
         self.b.users[self.uid].links += 1;
         if self.b.links.len() < MAX_LINKS {
             let user = self.b.names[self.uid].clone();

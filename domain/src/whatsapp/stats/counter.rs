@@ -7,7 +7,7 @@
 
 use rustc_hash::FxHashMap;
 
-use super::words::{HINDI, NLTK_ENGLISH, NOISE};
+use super::words::{HINDI, NLTK_ENGLISH, NOISE, OTHER_LANGUAGES};
 
 /// Participants whose word counts are stored inline.
 const INLINE: usize = 2;
@@ -57,7 +57,12 @@ impl Vocab {
             names: Vec::new(),
             seq: [0; INLINE],
         };
-        for w in NLTK_ENGLISH.iter().chain(HINDI).chain(NOISE) {
+        for w in NLTK_ENGLISH
+            .iter()
+            .chain(HINDI)
+            .chain(NOISE)
+            .chain(OTHER_LANGUAGES)
+        {
             let id = v.intern(w.as_bytes());
             v.words[id as usize].stop = true;
         }
@@ -103,6 +108,32 @@ impl Vocab {
             .into_iter()
             .map(|(id, c)| (self.names[id as usize].to_string(), c))
             .collect()
+    }
+
+    /// Every (word id, count) of participant `user`.
+    pub(crate) fn user_words(&self, user: usize, extra: &PerUser) -> Vec<(u32, u32)> {
+        if user < INLINE {
+            self.words
+                .iter()
+                .enumerate()
+                .filter(|(_, w)| w.count[user] > 0)
+                .map(|(id, w)| (id as u32, w.count[user]))
+                .collect()
+        } else {
+            extra.counts.iter().map(|(&id, &(c, _))| (id, c)).collect()
+        }
+    }
+
+    /// How often a word was used in the whole chat.
+    pub(crate) fn total(&self, id: u32) -> u32 {
+        self.words.get(id as usize).map_or(0, |w| w.total)
+    }
+
+    /// The word behind an id.
+    pub(crate) fn name(&self, id: u32) -> String {
+        self.names
+            .get(id as usize)
+            .map_or_else(String::new, |n| n.to_string())
     }
 
     /// The `n` most frequent words of participant `user`.

@@ -8,6 +8,7 @@
 mod builder;
 mod counter;
 mod emoji;
+mod extended;
 mod words;
 
 use std::collections::BTreeMap;
@@ -18,6 +19,12 @@ use serde::ser::SerializeMap;
 pub use builder::{
     INITIATION_GAP_SECONDS, LONGEST_MESSAGE_CHARS, MAX_LINKS, RESPONSE_WINDOW_SECONDS,
     StatsBuilder, TOP_EMOJIS, TOP_WORDS,
+};
+
+pub use extended::{
+    Calls, Conversation, Counted, Distinctive, DomainCount, Extended, MAX_DOMAINS,
+    MAX_PEOPLE_REPORTED, MediaByType, MonthResponse, Named, REPLY_MATRIX_PEOPLE,
+    REPLY_WINDOW_SECONDS, ResponseTimes, Span, Streaks,
 };
 
 use super::parse::{FormatInfo, ParsedChat};
@@ -69,6 +76,8 @@ pub struct ChatMetadata {
     /// New: what the parser detected about the export's format.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parser: Option<FormatInfo>,
+    /// New: the statistics beyond the earlier service's (see [`Extended`]).
+    pub extended: Extended,
 }
 
 /// `{start, end}` of `date_range`.
@@ -229,6 +238,8 @@ pub fn chat_metadata(chat: &ParsedChat<'_>) -> ChatMetadata {
     let mut meta = b.finish();
     meta.unreadable_lines_count = chat.unreadable_count as u64;
     meta.parser = Some(chat.format);
+    meta.extended.chat_name.clone_from(&chat.chat_name);
+    meta.extended.platform = chat.format.platform.name();
     meta
 }
 

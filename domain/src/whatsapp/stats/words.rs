@@ -251,6 +251,31 @@ pub(crate) const NOISE: &[&str] = &[
     "live",
 ];
 
+/// Frequent short words of the languages whose exports we read, as a person from there
+/// would leave them out of "top words" (three letters or more; shorter ones never count).
+/// Words that are also English words (`die`, `bin`, `hay`) are left out of these lists.
+pub(crate) const OTHER_LANGUAGES: &[&str] = &[
+    // Turkish
+    "bir", "için", "ama", "çok", "ben", "sen", "var", "yok", "daha", "gibi", "diye", "şey", "ile",
+    "olan", "kadar", "değil", "evet", "hayır", "nasıl", "şimdi", "sonra", "her", "onu", "bunu",
+    "benim", "senin", "bana", "sana", "zaten", "bunu", "şunu", "tamam", "ama", "niye",
+    // Arabic
+    "على", "إلى", "الى", "هذا", "هذه", "ذلك", "التي", "الذي", "كان", "انا", "أنا", "انت", "أنت",
+    "اللي", "بعد", "قبل", "عند", "لما", "إذا", "اذا", "لكن", "كمان", "كيف", "ليش",
+    // Persian
+    "این", "است", "برای", "های", "اون", "بود", "نمی", "کنم", "کرد", "هست", "اما", "ولی", "خیلی",
+    "دیگه", "باید", "شده", "کنی", "میشه", "چیه", // Spanish
+    "que", "los", "las", "por", "para", "con", "una", "del", "pero", "más", "este", "esta", "esto",
+    "muy", "porque", "cuando", "todo", "también", "estoy", "está", "tengo",
+    // Portuguese
+    "não", "nao", "com", "uma", "mas", "isso", "esse", "essa", "você", "voce", "mais", "muito",
+    "então", "aqui", "vou", // German
+    "und", "der", "das", "ist", "nicht", "ich", "sie", "ein", "eine", "mit", "auf", "für", "auch",
+    "aber", "wie", "noch", "wir", "dass", "hast", "habe", "schon", "jetzt", // French
+    "les", "des", "une", "est", "pas", "pour", "dans", "qui", "avec", "mais", "tout", "oui", "moi",
+    "toi", "suis", "vous", "nous", "comme",
+];
+
 /// What the scanner found, reported to the statistics as it goes.
 pub(crate) trait Sink {
     /// A lowercased `[a-z]{3,}` token (stopwords not yet removed).
@@ -264,11 +289,14 @@ pub(crate) trait Sink {
 /// Scans one message. `words` is false for messages whose words do not count (deleted,
 /// media, calls); their links and emoji still do.
 ///
-/// Works a run of letters at a time; a token is flushed at any ASCII non-letter or
-/// non-emoji character, while URLs and emoji in between are skipped without flushing.
+/// Works a run of letters at a time; a token is flushed at any non-letter character that
+/// is not an emoji, while URLs and emoji in between are skipped without flushing. Letters
+/// are ASCII or any Unicode letter (`oluşturdu`, `مرحبا`, `привет` stay whole), plus the
+/// zero-width non-joiner inside Persian words (`می‌خواهم`).
 pub(crate) fn scan(text: &str, words: bool, buf: &mut Vec<u8>, sink: &mut impl Sink) {
     let b = text.as_bytes();
     buf.clear();
+    let mut letters = 0usize;
     let mut i = 0;
     while i < b.len() {
         let c = b[i];
@@ -286,6 +314,7 @@ pub(crate) fn scan(text: &str, words: bool, buf: &mut Vec<u8>, sink: &mut impl S
             let keep_end = url_at.unwrap_or(i);
             if words {
                 buf.extend(b[start..keep_end].iter().map(u8::to_ascii_lowercase));
+                letters += keep_end - start;
             }
             if let Some(at) = url_at {
                 let n = url_len(text, at);
@@ -301,7 +330,7 @@ pub(crate) fn scan(text: &str, words: bool, buf: &mut Vec<u8>, sink: &mut impl S
                     continue;
                 }
             }
-            flush(buf, sink);
+            flush(buf, &mut letters, sink);
             i += 1;
         } else {
             let n = emoji_len(text, i);
@@ -310,11 +339,49 @@ pub(crate) fn scan(text: &str, words: bool, buf: &mut Vec<u8>, sink: &mut impl S
                 i += n;
                 continue;
             }
-            flush(buf, sink);
-            i += super::super::marks::utf8_len(c);
+            let ch = text.get(i..).and_then(|t| t.chars().next()).unwrap_or(' ');
+            if ch.is_alphabetic() || (letters > 0 && is_word_mark(ch)) {
+                if words {
+                    push_lower(buf, ch);
+                    letters += usize::from(ch.is_alphabetic());
+                }
+            } else {
+                flush(buf, &mut letters, sink);
+            }
+            i += ch.len_utf8();
         }
     }
-    flush(buf, sink);
+    flush(buf, &mut letters, sink);
+}
+
+/// Combining marks and joiners that belong to the word they follow: the Devanagari virama
+/// in `नमस्ते`, Arabic harakat, Hebrew points, Thai vowel marks, the Persian non-joiner.
+/// `char::is_alphabetic` already covers most vowel signs; these are the rest.
+fn is_word_mark(ch: char) -> bool {
+    let c = u32::from(ch);
+    matches!(c,
+        0x0300..=0x036F | 0x0483..=0x0489 | 0x0591..=0x05BD | 0x05BF | 0x05C1..=0x05C2
+        | 0x05C4..=0x05C5 | 0x05C7 | 0x0610..=0x061A | 0x064B..=0x065F | 0x0670
+        | 0x06D6..=0x06DC | 0x06DF..=0x06E4 | 0x06E7..=0x06E8 | 0x06EA..=0x06ED
+        | 0x0E31 | 0x0E34..=0x0E3A | 0x0E47..=0x0E4E | 0x1AB0..=0x1AFF | 0x1DC0..=0x1DFF
+        | 0x200C | 0x200D | 0x20D0..=0x20FF | 0xFE20..=0xFE2F)
+        // Indic scripts: every sign that is not a letter, a digit or a danda.
+        || ((0x0900..=0x0DFF).contains(&c)
+            && !ch.is_numeric()
+            && !matches!(c, 0x0964 | 0x0965 | 0x0970))
+}
+
+/// Appends `ch` lowercased. Turkish `İ` becomes `i` (not `i` plus a combining dot).
+#[inline]
+fn push_lower(buf: &mut Vec<u8>, ch: char) {
+    let mut tmp = [0u8; 4];
+    if ch == 'İ' {
+        buf.push(b'i');
+        return;
+    }
+    for l in ch.to_lowercase() {
+        buf.extend_from_slice(l.encode_utf8(&mut tmp).as_bytes());
+    }
 }
 
 /// Where a URL starts in the letter run `b[start..end]` followed by `:`, if the run ends
@@ -332,11 +399,16 @@ fn url_start_in_run(text: &str, start: usize, end: usize) -> Option<usize> {
 }
 
 #[inline]
-fn flush(buf: &mut Vec<u8>, sink: &mut impl Sink) {
-    if buf.len() > 2 {
+fn flush(buf: &mut Vec<u8>, letters: &mut usize, sink: &mut impl Sink) {
+    // Trailing joiners are not part of the word.
+    while buf.ends_with("\u{200C}".as_bytes()) || buf.ends_with("\u{200D}".as_bytes()) {
+        buf.truncate(buf.len() - 3);
+    }
+    if *letters > 2 {
         sink.word(buf);
     }
     buf.clear();
+    *letters = 0;
 }
 
 /// Length of the URL starting at `i`, or 0.
@@ -396,7 +468,12 @@ mod tests {
     #[test]
     fn tokens_links_emoji() {
         let c = run("Hello WORLD, see https://x.com/a?b=1 now! ok héllo 12abc");
-        assert_eq!(c.words, ["hello", "world", "see", "now", "llo", "abc"]);
+        assert_eq!(c.words, ["hello", "world", "see", "now", "héllo", "abc"]);
+        let u = run("Grubu oluşturdu. İSTANBUL مرحبا می\u{200C}خواهم на ok");
+        assert_eq!(
+            u.words,
+            ["grubu", "oluşturdu", "istanbul", "مرحبا", "می\u{200C}خواهم"]
+        );
         assert_eq!(c.links, ["https://x.com/a?b=1"]);
         let c = run("love😍you 👍🏽 🇮🇳 👨‍👩‍👧 1️⃣ http:// x");
         // `http://` followed by a space is no URL (`\S+` needs a character): a plain word.
