@@ -38,6 +38,8 @@ pub struct ApiSettings {
     pub clerk_api: Option<ClerkApi>,
     /// Largest accepted chat upload, in bytes (enforced while streaming: 413 beyond it).
     pub max_upload_bytes: usize,
+    /// How an upload cuts its messages into stored blocks.
+    pub message_blocks: relivchats_domain::blocks::BlockLimits,
     /// Deadline, timeouts and retries of unlocks, passed into each workflow's input.
     pub unlock_timings: relivchats_domain::contracts::unlock::UnlockTimings,
 }

@@ -71,6 +71,8 @@ pub struct Config {
     pub encryption_key: Secret,
     /// Largest accepted upload, in bytes.
     pub max_upload_bytes: usize,
+    /// How uploads cut messages into stored blocks (`MESSAGE_BLOCK_MESSAGES`, `MESSAGE_BLOCK_BYTES`).
+    pub message_blocks: relivchats_domain::blocks::BlockLimits,
     /// LLM, embedder and vector store (`LLM_PROVIDER`, `EMBEDDING_PROVIDER`, `VECTOR_STORE` …).
     pub providers: crate::providers::ProviderConfig,
     /// Deadline, timeouts and retries of unlocks.
@@ -200,6 +202,7 @@ impl Config {
                 DEFAULT_MAX_UPLOAD_BYTES,
                 "MAX_UPLOAD_BYTES",
             )?,
+            message_blocks: message_blocks(&get)?,
             providers: crate::providers::ProviderConfig::from_vars(vars)?,
             unlock_timings: unlock_timings(&get)?,
             payments: crate::payments::PaymentsConfig::from_map(vars)?,
@@ -214,9 +217,32 @@ impl Config {
             cors_origins: self.cors_origins.clone(),
             clerk_api: self.clerk_api.clone(),
             max_upload_bytes: self.max_upload_bytes,
+            message_blocks: self.message_blocks,
             unlock_timings: self.unlock_timings.clone(),
         }
     }
+}
+
+fn message_blocks(
+    get: &dyn Fn(&str) -> Option<String>,
+) -> anyhow::Result<relivchats_domain::blocks::BlockLimits> {
+    let d = relivchats_domain::blocks::BlockLimits::default();
+    let limits = relivchats_domain::blocks::BlockLimits {
+        max_messages: parse_num(
+            get("MESSAGE_BLOCK_MESSAGES"),
+            d.max_messages,
+            "MESSAGE_BLOCK_MESSAGES",
+        )?,
+        max_bytes: parse_num(
+            get("MESSAGE_BLOCK_BYTES"),
+            d.max_bytes,
+            "MESSAGE_BLOCK_BYTES",
+        )?,
+    };
+    if limits.max_messages == 0 || limits.max_bytes == 0 {
+        bail!("MESSAGE_BLOCK_MESSAGES and MESSAGE_BLOCK_BYTES must be at least 1");
+    }
+    Ok(limits)
 }
 
 fn unlock_timings(
