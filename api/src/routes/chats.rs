@@ -3,6 +3,7 @@
 use axum::{
     Router,
     extract::{DefaultBodyLimit, Multipart, State, multipart::MultipartRejection},
+    response::IntoResponse,
     routing::{get, post},
 };
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -189,7 +190,54 @@ const BLOCK_CHANNEL: usize = 8;
 const COPY_CHUNK: usize = 1 << 20;
 
 fn import_error(e: whatsapp::ImportError) -> ApiError {
-    ApiError::BadRequest(e.to_string())
+    match e {
+        whatsapp::ImportError::TooLarge { .. } => ApiError::PayloadTooLarge(e.to_string()),
+        e => ApiError::BadRequest(e.to_string()),
+    }
+}
+
+/// What the upload's blocking work needs besides the bytes.
+struct UploadSettings {
+    caps: crate::UploadCaps,
+    blocks: BlockLimits,
+    cancel: Cancel,
+}
+
+/// Set when the request goes away (its future is dropped: the client disconnected or timed
+/// out), so the blocking work stops at its next checkpoint instead of finishing for no one.
+#[derive(Clone, Default)]
+struct Cancel(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl Cancel {
+    fn check(&self) -> ApiResult<()> {
+        if self.0.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(ApiError::Internal(anyhow::anyhow!(
+                "the upload was abandoned by its client"
+            )));
+        }
+        Ok(())
+    }
+
+    /// A guard that cancels on drop unless [`CancelOnDrop::disarm`]ed.
+    fn on_drop(&self) -> CancelOnDrop {
+        CancelOnDrop(Some(self.clone()))
+    }
+}
+
+struct CancelOnDrop(Option<Cancel>);
+
+impl CancelOnDrop {
+    fn disarm(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        if let Some(c) = &self.0 {
+            c.0.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
 }
 
 /// Decodes and parses, then computes statistics on a second thread while this one cuts the
@@ -199,11 +247,18 @@ fn prepare_chat(
     bytes: &[u8],
     chat_id: Uuid,
     cipher: &Cipher,
-    limits: BlockLimits,
+    settings: &UploadSettings,
     blocks: &tokio::sync::mpsc::Sender<SealedBlock>,
 ) -> ApiResult<PreparedChat> {
-    let text = whatsapp::decode(bytes).map_err(import_error)?;
+    let caps = &settings.caps;
+    let limits = whatsapp::DecodeLimits {
+        max_text_bytes: caps.max_unpacked_bytes as u64,
+        ..whatsapp::DecodeLimits::default()
+    };
+    let text = whatsapp::decode_with(bytes, limits).map_err(import_error)?;
+    settings.cancel.check()?;
     let chat = whatsapp::parse(&text);
+    settings.cancel.check()?;
     whatsapp::ensure_chat(&chat).map_err(import_error)?;
     if chat.participants.is_empty() {
         return Err(ApiError::BadRequest(
@@ -211,8 +266,32 @@ fn prepare_chat(
                 .to_owned(),
         ));
     }
+    // Checked before the statistics, whose cost grows with both.
+    if chat.messages.len() > caps.max_messages {
+        return Err(ApiError::invalid_field(
+            "body.file",
+            "too many messages",
+            format!(
+                "This chat has {} messages; we analyse chats of up to {}. Export a shorter stretch of the chat and upload that.",
+                chat.messages.len(),
+                caps.max_messages
+            ),
+        ));
+    }
+    if chat.participants.len() > caps.max_participants {
+        return Err(ApiError::invalid_field(
+            "body.file",
+            "too many participants",
+            format!(
+                "This chat has {} participants; we analyse chats with up to {}.",
+                chat.participants.len(),
+                caps.max_participants
+            ),
+        ));
+    }
     let message_count = i32::try_from(chat.messages.len())
         .map_err(|_| ApiError::BadRequest("This chat has too many messages.".to_owned()))?;
+    let limits = settings.blocks;
     std::thread::scope(|scope| {
         let stats = scope.spawn(|| serde_json::to_value(whatsapp::chat_metadata(&chat)));
         let mut writer = blocks::BlockWriter::new(cipher, chat_id, limits);
@@ -404,9 +483,14 @@ pub(crate) async fn upload_chat(
     // channel, so the database receives the first blocks while later ones are still being cut.
     let (blocks_tx, mut blocks_rx) = tokio::sync::mpsc::channel(BLOCK_CHANNEL);
     let cipher = state.cipher.clone();
-    let limits = state.settings.message_blocks;
+    let settings = UploadSettings {
+        caps: state.settings.upload_caps,
+        blocks: state.settings.message_blocks,
+        cancel: Cancel::default(),
+    };
+    let cancel_on_drop = settings.cancel.on_drop();
     let encoder = tokio::task::spawn_blocking(move || {
-        prepare_chat(&bytes, chat_id, &cipher, limits, &blocks_tx)
+        prepare_chat(&bytes, chat_id, &cipher, &settings, &blocks_tx)
     });
 
     // One transaction: a failure anywhere (parse, encoding, COPY, the chat row) leaves no chat
@@ -454,6 +538,7 @@ pub(crate) async fn upload_chat(
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
+    cancel_on_drop.disarm();
     tracing::info!(
         messages = prepared.message_count,
         blocks = block_count,
@@ -751,13 +836,29 @@ async fn set_shared(
     chat_id: Uuid,
     shared: bool,
 ) -> ApiResult<ShareResponse> {
+    // What the public page will show, computed now rather than on every anonymous request.
+    let public = if shared {
+        let chat = owned_chat(state, user, chat_id).await?;
+        let public = public_subset(
+            &state.cipher,
+            chat_id,
+            chat.title,
+            chat.participants,
+            chat.chat_metadata,
+        )?;
+        Some(state.cipher.encrypt(&public))
+    } else {
+        None
+    };
     let updated = sqlx::query(
-        r#"UPDATE chats SET is_shared = $3, shared_at = CASE WHEN $3 THEN now() END, updated_at = now()
+        r#"UPDATE chats SET is_shared = $3, shared_at = CASE WHEN $3 THEN now() END,
+                            public_stats = $4, updated_at = now()
            WHERE id = $1 AND user_id = $2 AND NOT is_deleted"#,
     )
     .bind(chat_id)
     .bind(user.user_id.as_str())
     .bind(shared)
+    .bind(public)
     .execute(&state.pool)
     .await?
     .rows_affected();
@@ -770,6 +871,47 @@ async fn set_shared(
         share_path: format!("/share/{chat_id}"),
         stats_url: format!("/api/chats/{chat_id}/stats"),
     })
+}
+
+/// The public statistics response as JSON text: the title, the participants and the metadata
+/// without `links` and each person's `longest_message` (message text).
+fn public_subset(
+    cipher: &Cipher,
+    chat_id: Uuid,
+    title: Option<String>,
+    participants: Option<String>,
+    metadata: Option<String>,
+) -> ApiResult<String> {
+    let internal = |e: relivchats_domain::crypto::CipherError| ApiError::Internal(e.into());
+    let title = title
+        .map(|t| cipher.decrypt(&t))
+        .transpose()
+        .map_err(internal)?;
+    let participants: Vec<String> = participants
+        .map(|p| cipher.decrypt_json(&p))
+        .transpose()
+        .map_err(internal)?
+        .unwrap_or_default();
+    let mut chat_metadata: Value = metadata
+        .map(|m| cipher.decrypt_json(&m))
+        .transpose()
+        .map_err(internal)?
+        .unwrap_or_default();
+    if let Some(map) = chat_metadata.as_object_mut() {
+        map.remove("links");
+        if let Some(users) = map.get_mut("user_stats").and_then(Value::as_object_mut) {
+            for stats in users.values_mut().filter_map(Value::as_object_mut) {
+                stats.remove("longest_message");
+            }
+        }
+    }
+    let response = PublicStatsResponse {
+        chat_id,
+        filename: title.unwrap_or_else(|| "Unnamed Chat".to_owned()),
+        participants,
+        chat_metadata,
+    };
+    Ok(serde_json::to_string(&response).map_err(anyhow::Error::from)?)
 }
 
 /// Lets anyone with the link see this chat's statistics (not its messages).
@@ -815,43 +957,45 @@ pub(crate) struct PublicStatsResponse {
 pub(crate) async fn public_stats(
     State(state): State<AppState>,
     ApiPath(chat_id): ApiPath<Uuid>,
-) -> ApiResult<ApiJson<PublicStatsResponse>> {
-    let row: Option<(Option<String>, Option<String>, Option<String>)> = sqlx::query_as(
-        "SELECT title, participants, chat_metadata FROM chats WHERE id = $1 AND is_shared AND NOT is_deleted",
+) -> ApiResult<axum::response::Response> {
+    let stored: Option<Option<String>> = sqlx::query_scalar(
+        "SELECT public_stats FROM chats WHERE id = $1 AND is_shared AND NOT is_deleted",
     )
     .bind(chat_id)
     .fetch_optional(&state.pool)
     .await?;
-    let (title, participants, metadata) = row.ok_or_else(|| ApiError::not_found("Shared chat"))?;
-    let internal = |e: relivchats_domain::crypto::CipherError| ApiError::Internal(e.into());
-    let title = title
-        .map(|t| state.cipher.decrypt(&t))
-        .transpose()
-        .map_err(internal)?;
-    let participants: Vec<String> = participants
-        .map(|p| state.cipher.decrypt_json(&p))
-        .transpose()
-        .map_err(internal)?
-        .unwrap_or_default();
-    let mut chat_metadata: Value = metadata
-        .map(|m| state.cipher.decrypt_json(&m))
-        .transpose()
-        .map_err(internal)?
-        .unwrap_or_default();
-    if let Some(map) = chat_metadata.as_object_mut() {
-        map.remove("links");
-        if let Some(users) = map.get_mut("user_stats").and_then(Value::as_object_mut) {
-            for stats in users.values_mut().filter_map(Value::as_object_mut) {
-                stats.remove("longest_message");
-            }
+    let json = match stored.ok_or_else(|| ApiError::not_found("Shared chat"))? {
+        Some(token) => state
+            .cipher
+            .decrypt(&token)
+            .map_err(|e| ApiError::Internal(e.into()))?,
+        // Shared before the subset was stored: compute it once and keep it.
+        None => {
+            let row: Option<(Option<String>, Option<String>, Option<String>)> = sqlx::query_as(
+                "SELECT title, participants, chat_metadata FROM chats WHERE id = $1 AND is_shared AND NOT is_deleted",
+            )
+            .bind(chat_id)
+            .fetch_optional(&state.pool)
+            .await?;
+            let (title, participants, metadata) =
+                row.ok_or_else(|| ApiError::not_found("Shared chat"))?;
+            let json = public_subset(&state.cipher, chat_id, title, participants, metadata)?;
+            sqlx::query(
+                "UPDATE chats SET public_stats = $2 WHERE id = $1 AND is_shared AND public_stats IS NULL",
+            )
+            .bind(chat_id)
+            .bind(state.cipher.encrypt(&json))
+            .execute(&state.pool)
+            .await?;
+            json
         }
-    }
-    Ok(ApiJson(PublicStatsResponse {
-        chat_id,
-        filename: title.unwrap_or_else(|| "Unnamed Chat".to_owned()),
-        participants,
-        chat_metadata,
-    }))
+    };
+    // Served as stored: no parse, no re-serialization.
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        json,
+    )
+        .into_response())
 }
 
 #[cfg(test)]
@@ -892,5 +1036,42 @@ mod tests {
         assert_eq!(&out[70..74], &5i32.to_be_bytes());
         assert_eq!(out.len(), 79);
         assert_eq!(COPY_BINARY_HEADER.len(), 19);
+    }
+
+    fn settings(cancel: Cancel) -> UploadSettings {
+        UploadSettings {
+            caps: crate::UploadCaps {
+                max_unpacked_bytes: 1 << 20,
+                max_messages: 1000,
+                max_participants: 10,
+            },
+            blocks: BlockLimits {
+                max_messages: 1,
+                max_bytes: 1 << 20,
+            },
+            cancel,
+        }
+    }
+
+    /// An upload whose request went away stops before the statistics and the blocks: the
+    /// guard dropped with the request future sets the flag the blocking work checks.
+    #[test]
+    fn an_abandoned_upload_stops_its_blocking_work() {
+        let cipher = Cipher::new(&Cipher::generate_key()).unwrap();
+        let text = b"12/08/2016, 16:20 - Asha: Hi\n12/08/2016, 16:21 - Ben: Hello\n";
+        let (tx, mut rx) = tokio::sync::mpsc::channel(8);
+
+        let cancel = Cancel::default();
+        cancel.on_drop().disarm();
+        assert!(cancel.check().is_ok(), "a finished request cancels nothing");
+        let prepared = prepare_chat(text, Uuid::new_v4(), &cipher, &settings(cancel), &tx);
+        assert_eq!(prepared.unwrap().message_count, 2);
+        assert!(rx.try_recv().is_ok() && rx.try_recv().is_ok());
+
+        let cancel = Cancel::default();
+        drop(cancel.on_drop()); // the request future dropped mid-upload
+        let abandoned = prepare_chat(text, Uuid::new_v4(), &cipher, &settings(cancel), &tx);
+        assert!(matches!(abandoned, Err(ApiError::Internal(_))));
+        assert!(rx.try_recv().is_err(), "no block was cut for no one");
     }
 }
