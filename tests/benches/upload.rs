@@ -10,7 +10,7 @@
 //! BASELINE_BIN=../baseline/target/release/relivchats cargo bench -p relivchats-tests --bench upload
 //! ```
 //!
-//! Both servers run as child processes (`relivchats api`, development settings, each on its
+//! Both servers run as child processes (`relivchats serve`, development settings, each on its
 //! own fresh database), so each one's CPU time is read from `/proc/<pid>/stat`, and
 //! PostgreSQL's from the backends serving that database (`pg_stat_activity`; the shared
 //! background writer, checkpointer and WAL writer are not counted). Per size: a warm-up
@@ -64,6 +64,8 @@ struct Figures {
     pg_cpu: f64,
     table_bytes: i64,
     db_bytes: i64,
+    /// Reading the whole chat back through the messages page.
+    read: Duration,
 }
 
 fn knob(name: &str) -> Option<usize> {
@@ -144,7 +146,7 @@ impl Server {
         let secret = Uuid::new_v4().simple().to_string();
         let data_dir = std::env::temp_dir().join(format!("relivchats-upload-{}", Uuid::new_v4()));
         let child = Command::new(binary)
-            .args(["api", "--bind", &format!("127.0.0.1:{port}")])
+            .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("ENVIRONMENT", "development")
@@ -200,7 +202,7 @@ impl Server {
         }
     }
 
-    async fn upload(&self, text: &str) -> Duration {
+    async fn upload(&self, text: &str) -> (Duration, String) {
         let part = reqwest::multipart::Part::bytes(text.as_bytes().to_vec()).file_name("chat.txt");
         let form = reqwest::multipart::Form::new().part("file", part);
         let start = Instant::now();
@@ -222,7 +224,39 @@ impl Server {
             self.name,
             String::from_utf8_lossy(&body)
         );
-        elapsed
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        (elapsed, body["chat_id"].as_str().unwrap().to_owned())
+    }
+
+    /// Every message of a chat through `GET /messages`, pages of 1000 (what a reader pays).
+    async fn read_all(&self, chat_id: &str) -> (Duration, usize) {
+        let start = Instant::now();
+        let (mut cursor, mut count) = (None::<String>, 0);
+        loop {
+            let mut url = format!(
+                "http://127.0.0.1:{}/api/chats/{chat_id}/messages?limit=1000",
+                self.port
+            );
+            if let Some(c) = &cursor {
+                url.push_str(&format!("&cursor={c}"));
+            }
+            let page: serde_json::Value = self
+                .http
+                .get(url)
+                .bearer_auth(&self.token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            count += page["messages"].as_array().map_or(0, Vec::len);
+            match page["next_cursor"].as_str() {
+                Some(c) => cursor = Some(c.to_owned()),
+                None => break,
+            }
+        }
+        (start.elapsed(), count)
     }
 
     async fn measure(&self, size: &Size) -> Figures {
@@ -232,13 +266,22 @@ impl Server {
         let pg0 = pg_cpu(&self.pool, &self.database.name).await;
         let ours0 = cpu_seconds(pid);
         let mut times = Vec::with_capacity(size.reps);
+        let mut last_chat = String::new();
         for _ in 0..size.reps {
-            times.push(self.upload(&size.text).await);
+            let (t, chat) = self.upload(&size.text).await;
+            times.push(t);
+            last_chat = chat;
         }
         let ours = cpu_seconds(pid) - ours0;
         let pg = pg_cpu_delta(&pg0, &pg_cpu(&self.pool, &self.database.name).await);
         // Let autovacuum-free growth settle: sizes are read after the last commit.
         let (table1, db1) = sizes(&self.pool, self.table).await;
+        let (read, read_count) = self.read_all(&last_chat).await;
+        assert_eq!(
+            read_count, size.messages,
+            "{} reads back every message",
+            self.name
+        );
         times.sort();
         let pct = |p: f64| times[((times.len() - 1) as f64 * p).round() as usize];
         Figures {
@@ -248,6 +291,7 @@ impl Server {
             pg_cpu: pg / size.reps as f64,
             table_bytes: (table1 - table0) / size.reps as i64,
             db_bytes: (db1 - db0) / size.reps as i64,
+            read,
         }
     }
 
@@ -260,7 +304,7 @@ impl Server {
 
 fn ours_binary() -> PathBuf {
     if let Ok(p) = std::env::var("OURS_BIN") {
-        return PathBuf::from(p);
+        return std::fs::canonicalize(&p).unwrap_or_else(|e| panic!("OURS_BIN={p}: {e}"));
     }
     let exe = std::env::current_exe().unwrap();
     let path = exe
@@ -289,10 +333,12 @@ async fn run() {
     let reps = knob("BENCH_REPS");
     let mut sizes = Vec::new();
     for (label, n, default_reps) in [("1k", 1_000, 20), ("10k", 10_000, 10), ("100k", 100_000, 5)] {
+        let text = generate(n);
+        let messages = relivchats_domain::whatsapp::parse(&text).messages.len();
         sizes.push(Size {
             label,
-            text: generate(n),
-            messages: n,
+            text,
+            messages,
             reps: reps.unwrap_or(default_reps),
         });
     }
@@ -318,7 +364,11 @@ async fn run() {
     let mut variants: Vec<(&'static str, &'static str, PathBuf)> =
         vec![("blocks (this build)", "message_blocks", ours_binary())];
     match std::env::var("BASELINE_BIN") {
-        Ok(p) => variants.push(("rows (b95164a)", "messages", PathBuf::from(p))),
+        Ok(p) => variants.push((
+            "rows (b95164a)",
+            "messages",
+            std::fs::canonicalize(&p).unwrap_or_else(|e| panic!("BASELINE_BIN={p}: {e}")),
+        )),
         Err(_) => println!("BASELINE_BIN unset: this build only"),
     }
     let mut results: Vec<(&str, Vec<Figures>)> = Vec::new();
@@ -341,14 +391,14 @@ async fn run() {
 
     println!();
     println!(
-        "| layout | chat | export | p50 | p95 | CPU ours | CPU Postgres | message storage / msg | × export | whole DB growth × export |"
+        "| layout | chat | export | p50 | p95 | CPU ours | CPU Postgres | message storage / msg | × export | whole DB growth × export | read all back |"
     );
-    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for (name, figures) in &results {
         for (size, f) in sizes.iter().zip(figures) {
             let export = size.text.len() as f64;
             println!(
-                "| {name} | {} ({} msgs) | {:.1} MB | {:.3} s | {:.3} s | {:.3} s | {:.3} s | {:.0} B | {:.2} | {:.2} |",
+                "| {name} | {} ({} msgs) | {:.1} MB | {:.3} s | {:.3} s | {:.3} s | {:.3} s | {:.0} B | {:.2} | {:.2} | {:.3} s |",
                 size.label,
                 size.messages,
                 export / 1e6,
@@ -359,6 +409,7 @@ async fn run() {
                 f.table_bytes as f64 / size.messages as f64,
                 f.table_bytes as f64 / export,
                 f.db_bytes as f64 / export,
+                f.read.as_secs_f64(),
             );
         }
     }
