@@ -39,6 +39,10 @@ pub struct ApiSettings {
     pub clerk_api: Option<ClerkApi>,
     /// Largest accepted chat upload, in bytes (enforced while streaming: 413 beyond it).
     pub max_upload_bytes: usize,
+    /// How an upload cuts its messages into stored blocks.
+    pub message_blocks: relivchats_domain::blocks::BlockLimits,
+    /// What one uploaded chat may unpack to.
+    pub upload_caps: UploadCaps,
     /// Deadline, timeouts and retries of unlocks, passed into each workflow's input.
     pub unlock_timings: relivchats_domain::contracts::unlock::UnlockTimings,
     /// Cut-offs for slow or stalled clients.
@@ -74,6 +78,17 @@ impl Default for HttpTimeouts {
             request: Duration::from_secs(120),
         }
     }
+}
+
+/// Bounds on what one upload may turn into, so a small crafted file cannot cost gigabytes.
+#[derive(Debug, Clone, Copy)]
+pub struct UploadCaps {
+    /// Chat text a zip may unpack to (413 beyond).
+    pub max_unpacked_bytes: usize,
+    /// Messages in one chat (422 beyond).
+    pub max_messages: usize,
+    /// Distinct authors in one chat (422 beyond).
+    pub max_participants: usize,
 }
 
 /// Clerk's Backend API (`https://api.clerk.com` in production).

@@ -71,6 +71,13 @@ pub struct Config {
     pub encryption_key: Secret,
     /// Largest accepted upload, in bytes.
     pub max_upload_bytes: usize,
+    /// How uploads cut messages into stored blocks (`MESSAGE_BLOCK_MESSAGES`, `MESSAGE_BLOCK_BYTES`).
+    pub message_blocks: relivchats_domain::blocks::BlockLimits,
+    /// Most chat text a zip may unpack to (`MAX_UNPACKED_BYTES`, default `MAX_UPLOAD_BYTES`).
+    pub max_unpacked_bytes: usize,
+    /// Most messages and participants one chat may have (`MAX_CHAT_MESSAGES`, `MAX_CHAT_PARTICIPANTS`).
+    pub max_chat_messages: usize,
+    pub max_chat_participants: usize,
     /// LLM, embedder and vector store (`LLM_PROVIDER`, `EMBEDDING_PROVIDER`, `VECTOR_STORE` …).
     pub providers: crate::providers::ProviderConfig,
     /// Deadline, timeouts and retries of unlocks.
@@ -156,6 +163,11 @@ pub const DEV_SECRET_FILE: &str = "dev-auth-secret";
 pub const ENCRYPTION_KEY_FILE: &str = "encryption-key";
 /// 25 MiB, the limit the frontend tells people about.
 const DEFAULT_MAX_UPLOAD_BYTES: usize = 25 * 1024 * 1024;
+/// A 25 MiB export of real chats holds ~250k messages; a million leaves room for terse ones
+/// while refusing the millions of one-character lines a crafted file packs in.
+const DEFAULT_MAX_CHAT_MESSAGES: usize = 1_000_000;
+/// WhatsApp groups hold at most 1,024 members at a time; people come and go over the years.
+const DEFAULT_MAX_CHAT_PARTICIPANTS: usize = 5_000;
 
 impl Config {
     /// Reads the process environment.
@@ -261,6 +273,11 @@ impl Config {
             None => LogFormat::Human,
             Some(other) => bail!("LOG_FORMAT must be 'json' or 'human', not {other:?}"),
         };
+        let max_upload_bytes = parse_num(
+            get("MAX_UPLOAD_BYTES"),
+            DEFAULT_MAX_UPLOAD_BYTES,
+            "MAX_UPLOAD_BYTES",
+        )?;
         Ok(Self {
             environment,
             database_url: Secret::new(database_url),
@@ -279,11 +296,23 @@ impl Config {
             log_format,
             clerk_api,
             encryption_key: Secret::new(encryption_key),
-            max_upload_bytes: parse_num(
-                get("MAX_UPLOAD_BYTES"),
-                DEFAULT_MAX_UPLOAD_BYTES,
-                "MAX_UPLOAD_BYTES",
+            max_upload_bytes,
+            max_unpacked_bytes: parse_num(
+                get("MAX_UNPACKED_BYTES"),
+                max_upload_bytes,
+                "MAX_UNPACKED_BYTES",
             )?,
+            max_chat_messages: parse_num(
+                get("MAX_CHAT_MESSAGES"),
+                DEFAULT_MAX_CHAT_MESSAGES,
+                "MAX_CHAT_MESSAGES",
+            )?,
+            max_chat_participants: parse_num(
+                get("MAX_CHAT_PARTICIPANTS"),
+                DEFAULT_MAX_CHAT_PARTICIPANTS,
+                "MAX_CHAT_PARTICIPANTS",
+            )?,
+            message_blocks: message_blocks(&get)?,
             providers: crate::providers::ProviderConfig::from_vars(vars)?,
             unlock_timings: unlock_timings(&get)?,
             payments: crate::payments::PaymentsConfig::from_map(vars)?,
@@ -306,12 +335,40 @@ impl Config {
             cors_origins: self.cors_origins.clone(),
             clerk_api: self.clerk_api.clone(),
             max_upload_bytes: self.max_upload_bytes,
+            message_blocks: self.message_blocks,
+            upload_caps: relivchats_api::UploadCaps {
+                max_unpacked_bytes: self.max_unpacked_bytes,
+                max_messages: self.max_chat_messages,
+                max_participants: self.max_chat_participants,
+            },
             unlock_timings: self.unlock_timings.clone(),
             timeouts: self.http_timeouts,
             clerk_webhook_secret: self.clerk_webhook_secret.clone(),
             rate_limits: self.rate_limits.clone(),
         }
     }
+}
+
+fn message_blocks(
+    get: &dyn Fn(&str) -> Option<String>,
+) -> anyhow::Result<relivchats_domain::blocks::BlockLimits> {
+    let d = relivchats_domain::blocks::BlockLimits::default();
+    let limits = relivchats_domain::blocks::BlockLimits {
+        max_messages: parse_num(
+            get("MESSAGE_BLOCK_MESSAGES"),
+            d.max_messages,
+            "MESSAGE_BLOCK_MESSAGES",
+        )?,
+        max_bytes: parse_num(
+            get("MESSAGE_BLOCK_BYTES"),
+            d.max_bytes,
+            "MESSAGE_BLOCK_BYTES",
+        )?,
+    };
+    if limits.max_messages == 0 || limits.max_bytes == 0 {
+        bail!("MESSAGE_BLOCK_MESSAGES and MESSAGE_BLOCK_BYTES must be at least 1");
+    }
+    Ok(limits)
 }
 
 fn unlock_timings(

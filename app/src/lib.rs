@@ -5,6 +5,7 @@ pub mod admin;
 pub mod config;
 pub mod db;
 pub mod eval;
+pub mod legacy_messages;
 pub mod payments;
 pub mod providers;
 pub mod seed;

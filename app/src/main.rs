@@ -209,6 +209,14 @@ async fn run() -> anyhow::Result<()> {
             .await?;
             db::migrate(&pool).await?;
             println!("migrations applied");
+            let cipher = relivchats_domain::crypto::Cipher::new(config.encryption_key.expose())
+                .map_err(|e| anyhow::anyhow!("ENCRYPTION_KEY: {e}"))?;
+            let report =
+                relivchats::legacy_messages::convert(&pool, &cipher, config.message_blocks).await?;
+            println!(
+                "messages converted to blocks: {} chats, {} messages, {} blocks",
+                report.chats, report.messages, report.blocks
+            );
             Ok(())
         }
         Command::Seed => {

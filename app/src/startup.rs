@@ -52,6 +52,11 @@ pub async fn prepare(config: &Config) -> anyhow::Result<(sqlx::PgPool, Client)> 
     .await?;
     if dev {
         db::migrate(&pool).await?;
+        // Development databases convert old message rows on start; production runs
+        // `relivchats migrate` (the same code) before starting this version.
+        let cipher = relivchats_domain::crypto::Cipher::new(config.encryption_key.expose())
+            .map_err(|e| anyhow::anyhow!("ENCRYPTION_KEY: {e}"))?;
+        crate::legacy_messages::convert(&pool, &cipher, config.message_blocks).await?;
         let report = seed::run(&pool).await?;
         tracing::info!(?report, "migrations and seed applied (development)");
     }

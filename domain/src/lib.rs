@@ -5,6 +5,7 @@
 //! workflow and activity names, their inputs and outputs) shared by `workflows` and `activities`.
 
 pub mod analyst;
+pub mod blocks;
 pub mod catalogue;
 pub mod contracts;
 pub mod crypto;

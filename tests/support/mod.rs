@@ -89,7 +89,15 @@ impl TestApp {
     }
 
     pub async fn spawn_on(temporal_address: String, overrides: HashMap<String, String>) -> Self {
-        let database = TestDatabase::create().await;
+        Self::spawn_on_database(TestDatabase::create().await, temporal_address, overrides).await
+    }
+
+    /// The app on a database the test prepared itself (e.g. one holding an older schema's rows).
+    pub async fn spawn_on_database(
+        database: TestDatabase,
+        temporal_address: String,
+        overrides: HashMap<String, String>,
+    ) -> Self {
         let data_dir = std::env::temp_dir().join(format!("relivchats-test-{}", Uuid::new_v4()));
         let dev_secret = Uuid::new_v4().simple().to_string();
         let mut vars: HashMap<String, String> = [

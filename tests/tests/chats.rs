@@ -3,7 +3,7 @@
 
 use std::{collections::HashMap, io::Write};
 
-use relivchats_domain::{crypto::Cipher, whatsapp};
+use relivchats_domain::{blocks, crypto::Cipher, whatsapp};
 use relivchats_tests::{TestApp, assert_error_shape, json};
 use serde_json::Value;
 
@@ -41,7 +41,7 @@ async fn upload(app: &TestApp, token: &str, form: reqwest::multipart::Form) -> r
 }
 
 async fn chat_rows(app: &TestApp) -> (i64, i64) {
-    sqlx::query_as("SELECT (SELECT COUNT(*) FROM chats), (SELECT COUNT(*) FROM messages)")
+    sqlx::query_as("SELECT (SELECT COUNT(*) FROM chats), (SELECT COUNT(*) FROM message_blocks)")
         .fetch_one(&app.pool)
         .await
         .unwrap()
@@ -83,32 +83,49 @@ async fn upload_list_get_share_delete() {
     assert_eq!(meta["links_shared_count"], 1);
     assert_eq!(meta["date_range"]["start"], "2016-08-12T16:20:00");
 
-    // The stored messages decrypt to exactly what the parser read from the same file.
+    // The stored blocks decrypt to exactly what the parser read from the same file, and
+    // hold none of its text in the clear.
     let cipher = Cipher::new(app.config.encryption_key.expose()).unwrap();
-    let rows: Vec<(Option<String>, String, chrono::NaiveDateTime)> = sqlx::query_as(
-        "SELECT sender, content, timestamp FROM messages WHERE chat_id = $1::uuid ORDER BY seq",
-    )
-    .bind(&chat_id)
-    .fetch_all(&app.pool)
-    .await
-    .unwrap();
+    let rows: Vec<(i32, i32, i32, chrono::NaiveDateTime, chrono::NaiveDateTime, Vec<u8>)> =
+        sqlx::query_as(
+            "SELECT block_no, first_seq, message_count, first_ts, last_ts, ciphertext FROM message_blocks WHERE chat_id = $1::uuid ORDER BY block_no",
+        )
+        .bind(&chat_id)
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
     let text = whatsapp::decode(CHAT.as_bytes()).unwrap();
     let parsed = whatsapp::parse(&text);
-    assert_eq!(rows.len(), parsed.messages.len());
-    for (row, expected) in rows.iter().zip(parsed.iter()) {
-        assert!(
-            !row.1.contains(expected.text) || expected.text.is_empty(),
-            "content is encrypted at rest"
-        );
+    let participants = ["Asha".to_owned(), "Ben 🎸".to_owned()];
+    let mut stored = Vec::new();
+    for (block_no, first_seq, message_count, first_ts, last_ts, ciphertext) in rows {
+        for m in parsed.iter().filter(|m| !m.text.is_empty()) {
+            assert!(
+                !ciphertext
+                    .windows(m.text.len())
+                    .any(|w| w == m.text.as_bytes()),
+                "content is encrypted at rest"
+            );
+        }
+        let header = blocks::BlockHeader {
+            block_no,
+            first_seq,
+            message_count,
+            first_ts,
+            last_ts,
+        };
+        let id = chat_id.parse().unwrap();
+        stored.extend(blocks::open_block(&cipher, id, &header, &ciphertext, 2).unwrap());
+    }
+    assert_eq!(stored.len(), parsed.messages.len());
+    for (i, (row, expected)) in stored.iter().zip(parsed.iter()).enumerate() {
+        assert_eq!(row.seq, i as i32);
         assert_eq!(
-            row.0
-                .as_ref()
-                .map(|s| cipher.decrypt(s).unwrap())
-                .as_deref(),
+            row.sender.map(|s| participants[s as usize].as_str()),
             expected.author
         );
-        assert_eq!(cipher.decrypt(&row.1).unwrap(), expected.text);
-        assert_eq!(row.2, expected.timestamp);
+        assert_eq!(row.text, expected.text);
+        assert_eq!(row.timestamp, expected.timestamp);
     }
     let raw_title: String = sqlx::query_scalar("SELECT title FROM chats WHERE id = $1::uuid")
         .bind(&chat_id)
@@ -249,7 +266,7 @@ async fn upload_list_get_share_delete() {
             .status(),
         404
     );
-    assert_eq!(chat_rows(&app).await, (0, 0), "messages went with the chat");
+    assert_eq!(chat_rows(&app).await, (0, 0), "blocks went with the chat");
     app.stop().await;
 }
 

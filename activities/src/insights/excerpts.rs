@@ -3,7 +3,6 @@
 
 use std::collections::HashMap;
 
-use chrono::NaiveDateTime;
 use relivchats_domain::retrieval::{
     EmbedPurpose, VectorHit, VectorQuery,
     chunking::ChunkMetadata,
@@ -11,7 +10,10 @@ use relivchats_domain::retrieval::{
 };
 use uuid::Uuid;
 
-use super::{InsightActivities, InsightFailure};
+use super::{
+    InsightActivities, InsightFailure,
+    index::{BlockRow, open_row},
+};
 
 impl InsightActivities {
     /// The chat's best excerpts for `query`, best first.
@@ -95,8 +97,16 @@ impl InsightActivities {
         }
         seqs.sort_unstable();
         seqs.dedup();
-        let rows: Vec<(i32, Option<String>, String, NaiveDateTime)> = sqlx::query_as(
-            "SELECT seq, sender, content, timestamp FROM messages WHERE chat_id = $1 AND seq = ANY($2)",
+        let senders = std::sync::Arc::new(self.senders(chat_id).await?);
+        // The blocks holding any of those messages (a chat has a few hundred block rows at most;
+        // only the matching ones' ciphertext is read).
+        let rows: Vec<BlockRow> = sqlx::query_as(
+            r#"SELECT b.block_no, b.first_seq, b.message_count, b.first_ts, b.last_ts, b.ciphertext
+               FROM message_blocks b
+               WHERE b.chat_id = $1 AND EXISTS (
+                   SELECT 1 FROM UNNEST($2::int[]) AS s(seq)
+                   WHERE s.seq >= b.first_seq AND s.seq < b.first_seq + b.message_count)
+               ORDER BY b.block_no"#,
         )
         .bind(chat_id)
         .bind(&seqs)
@@ -104,20 +114,21 @@ impl InsightActivities {
         .await?;
         let cipher = self.cipher.clone();
         tokio::task::spawn_blocking(move || {
-            rows.into_iter()
-                .map(|(seq, sender, content, timestamp)| {
-                    let speaker = match sender {
-                        Some(s) => cipher.decrypt(&s)?,
-                        None => "WhatsApp".to_owned(),
-                    };
+            let mut out = HashMap::new();
+            for row in rows {
+                for m in open_row(&cipher, chat_id, &senders, row)? {
+                    if seqs.binary_search(&(m.seq as i32)).is_err() {
+                        continue;
+                    }
                     let message = ExcerptMessage {
-                        speaker,
-                        timestamp: timestamp.format("%Y-%m-%d %H:%M").to_string(),
-                        text: cipher.decrypt(&content)?,
+                        speaker: m.sender.unwrap_or_else(|| "WhatsApp".to_owned()),
+                        timestamp: m.timestamp.format("%Y-%m-%d %H:%M").to_string(),
+                        text: m.content,
                     };
-                    Ok((i64::from(seq), message))
-                })
-                .collect::<Result<HashMap<_, _>, InsightFailure>>()
+                    out.insert(m.seq, message);
+                }
+            }
+            Ok::<_, InsightFailure>(out)
         })
         .await
         .map_err(|e| InsightFailure::transient(format!("decrypting excerpts: {e}")))?

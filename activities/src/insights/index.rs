@@ -1,8 +1,10 @@
-//! `index_chat`: read the chat's messages page by page (keyset on `seq`, the export's order),
-//! chunk them, embed and upsert each batch, and record the chunks; idempotent.
+//! `index_chat`: read the chat's message blocks a few at a time (in `block_no` order, the
+//! export's order; each decrypted once), chunk them, embed and upsert each batch, and record
+//! the chunks; idempotent.
 
 use chrono::NaiveDateTime;
 use relivchats_domain::{
+    blocks::{self, BlockHeader},
     contracts::insights::{IndexChatInput, IndexChatOutput, failure},
     retrieval::{
         EmbedPurpose, VectorPoint,
@@ -30,9 +32,51 @@ struct ChatRow {
     platform: String,
     vector_status: String,
     chunk_count: i32,
+    /// The names block senders index into (enc JSON).
+    senders: Option<String>,
+    /// Messages not yet converted to blocks (`relivchats migrate` does it).
+    legacy_messages: bool,
 }
 
-type MessageRow = (Uuid, i32, Option<String>, String, NaiveDateTime);
+/// A `message_blocks` row: (block_no, first_seq, message_count, first_ts, last_ts, ciphertext).
+pub(super) type BlockRow = (i32, i32, i32, NaiveDateTime, NaiveDateTime, Vec<u8>);
+
+/// Opens one block row into the chunker's messages, sender names resolved.
+pub(super) fn open_row(
+    cipher: &relivchats_domain::crypto::Cipher,
+    chat_id: Uuid,
+    senders: &[String],
+    row: BlockRow,
+) -> Result<Vec<SourceMessage>, InsightFailure> {
+    let (block_no, first_seq, message_count, first_ts, last_ts, ciphertext) = row;
+    let header = BlockHeader {
+        block_no,
+        first_seq,
+        message_count,
+        first_ts,
+        last_ts,
+    };
+    let messages = blocks::open_block(cipher, chat_id, &header, &ciphertext, senders.len())
+        .map_err(|e| {
+            InsightFailure::fatal(
+                failure::UNKNOWN_CHAT,
+                format!("the chat is not readable: {e}"),
+            )
+        })?;
+    Ok(messages
+        .into_iter()
+        .map(|m| SourceMessage {
+            id: blocks::message_id(chat_id, m.seq),
+            seq: i64::from(m.seq),
+            sender: m.sender.map(|s| senders[s as usize].clone()),
+            content: m.text,
+            timestamp: m.timestamp,
+        })
+        .collect())
+}
+
+/// Blocks read and decrypted at once while indexing (up to ~4k messages).
+const BLOCKS_PER_PAGE: i64 = 4;
 
 /// How long an indexing run's claim on a chat lasts without a batch renewing it.
 const INDEX_LEASE_SECS: f64 = 60.0;
@@ -98,12 +142,34 @@ impl InsightActivities {
 
     async fn chat(&self, chat_id: Uuid) -> Result<ChatRow, InsightFailure> {
         sqlx::query_as(
-            "SELECT participant_count, is_group_chat, platform, vector_status, chunk_count FROM chats WHERE id = $1 AND NOT is_deleted",
+            "SELECT participant_count, is_group_chat, platform, vector_status, chunk_count, COALESCE(senders, participants) AS senders, legacy_messages FROM chats WHERE id = $1 AND NOT is_deleted",
         )
         .bind(chat_id)
         .fetch_optional(&self.pool)
         .await?
         .ok_or_else(|| InsightFailure::fatal(failure::UNKNOWN_CHAT, format!("chat {chat_id} does not exist")))
+    }
+
+    /// The names the chat's blocks index into. A chat still in the old per-message layout
+    /// is not indexed as empty: the attempt fails and Temporal retries after the conversion.
+    pub(super) async fn senders(&self, chat_id: Uuid) -> Result<Vec<String>, InsightFailure> {
+        let chat = self.chat(chat_id).await?;
+        self.senders_of(chat_id, &chat)
+    }
+
+    fn senders_of(&self, chat_id: Uuid, chat: &ChatRow) -> Result<Vec<String>, InsightFailure> {
+        if chat.legacy_messages {
+            return Err(InsightFailure::Transient {
+                message: format!(
+                    "chat {chat_id} still has messages in the old layout: `relivchats migrate` converts them"
+                ),
+                retry_after: Some(std::time::Duration::from_secs(30)),
+            });
+        }
+        match &chat.senders {
+            Some(list) => Ok(self.cipher.decrypt_json(list)?),
+            None => Ok(Vec::new()),
+        }
     }
 
     /// A chat marked indexed whose points are gone (a store wiped or replaced) is re-indexed
@@ -136,6 +202,7 @@ impl InsightActivities {
                 .await?;
         }
 
+        let senders = std::sync::Arc::new(self.senders_of(chat_id, chat)?);
         let facts = ChatFacts {
             participant_count: chat.participant_count.max(0) as usize,
             is_group_chat: chat.is_group_chat,
@@ -147,11 +214,12 @@ impl InsightActivities {
             messages: 0,
             chunks: 0,
         };
-        let mut after_seq: i64 = -1;
+        let mut after_block: i32 = -1;
         loop {
-            let page = self.page(chat_id, after_seq).await?;
-            let Some(last) = page.last() else { break };
-            after_seq = last.seq;
+            let Some((last_block, page)) = self.page(chat_id, after_block, &senders).await? else {
+                break;
+            };
+            after_block = last_block;
             progress.messages += page.len() as u64;
             for message in page {
                 pending.extend(chunker.push(message));
@@ -184,36 +252,37 @@ impl InsightActivities {
         })
     }
 
-    /// The next page of messages after `after_seq`, decrypted on the blocking pool.
+    /// The messages of the next few blocks after `after_block` (with the last block's number),
+    /// decrypted on the blocking pool; `None` after the last block.
     async fn page(
         &self,
         chat_id: Uuid,
-        after_seq: i64,
-    ) -> Result<Vec<SourceMessage>, InsightFailure> {
-        let rows: Vec<MessageRow> = sqlx::query_as(
-            "SELECT id, seq, sender, content, timestamp FROM messages WHERE chat_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+        after_block: i32,
+        senders: &std::sync::Arc<Vec<String>>,
+    ) -> Result<Option<(i32, Vec<SourceMessage>)>, InsightFailure> {
+        let rows: Vec<BlockRow> = sqlx::query_as(
+            "SELECT block_no, first_seq, message_count, first_ts, last_ts, ciphertext FROM message_blocks WHERE chat_id = $1 AND block_no > $2 ORDER BY block_no LIMIT $3",
         )
         .bind(chat_id)
-        .bind(after_seq)
-        .bind(self.settings.page_size)
+        .bind(after_block)
+        .bind(BLOCKS_PER_PAGE)
         .fetch_all(&self.pool)
         .await?;
+        let Some(last_block) = rows.last().map(|r| r.0) else {
+            return Ok(None);
+        };
         let cipher = self.cipher.clone();
-        tokio::task::spawn_blocking(move || {
-            rows.into_iter()
-                .map(|(id, seq, sender, content, timestamp)| {
-                    Ok(SourceMessage {
-                        id,
-                        seq: i64::from(seq),
-                        sender: sender.map(|s| cipher.decrypt(&s)).transpose()?,
-                        content: cipher.decrypt(&content)?,
-                        timestamp,
-                    })
-                })
-                .collect::<Result<Vec<_>, InsightFailure>>()
+        let senders = senders.clone();
+        let messages = tokio::task::spawn_blocking(move || {
+            let mut out = Vec::new();
+            for row in rows {
+                out.extend(open_row(&cipher, chat_id, &senders, row)?);
+            }
+            Ok::<_, InsightFailure>(out)
         })
         .await
-        .map_err(|e| InsightFailure::transient(format!("decrypting messages: {e}")))?
+        .map_err(|e| InsightFailure::transient(format!("decrypting messages: {e}")))??;
+        Ok(Some((last_block, messages)))
     }
 
     /// Embeds, upserts and records one batch of chunks, then heartbeats.

@@ -1,14 +1,17 @@
 //! Chats: upload (parse, statistics, encrypted storage), listing, messages, sharing, deletion.
 
-use std::fmt::Write as _;
-
 use axum::{
     Router,
     extract::{DefaultBodyLimit, Multipart, State, multipart::MultipartRejection},
+    response::IntoResponse,
     routing::{get, post},
 };
 use chrono::{DateTime, NaiveDateTime, Utc};
-use relivchats_domain::{crypto::Cipher, whatsapp};
+use relivchats_domain::{
+    blocks::{self, BlockHeader, BlockLimits, SealedBlock},
+    crypto::Cipher,
+    whatsapp,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
@@ -98,6 +101,10 @@ struct ChatRow {
     message_count: i32,
     is_group_chat: bool,
     is_shared: bool,
+    /// The list block senders index into, when it is not `participants` (enc JSON).
+    senders: Option<String>,
+    /// Messages still in the per-message rows of before blocks (see the migration).
+    legacy_messages: bool,
 }
 
 const CHAT_SELECT: &str = r#"
@@ -105,7 +112,7 @@ const CHAT_SELECT: &str = r#"
            c.category_id, cat.name AS category_slug, cat.display_name AS category_name,
            c.created_at, c.platform, c.status, c.vector_status, c.chunk_count, c.indexed_at,
            c.error_log, c.insights_generation_status, c.insights_unlocked_at, c.message_count,
-           c.is_group_chat, c.is_shared
+           c.is_group_chat, c.is_shared, c.senders, c.legacy_messages
     FROM chats c LEFT JOIN analysis_categories cat ON cat.id = c.category_id"#;
 
 impl ChatRow {
@@ -168,24 +175,90 @@ async fn owned_chat(state: &AppState, user: &AuthUser, chat_id: Uuid) -> ApiResu
     .ok_or_else(|| ApiError::not_found("Chat"))
 }
 
-/// What a parsed upload turns into, computed on a blocking thread.
+/// What a parsed upload turns into besides its blocks, computed on a blocking thread.
 struct PreparedChat {
     title: String,
     participants: Vec<String>,
     metadata: Value,
     message_count: i32,
-    /// The messages as `COPY … FROM STDIN` text rows, content already encrypted.
-    copy_rows: Vec<u8>,
 }
+
+/// Blocks in flight from the encoder to the writer: enough to keep both busy, few enough that
+/// a slow database holds only a few MB of them in memory.
+const BLOCK_CHANNEL: usize = 8;
+/// Bytes of COPY data sent to Postgres at once.
+const COPY_CHUNK: usize = 1 << 20;
 
 fn import_error(e: whatsapp::ImportError) -> ApiError {
-    ApiError::BadRequest(e.to_string())
+    match e {
+        whatsapp::ImportError::TooLarge { .. } => ApiError::PayloadTooLarge(e.to_string()),
+        e => ApiError::BadRequest(e.to_string()),
+    }
 }
 
-/// Decodes, parses, computes statistics and encrypts: CPU work for a blocking thread.
-fn prepare_chat(bytes: &[u8], chat_id: Uuid, cipher: &Cipher) -> ApiResult<PreparedChat> {
-    let text = whatsapp::decode(bytes).map_err(import_error)?;
+/// What the upload's blocking work needs besides the bytes.
+struct UploadSettings {
+    caps: crate::UploadCaps,
+    blocks: BlockLimits,
+    cancel: Cancel,
+}
+
+/// Set when the request goes away (its future is dropped: the client disconnected or timed
+/// out), so the blocking work stops at its next checkpoint instead of finishing for no one.
+#[derive(Clone, Default)]
+struct Cancel(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl Cancel {
+    fn check(&self) -> ApiResult<()> {
+        if self.0.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(ApiError::Internal(anyhow::anyhow!(
+                "the upload was abandoned by its client"
+            )));
+        }
+        Ok(())
+    }
+
+    /// A guard that cancels on drop unless [`CancelOnDrop::disarm`]ed.
+    fn on_drop(&self) -> CancelOnDrop {
+        CancelOnDrop(Some(self.clone()))
+    }
+}
+
+struct CancelOnDrop(Option<Cancel>);
+
+impl CancelOnDrop {
+    fn disarm(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        if let Some(c) = &self.0 {
+            c.0.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+}
+
+/// Decodes and parses, then computes statistics on a second thread while this one cuts the
+/// messages into sealed blocks and hands each to the writer as soon as it is full: CPU work
+/// for a blocking thread. Stops early when the writer is gone (the request failed or ended).
+fn prepare_chat(
+    bytes: &[u8],
+    chat_id: Uuid,
+    cipher: &Cipher,
+    settings: &UploadSettings,
+    blocks: &tokio::sync::mpsc::Sender<SealedBlock>,
+) -> ApiResult<PreparedChat> {
+    let caps = &settings.caps;
+    let limits = whatsapp::DecodeLimits {
+        max_text_bytes: caps.max_unpacked_bytes as u64,
+        ..whatsapp::DecodeLimits::default()
+    };
+    let text = whatsapp::decode_with(bytes, limits).map_err(import_error)?;
+    settings.cancel.check()?;
     let chat = whatsapp::parse(&text);
+    settings.cancel.check()?;
     whatsapp::ensure_chat(&chat).map_err(import_error)?;
     if chat.participants.is_empty() {
         return Err(ApiError::BadRequest(
@@ -193,49 +266,120 @@ fn prepare_chat(bytes: &[u8], chat_id: Uuid, cipher: &Cipher) -> ApiResult<Prepa
                 .to_owned(),
         ));
     }
-    let metadata =
-        serde_json::to_value(whatsapp::chat_metadata(&chat)).map_err(anyhow::Error::from)?;
+    // Checked before the statistics, whose cost grows with both.
+    if chat.messages.len() > caps.max_messages {
+        return Err(ApiError::invalid_field(
+            "body.file",
+            "too many messages",
+            format!(
+                "This chat has {} messages; we analyse chats of up to {}. Export a shorter stretch of the chat and upload that.",
+                chat.messages.len(),
+                caps.max_messages
+            ),
+        ));
+    }
+    if chat.participants.len() > caps.max_participants {
+        return Err(ApiError::invalid_field(
+            "body.file",
+            "too many participants",
+            format!(
+                "This chat has {} participants; we analyse chats with up to {}.",
+                chat.participants.len(),
+                caps.max_participants
+            ),
+        ));
+    }
     let message_count = i32::try_from(chat.messages.len())
         .map_err(|_| ApiError::BadRequest("This chat has too many messages.".to_owned()))?;
-    let mut copy_rows = Vec::with_capacity(text.len() * 2);
-    let mut line = String::with_capacity(512);
-    for (seq, m) in chat.iter().enumerate() {
-        line.clear();
-        let sender = m.author.map(|a| cipher.encrypt(a));
-        let _ = writeln!(
-            line,
-            "{}\t{chat_id}\t{seq}\t{}\t{}\t{}",
-            Uuid::new_v4(),
-            sender
-                .as_deref()
-                .map_or_else(|| "\\N".to_owned(), copy_escape),
-            copy_escape(&cipher.encrypt(m.text)),
-            m.timestamp.format("%Y-%m-%d %H:%M:%S"),
-        );
-        copy_rows.extend_from_slice(line.as_bytes());
-    }
-    Ok(PreparedChat {
-        title: chat.title(),
-        participants: chat.participants.clone(),
-        metadata,
-        message_count,
-        copy_rows,
+    let limits = settings.blocks;
+    std::thread::scope(|scope| {
+        let stats = scope.spawn(|| serde_json::to_value(whatsapp::chat_metadata(&chat)));
+        let mut writer = blocks::BlockWriter::new(cipher, chat_id, limits);
+        let mut writer_alive = true;
+        for m in &chat.messages {
+            if let Some(block) = writer.push(m.author.map(|a| a.0), m.timestamp, &m.text) {
+                writer_alive = blocks.blocking_send(block).is_ok();
+                if !writer_alive {
+                    break;
+                }
+            }
+        }
+        if writer_alive && let Some(block) = writer.finish() {
+            writer_alive = blocks.blocking_send(block).is_ok();
+        }
+        let metadata = stats
+            .join()
+            .map_err(|_| anyhow::anyhow!("computing the statistics panicked"))?
+            .map_err(anyhow::Error::from)?;
+        if !writer_alive {
+            // The writer's own error is what the request reports; this one is never seen.
+            return Err(ApiError::Internal(anyhow::anyhow!(
+                "the block writer stopped"
+            )));
+        }
+        Ok(PreparedChat {
+            title: chat.title(),
+            participants: chat.participants.clone(),
+            metadata,
+            message_count,
+        })
     })
 }
 
-/// Escapes a value for PostgreSQL's COPY text format.
-fn copy_escape(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for c in value.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c => out.push(c),
+/// PostgreSQL's binary COPY signature, flags and (empty) header extension.
+const COPY_BINARY_HEADER: &[u8] = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";
+/// Microseconds from 1970-01-01 to 2000-01-01, PostgreSQL's timestamp epoch.
+const PG_EPOCH_OFFSET_MICROS: i64 = 946_684_800_000_000;
+
+/// One `message_blocks` row in binary COPY format (no text escaping of the ciphertext).
+fn copy_block_row(out: &mut Vec<u8>, chat_id: Uuid, block: &SealedBlock) {
+    let h = &block.header;
+    out.extend_from_slice(&7i16.to_be_bytes());
+    out.extend_from_slice(&16i32.to_be_bytes());
+    out.extend_from_slice(chat_id.as_bytes());
+    for v in [h.block_no, h.first_seq, h.message_count] {
+        out.extend_from_slice(&4i32.to_be_bytes());
+        out.extend_from_slice(&v.to_be_bytes());
+    }
+    for ts in [h.first_ts, h.last_ts] {
+        out.extend_from_slice(&8i32.to_be_bytes());
+        let micros = ts.and_utc().timestamp_micros() - PG_EPOCH_OFFSET_MICROS;
+        out.extend_from_slice(&micros.to_be_bytes());
+    }
+    // A block is far below 2 GiB (it holds at most a few MB of compressed text).
+    out.extend_from_slice(&(block.ciphertext.len() as i32).to_be_bytes());
+    out.extend_from_slice(&block.ciphertext);
+}
+
+/// Streams `first` and the blocks arriving on `rx` into `message_blocks` with one binary COPY,
+/// inside `tx`. Returns the number of blocks written.
+async fn copy_blocks(
+    tx: &mut sqlx::PgConnection,
+    chat_id: Uuid,
+    first: SealedBlock,
+    rx: &mut tokio::sync::mpsc::Receiver<SealedBlock>,
+) -> ApiResult<usize> {
+    let mut copy = tx
+        .copy_in_raw(
+            "COPY message_blocks (chat_id, block_no, first_seq, message_count, first_ts, last_ts, ciphertext) FROM STDIN (FORMAT binary)",
+        )
+        .await?;
+    let mut buf = Vec::with_capacity(COPY_CHUNK + 512 * 1024);
+    buf.extend_from_slice(COPY_BINARY_HEADER);
+    copy_block_row(&mut buf, chat_id, &first);
+    let mut written = 1;
+    while let Some(block) = rx.recv().await {
+        copy_block_row(&mut buf, chat_id, &block);
+        written += 1;
+        if buf.len() >= COPY_CHUNK {
+            copy.send(buf.as_slice()).await?;
+            buf.clear();
         }
     }
-    out
+    buf.extend_from_slice(&(-1i16).to_be_bytes());
+    copy.send(buf.as_slice()).await?;
+    copy.finish().await?;
+    Ok(written)
 }
 
 /// Reads the multipart body: the `file` (streamed, capped) and an optional `category_id`.
@@ -335,13 +479,48 @@ pub(crate) async fn upload_chat(
     };
     let chat_id = Uuid::new_v4();
     tracing::Span::current().record("chat_id", tracing::field::display(chat_id));
+    // Parse → blocks (compress, encrypt) on blocking threads, COPY here, through a bounded
+    // channel, so the database receives the first blocks while later ones are still being cut.
+    let (blocks_tx, mut blocks_rx) = tokio::sync::mpsc::channel(BLOCK_CHANNEL);
     let cipher = state.cipher.clone();
-    let prepared = tokio::task::spawn_blocking(move || prepare_chat(&bytes, chat_id, &cipher))
-        .await
-        .map_err(anyhow::Error::from)??;
+    let settings = UploadSettings {
+        caps: state.settings.upload_caps,
+        blocks: state.settings.message_blocks,
+        cancel: Cancel::default(),
+    };
+    let cancel_on_drop = settings.cancel.on_drop();
+    let encoder = tokio::task::spawn_blocking(move || {
+        prepare_chat(&bytes, chat_id, &cipher, &settings, &blocks_tx)
+    });
 
-    // One transaction: a failure anywhere leaves no chat and no message behind.
-    let mut tx = state.pool.begin().await?;
+    // One transaction: a failure anywhere (parse, encoding, COPY, the chat row) leaves no chat
+    // and no block behind. The blocks' foreign key is checked at commit, so they can go first.
+    // Nothing touches the database before the first block: a file that is not a chat ends here.
+    let copied = match blocks_rx.recv().await {
+        None => Err(None),
+        Some(first) => {
+            let mut tx = state.pool.begin().await?;
+            match copy_blocks(&mut tx, chat_id, first, &mut blocks_rx).await {
+                Ok(n) => Ok((tx, n)),
+                Err(e) => Err(Some(e)),
+            }
+        }
+    };
+    // The encoder stops at its next block once the receiver is gone.
+    drop(blocks_rx);
+    let prepared = encoder.await.map_err(anyhow::Error::from)?;
+    let (prepared, mut tx, block_count) = match (prepared, copied) {
+        // What the person sent is wrong (not a chat, too large…): that is the answer, not
+        // the COPY it cut short.
+        (Err(e), _) if !matches!(e, ApiError::Internal(_)) => return Err(e),
+        (_, Err(Some(e))) | (Err(e), _) => return Err(e),
+        (Ok(_), Err(None)) => {
+            return Err(ApiError::Internal(anyhow::anyhow!(
+                "a chat with participants produced no message block"
+            )));
+        }
+        (Ok(p), Ok((tx, n))) => (p, tx, n),
+    };
     sqlx::query(
         r#"INSERT INTO chats (id, user_id, title, participants, chat_metadata, status, is_group_chat,
                               participant_count, message_count, category_id)
@@ -358,15 +537,13 @@ pub(crate) async fn upload_chat(
     .bind(category_id)
     .execute(&mut *tx)
     .await?;
-    let mut copy = tx
-        .copy_in_raw("COPY messages (id, chat_id, seq, sender, content, timestamp) FROM STDIN")
-        .await?;
-    for chunk in prepared.copy_rows.chunks(1 << 20) {
-        copy.send(chunk).await?;
-    }
-    copy.finish().await?;
     tx.commit().await?;
-    tracing::info!(messages = prepared.message_count, "chat uploaded");
+    cancel_on_drop.disarm();
+    tracing::info!(
+        messages = prepared.message_count,
+        blocks = block_count,
+        "chat uploaded"
+    );
 
     let chat = owned_chat(&state, &user, chat_id).await?;
     Ok(ApiJson(chat.into_response(&state.cipher)?))
@@ -427,6 +604,9 @@ pub(crate) struct MessageResponse {
     content: String,
     /// Wall-clock time as written in the export (no zone).
     timestamp: NaiveDateTime,
+    /// The cursor of this message (not part of the JSON: `next_cursor` carries it).
+    #[serde(skip)]
+    seq: i32,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -448,7 +628,7 @@ pub(crate) async fn list_messages(
     ApiPath(chat_id): ApiPath<Uuid>,
     ApiQuery(page): ApiQuery<MessagePage>,
 ) -> ApiResult<ApiJson<MessagesResponse>> {
-    owned_chat(&state, &user, chat_id).await?;
+    let chat = owned_chat(&state, &user, chat_id).await?;
     let limit = page.limit.unwrap_or(200);
     let invalid = |field: &str, rule: &str| {
         ApiError::invalid_field(
@@ -468,44 +648,103 @@ pub(crate) async fn list_messages(
             .filter(|n: &i64| *n >= 0)
             .ok_or_else(|| invalid("cursor", "is not a cursor this API returned"))?,
     };
-    let rows: Vec<(Uuid, i32, Option<String>, String, NaiveDateTime)> = sqlx::query_as(
-        r#"SELECT id, seq, sender, content, timestamp FROM messages
-           WHERE chat_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"#,
-    )
-    .bind(chat_id)
-    .bind(after)
-    .bind(limit + 1)
-    .fetch_all(&state.pool)
-    .await?;
-    let more = rows.len() as i64 > limit;
-    let mut messages = Vec::with_capacity(rows.len());
-    let mut last_seq = None;
-    for (id, seq, sender, content, timestamp) in rows.into_iter().take(limit as usize) {
-        let sender = sender
-            .map(|s| state.cipher.decrypt(&s))
-            .transpose()
-            .map_err(|e| ApiError::Internal(e.into()))?;
-        let content = state
-            .cipher
-            .decrypt(&content)
-            .map_err(|e| ApiError::Internal(e.into()))?;
-        messages.push(MessageResponse {
-            id,
-            chat_id,
-            sender,
-            content,
-            timestamp,
-        });
-        last_seq = Some(seq);
+    let senders = chat_senders(&state.cipher, &chat)?;
+    let limit = limit as usize;
+    let mut messages = Vec::with_capacity(limit.min(256));
+    let mut more = false;
+    let mut after_block = -1;
+    'blocks: loop {
+        // The blocks holding messages after the cursor, two at a time (a page is at most
+        // 1000 messages, a block up to 1024).
+        let rows: Vec<BlockRow> = sqlx::query_as(
+            r#"SELECT block_no, first_seq, message_count, first_ts, last_ts, ciphertext
+               FROM message_blocks
+               WHERE chat_id = $1 AND block_no > $2 AND first_seq + message_count > $3
+               ORDER BY block_no LIMIT 2"#,
+        )
+        .bind(chat_id)
+        .bind(after_block)
+        .bind(after + 1)
+        .fetch_all(&state.pool)
+        .await?;
+        if rows.is_empty() {
+            break;
+        }
+        for row in rows {
+            if messages.len() == limit {
+                // A further block means further messages: no need to open it to know.
+                more = true;
+                break 'blocks;
+            }
+            after_block = row.block_no;
+            let (header, ciphertext) = row.into_parts();
+            let block =
+                blocks::open_block(&state.cipher, chat_id, &header, &ciphertext, senders.len())
+                    .map_err(|e| ApiError::Internal(e.into()))?;
+            for m in block.into_iter().filter(|m| i64::from(m.seq) > after) {
+                if messages.len() == limit {
+                    more = true;
+                    break 'blocks;
+                }
+                messages.push(MessageResponse {
+                    id: blocks::message_id(chat_id, m.seq),
+                    chat_id,
+                    sender: m.sender.map(|s| senders[s as usize].clone()),
+                    content: m.text,
+                    timestamp: m.timestamp,
+                    seq: m.seq,
+                });
+            }
+        }
     }
     Ok(ApiJson(MessagesResponse {
+        next_cursor: more
+            .then(|| messages.last().map(|m| m.seq.to_string()))
+            .flatten(),
         messages,
-        next_cursor: if more {
-            last_seq.map(|s| s.to_string())
-        } else {
-            None
-        },
     }))
+}
+
+/// A `message_blocks` row as read back.
+#[derive(sqlx::FromRow)]
+struct BlockRow {
+    block_no: i32,
+    first_seq: i32,
+    message_count: i32,
+    first_ts: NaiveDateTime,
+    last_ts: NaiveDateTime,
+    ciphertext: Vec<u8>,
+}
+
+impl BlockRow {
+    fn into_parts(self) -> (BlockHeader, Vec<u8>) {
+        (
+            BlockHeader {
+                block_no: self.block_no,
+                first_seq: self.first_seq,
+                message_count: self.message_count,
+                first_ts: self.first_ts,
+                last_ts: self.last_ts,
+            },
+            self.ciphertext,
+        )
+    }
+}
+
+/// The names block senders index into; refuses a chat whose messages are not blocks yet.
+fn chat_senders(cipher: &Cipher, chat: &ChatRow) -> ApiResult<Vec<String>> {
+    if chat.legacy_messages {
+        return Err(ApiError::ServiceUnavailable(
+            "This chat's messages are being moved to a new storage format. Try again in a few minutes."
+                .to_owned(),
+        ));
+    }
+    match chat.senders.as_deref().or(chat.participants.as_deref()) {
+        Some(list) => cipher
+            .decrypt_json(list)
+            .map_err(|e| ApiError::Internal(e.into())),
+        None => Ok(Vec::new()),
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -597,13 +836,29 @@ async fn set_shared(
     chat_id: Uuid,
     shared: bool,
 ) -> ApiResult<ShareResponse> {
+    // What the public page will show, computed now rather than on every anonymous request.
+    let public = if shared {
+        let chat = owned_chat(state, user, chat_id).await?;
+        let public = public_subset(
+            &state.cipher,
+            chat_id,
+            chat.title,
+            chat.participants,
+            chat.chat_metadata,
+        )?;
+        Some(state.cipher.encrypt(&public))
+    } else {
+        None
+    };
     let updated = sqlx::query(
-        r#"UPDATE chats SET is_shared = $3, shared_at = CASE WHEN $3 THEN now() END, updated_at = now()
+        r#"UPDATE chats SET is_shared = $3, shared_at = CASE WHEN $3 THEN now() END,
+                            public_stats = $4, updated_at = now()
            WHERE id = $1 AND user_id = $2 AND NOT is_deleted"#,
     )
     .bind(chat_id)
     .bind(user.user_id.as_str())
     .bind(shared)
+    .bind(public)
     .execute(&state.pool)
     .await?
     .rows_affected();
@@ -616,6 +871,47 @@ async fn set_shared(
         share_path: format!("/share/{chat_id}"),
         stats_url: format!("/api/chats/{chat_id}/stats"),
     })
+}
+
+/// The public statistics response as JSON text: the title, the participants and the metadata
+/// without `links` and each person's `longest_message` (message text).
+fn public_subset(
+    cipher: &Cipher,
+    chat_id: Uuid,
+    title: Option<String>,
+    participants: Option<String>,
+    metadata: Option<String>,
+) -> ApiResult<String> {
+    let internal = |e: relivchats_domain::crypto::CipherError| ApiError::Internal(e.into());
+    let title = title
+        .map(|t| cipher.decrypt(&t))
+        .transpose()
+        .map_err(internal)?;
+    let participants: Vec<String> = participants
+        .map(|p| cipher.decrypt_json(&p))
+        .transpose()
+        .map_err(internal)?
+        .unwrap_or_default();
+    let mut chat_metadata: Value = metadata
+        .map(|m| cipher.decrypt_json(&m))
+        .transpose()
+        .map_err(internal)?
+        .unwrap_or_default();
+    if let Some(map) = chat_metadata.as_object_mut() {
+        map.remove("links");
+        if let Some(users) = map.get_mut("user_stats").and_then(Value::as_object_mut) {
+            for stats in users.values_mut().filter_map(Value::as_object_mut) {
+                stats.remove("longest_message");
+            }
+        }
+    }
+    let response = PublicStatsResponse {
+        chat_id,
+        filename: title.unwrap_or_else(|| "Unnamed Chat".to_owned()),
+        participants,
+        chat_metadata,
+    };
+    Ok(serde_json::to_string(&response).map_err(anyhow::Error::from)?)
 }
 
 /// Lets anyone with the link see this chat's statistics (not its messages).
@@ -661,52 +957,121 @@ pub(crate) struct PublicStatsResponse {
 pub(crate) async fn public_stats(
     State(state): State<AppState>,
     ApiPath(chat_id): ApiPath<Uuid>,
-) -> ApiResult<ApiJson<PublicStatsResponse>> {
-    let row: Option<(Option<String>, Option<String>, Option<String>)> = sqlx::query_as(
-        "SELECT title, participants, chat_metadata FROM chats WHERE id = $1 AND is_shared AND NOT is_deleted",
+) -> ApiResult<axum::response::Response> {
+    let stored: Option<Option<String>> = sqlx::query_scalar(
+        "SELECT public_stats FROM chats WHERE id = $1 AND is_shared AND NOT is_deleted",
     )
     .bind(chat_id)
     .fetch_optional(&state.pool)
     .await?;
-    let (title, participants, metadata) = row.ok_or_else(|| ApiError::not_found("Shared chat"))?;
-    let internal = |e: relivchats_domain::crypto::CipherError| ApiError::Internal(e.into());
-    let title = title
-        .map(|t| state.cipher.decrypt(&t))
-        .transpose()
-        .map_err(internal)?;
-    let participants: Vec<String> = participants
-        .map(|p| state.cipher.decrypt_json(&p))
-        .transpose()
-        .map_err(internal)?
-        .unwrap_or_default();
-    let mut chat_metadata: Value = metadata
-        .map(|m| state.cipher.decrypt_json(&m))
-        .transpose()
-        .map_err(internal)?
-        .unwrap_or_default();
-    if let Some(map) = chat_metadata.as_object_mut() {
-        map.remove("links");
-        if let Some(users) = map.get_mut("user_stats").and_then(Value::as_object_mut) {
-            for stats in users.values_mut().filter_map(Value::as_object_mut) {
-                stats.remove("longest_message");
-            }
+    let json = match stored.ok_or_else(|| ApiError::not_found("Shared chat"))? {
+        Some(token) => state
+            .cipher
+            .decrypt(&token)
+            .map_err(|e| ApiError::Internal(e.into()))?,
+        // Shared before the subset was stored: compute it once and keep it.
+        None => {
+            let row: Option<(Option<String>, Option<String>, Option<String>)> = sqlx::query_as(
+                "SELECT title, participants, chat_metadata FROM chats WHERE id = $1 AND is_shared AND NOT is_deleted",
+            )
+            .bind(chat_id)
+            .fetch_optional(&state.pool)
+            .await?;
+            let (title, participants, metadata) =
+                row.ok_or_else(|| ApiError::not_found("Shared chat"))?;
+            let json = public_subset(&state.cipher, chat_id, title, participants, metadata)?;
+            sqlx::query(
+                "UPDATE chats SET public_stats = $2 WHERE id = $1 AND is_shared AND public_stats IS NULL",
+            )
+            .bind(chat_id)
+            .bind(state.cipher.encrypt(&json))
+            .execute(&state.pool)
+            .await?;
+            json
         }
-    }
-    Ok(ApiJson(PublicStatsResponse {
-        chat_id,
-        filename: title.unwrap_or_else(|| "Unnamed Chat".to_owned()),
-        participants,
-        chat_metadata,
-    }))
+    };
+    // Served as stored: no parse, no re-serialization.
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        json,
+    )
+        .into_response())
 }
 
 #[cfg(test)]
 mod tests {
-    use super::copy_escape;
+    use super::*;
 
+    /// The bytes PostgreSQL's binary COPY expects for one row (checked against the format's
+    /// documentation; the integration tests check it against a real server).
     #[test]
-    fn copy_escaping() {
-        assert_eq!(copy_escape("a\tb\nc\\d\re"), "a\\tb\\nc\\\\d\\re");
-        assert_eq!(copy_escape("gAAAAB-_="), "gAAAAB-_=");
+    fn binary_copy_row_layout() {
+        let chat = Uuid::from_u128(1);
+        let ts = chrono::NaiveDate::from_ymd_opt(2000, 1, 1)
+            .unwrap()
+            .and_hms_opt(0, 0, 1)
+            .unwrap();
+        let block = SealedBlock {
+            header: BlockHeader {
+                block_no: 2,
+                first_seq: 3,
+                message_count: 4,
+                first_ts: ts,
+                last_ts: ts,
+            },
+            ciphertext: vec![0xAB; 5],
+        };
+        let mut out = Vec::new();
+        copy_block_row(&mut out, chat, &block);
+        assert_eq!(&out[..2], &7i16.to_be_bytes());
+        assert_eq!(&out[2..6], &16i32.to_be_bytes());
+        assert_eq!(&out[6..22], chat.as_bytes());
+        assert_eq!(&out[22..30], &[0, 0, 0, 4, 0, 0, 0, 2]);
+        assert_eq!(&out[46..50], &8i32.to_be_bytes());
+        assert_eq!(
+            &out[50..58],
+            &1_000_000i64.to_be_bytes(),
+            "one second after 2000"
+        );
+        assert_eq!(&out[70..74], &5i32.to_be_bytes());
+        assert_eq!(out.len(), 79);
+        assert_eq!(COPY_BINARY_HEADER.len(), 19);
+    }
+
+    fn settings(cancel: Cancel) -> UploadSettings {
+        UploadSettings {
+            caps: crate::UploadCaps {
+                max_unpacked_bytes: 1 << 20,
+                max_messages: 1000,
+                max_participants: 10,
+            },
+            blocks: BlockLimits {
+                max_messages: 1,
+                max_bytes: 1 << 20,
+            },
+            cancel,
+        }
+    }
+
+    /// An upload whose request went away stops before the statistics and the blocks: the
+    /// guard dropped with the request future sets the flag the blocking work checks.
+    #[test]
+    fn an_abandoned_upload_stops_its_blocking_work() {
+        let cipher = Cipher::new(&Cipher::generate_key()).unwrap();
+        let text = b"12/08/2016, 16:20 - Asha: Hi\n12/08/2016, 16:21 - Ben: Hello\n";
+        let (tx, mut rx) = tokio::sync::mpsc::channel(8);
+
+        let cancel = Cancel::default();
+        cancel.on_drop().disarm();
+        assert!(cancel.check().is_ok(), "a finished request cancels nothing");
+        let prepared = prepare_chat(text, Uuid::new_v4(), &cipher, &settings(cancel), &tx);
+        assert_eq!(prepared.unwrap().message_count, 2);
+        assert!(rx.try_recv().is_ok() && rx.try_recv().is_ok());
+
+        let cancel = Cancel::default();
+        drop(cancel.on_drop()); // the request future dropped mid-upload
+        let abandoned = prepare_chat(text, Uuid::new_v4(), &cipher, &settings(cancel), &tx);
+        assert!(matches!(abandoned, Err(ApiError::Internal(_))));
+        assert!(rx.try_recv().is_err(), "no block was cut for no one");
     }
 }
