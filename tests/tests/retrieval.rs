@@ -699,3 +699,28 @@ async fn business_failures_are_classified() {
 fn assert_providers_are_shareable(p: Providers) -> impl Send + Sync {
     p
 }
+
+/// A chat deleted after indexing recorded its last batch, but before it was marked indexed
+/// (the deletion removed the vectors it could see; ours landed after): the vectors written
+/// are removed and the run fails as "unknown chat", instead of leaving orphans in the store.
+/// A trigger that skips the final update stands in for the deletion at that exact moment.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chat_deleted_at_the_end_of_indexing_leaves_no_vectors() {
+    let app = TestApp::spawn().await;
+    let token = app.token("vanishing");
+    let chat = upload(&app, &token, sample_chat(200, &["Asha", "Ben"])).await;
+    for statement in [
+        r#"CREATE FUNCTION vanish() RETURNS trigger AS $$ BEGIN RETURN NULL; END; $$ LANGUAGE plpgsql"#,
+        r#"CREATE TRIGGER vanish BEFORE UPDATE ON chats FOR EACH ROW
+           WHEN (NEW.vector_status = 'completed') EXECUTE FUNCTION vanish()"#,
+    ] {
+        sqlx::query(statement).execute(&app.pool).await.unwrap();
+    }
+    let err = activities(&app)
+        .run_index_chat(IndexChatInput { chat_id: chat }, None)
+        .await
+        .unwrap_err();
+    assert_eq!(err.failure_type(), Some(failure::UNKNOWN_CHAT), "{err}");
+    assert_eq!(app.providers.store.count_chat(chat).await.unwrap(), 0);
+    app.stop().await;
+}

@@ -234,13 +234,21 @@ impl InsightActivities {
             self.store_batch(chat_id, pending, &mut progress, ctx)
                 .await?;
         }
-        sqlx::query(
-            "UPDATE chats SET vector_status = 'completed', chunk_count = $2, indexed_at = now(), error_log = NULL, updated_at = now() WHERE id = $1",
+        let marked = sqlx::query(
+            "UPDATE chats SET vector_status = 'completed', chunk_count = $2, indexed_at = now(), error_log = NULL, updated_at = now() WHERE id = $1 AND NOT is_deleted",
         )
         .bind(chat_id)
         .bind(progress.chunks as i32)
         .execute(&self.pool)
         .await?;
+        if marked.rows_affected() == 0 {
+            // Deleted after our last batch was recorded (its deletion removed the vectors it
+            // could see before ours landed): the caller removes what we wrote.
+            return Err(InsightFailure::fatal(
+                failure::UNKNOWN_CHAT,
+                "the chat was deleted while it was being indexed",
+            ));
+        }
         tracing::info!(
             messages = progress.messages,
             chunks = progress.chunks,
