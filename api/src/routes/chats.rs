@@ -177,6 +177,8 @@ async fn owned_chat(state: &AppState, user: &AuthUser, chat_id: Uuid) -> ApiResu
 
 /// What a parsed upload turns into besides its blocks, computed on a blocking thread.
 struct PreparedChat {
+    /// `whatsapp`, `telegram`, `instagram` or `messenger`.
+    platform: &'static str,
     title: String,
     participants: Vec<String>,
     metadata: Value,
@@ -255,9 +257,14 @@ fn prepare_chat(
         max_text_bytes: caps.max_unpacked_bytes as u64,
         ..whatsapp::DecodeLimits::default()
     };
-    let text = whatsapp::decode_with(bytes, limits).map_err(import_error)?;
+    // WhatsApp text or zip, or a Telegram / Instagram / Messenger export: told apart by content.
+    let options = relivchats_domain::import::Options {
+        limits,
+        ..Default::default()
+    };
+    let upload = relivchats_domain::import::read_with(bytes, &options).map_err(import_error)?;
     settings.cancel.check()?;
-    let chat = whatsapp::parse(&text);
+    let chat = upload.chat();
     settings.cancel.check()?;
     whatsapp::ensure_chat(&chat).map_err(import_error)?;
     if chat.participants.is_empty() {
@@ -318,6 +325,7 @@ fn prepare_chat(
             )));
         }
         Ok(PreparedChat {
+            platform: upload.platform(),
             title: chat.title(),
             participants: chat.participants.clone(),
             metadata,
@@ -523,8 +531,8 @@ pub(crate) async fn upload_chat(
     };
     sqlx::query(
         r#"INSERT INTO chats (id, user_id, title, participants, chat_metadata, status, is_group_chat,
-                              participant_count, message_count, category_id)
-           VALUES ($1, $2, $3, $4, $5, 'completed', $6, $7, $8, $9)"#,
+                              participant_count, message_count, category_id, platform)
+           VALUES ($1, $2, $3, $4, $5, 'completed', $6, $7, $8, $9, $10)"#,
     )
     .bind(chat_id)
     .bind(user.user_id.as_str())
@@ -535,6 +543,7 @@ pub(crate) async fn upload_chat(
     .bind(i32::try_from(prepared.participants.len()).unwrap_or(i32::MAX))
     .bind(prepared.message_count)
     .bind(category_id)
+    .bind(prepared.platform)
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
