@@ -40,9 +40,12 @@ pub enum ApiError {
     PayloadTooLarge(String),
     #[error("{0}")]
     RequestTimeout(String),
-    /// 429; the caller adds `Retry-After` (see `limits::too_many`).
-    #[error("{0}")]
-    TooManyRequests(String),
+    /// 429, with `Retry-After: retry_after_secs`.
+    #[error("{message}")]
+    TooManyRequests {
+        message: String,
+        retry_after_secs: u64,
+    },
     #[error("{0}")]
     ServiceUnavailable(String),
     #[error("an internal error occurred")]
@@ -79,7 +82,7 @@ impl ApiError {
             Self::InsufficientCredits { .. } => (StatusCode::PAYMENT_REQUIRED, "ERR_3000"),
             Self::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "ERR_3004"),
             Self::RequestTimeout(_) => (StatusCode::REQUEST_TIMEOUT, "ERR_1008"),
-            Self::TooManyRequests(_) => (StatusCode::TOO_MANY_REQUESTS, "ERR_1009"),
+            Self::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "ERR_1009"),
             Self::ServiceUnavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "ERR_4000"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "ERR_1000"),
         }
@@ -146,12 +149,12 @@ impl IntoResponse for ApiError {
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
-        if status == StatusCode::TOO_MANY_REQUESTS {
-            // A bound held in the database (running unlocks, uploads per hour) frees up as
-            // work finishes; the buckets' own 429 replaces this with the exact wait.
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("30"));
+        if let Self::TooManyRequests {
+            retry_after_secs, ..
+        } = self
+            && let Ok(v) = HeaderValue::from_str(&retry_after_secs.max(1).to_string())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, v);
         }
         response
     }

@@ -18,7 +18,7 @@ use anyhow::{Context, bail};
 use relivchats_domain::{
     analyst::eval::{self, Answer, EvalChat, Report},
     catalogue::InsightTypeSpec,
-    retrieval::{Llm, LlmRequest, LlmResponse, Repair},
+    retrieval::{Llm, LlmRequest},
 };
 use serde_json::Value;
 
@@ -98,43 +98,16 @@ pub async fn insights(dir: &Path, vars: &HashMap<String, String>) -> anyhow::Res
     Ok(eval::score(llm.model(), &chats, &answers))
 }
 
-/// The model's answer, validated, with one repair attempt (as the worker does).
-async fn generate_valid(llm: &dyn Llm, mut request: LlmRequest) -> Result<Value, String> {
-    let first = llm.generate(&request).await.map_err(|e| e.to_string())?;
-    let problems = match validate(&request.response_schema, &first) {
-        Ok(v) => return Ok(v),
-        Err(p) => p,
-    };
-    request.repair = Some(Repair {
-        previous_output: first.text,
-        problems,
-    });
-    let second = llm.generate(&request).await.map_err(|e| e.to_string())?;
-    validate(&request.response_schema, &second)
-        .map_err(|p| format!("invalid after one repair: {}", p.join("; ")))
-}
-
-/// Parses and validates; problems name the place in the answer and the rule broken.
-fn validate(schema: &Value, response: &LlmResponse) -> Result<Value, Vec<String>> {
-    let t = response.text.trim();
-    let t = t
-        .strip_prefix("```json")
-        .or_else(|| t.strip_prefix("```"))
-        .and_then(|t| t.strip_suffix("```"))
-        .map_or(t, str::trim);
-    let value: Value =
-        serde_json::from_str(t).map_err(|e| vec![format!("the answer is not valid JSON: {e}")])?;
-    let validator = jsonschema::validator_for(schema)
-        .map_err(|e| vec![format!("the schema does not compile: {e}")])?;
-    let problems: Vec<String> = validator
-        .iter_errors(&value)
-        .take(20)
-        .map(|e| format!("at {}: breaks {}", e.instance_path, e.schema_path))
-        .collect();
-    if problems.is_empty() {
-        Ok(value)
-    } else {
-        Err(problems)
+/// The model's answer, validated, with one repair attempt: the worker's own
+/// [`relivchats_activities::insights::generate_valid`].
+async fn generate_valid(llm: &dyn Llm, request: LlmRequest) -> Result<Value, String> {
+    use relivchats_activities::insights::{GenerateError, generate_valid};
+    match generate_valid(llm, request).await {
+        Ok(generated) => Ok(generated.content),
+        Err(GenerateError::Provider(e)) => Err(e.to_string()),
+        Err(GenerateError::Invalid(problems)) => {
+            Err(format!("invalid after one repair: {}", problems.join("; ")))
+        }
     }
 }
 

@@ -175,17 +175,29 @@ impl TestApp {
         request.send().await.unwrap()
     }
 
-    /// Uploads a chat export as `token`'s user and returns its id (asserting success).
-    pub async fn upload_chat(&self, token: &str, text: &str) -> Uuid {
-        let part = reqwest::multipart::Part::bytes(text.as_bytes().to_vec()).file_name("chat.txt");
-        let response = self
-            .http
+    /// Posts `bytes` as the upload's `file` part named `file_name`, and returns the response
+    /// whatever it is.
+    pub async fn upload_file(
+        &self,
+        token: &str,
+        file_name: &str,
+        bytes: Vec<u8>,
+    ) -> reqwest::Response {
+        let part = reqwest::multipart::Part::bytes(bytes).file_name(file_name.to_owned());
+        self.http
             .post(self.url("/api/chats/upload"))
             .bearer_auth(token)
             .multipart(reqwest::multipart::Form::new().part("file", part))
             .send()
             .await
-            .unwrap();
+            .unwrap()
+    }
+
+    /// Uploads a chat export as `token`'s user and returns its id (asserting success).
+    pub async fn upload_chat(&self, token: &str, text: &str) -> Uuid {
+        let response = self
+            .upload_file(token, "chat.txt", text.as_bytes().to_vec())
+            .await;
         let status = response.status();
         let body = json(response).await;
         assert_eq!(status, 200, "upload failed: {body}");
@@ -265,6 +277,39 @@ impl TestApp {
         }
         self.pool.close().await;
         self.database.drop_now().await;
+    }
+}
+
+/// `target/<profile>/relivchats`, built by `cargo build --workspace --all-targets`
+/// (scripts/test): the tests that run the real binary as a child process use it.
+pub fn relivchats_binary() -> std::path::PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let path = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .unwrap()
+        .join("relivchats");
+    assert!(
+        path.exists(),
+        "{} is missing: run the tests with scripts/test (it builds every target first)",
+        path.display()
+    );
+    path
+}
+
+/// Polls `check` every 50 ms until it returns true, and fails the test, naming `what`, when
+/// `within` passes first. Every wait in the tests goes through here, so none can fall
+/// through a bounded loop without an assertion.
+pub async fn wait_until(what: &str, within: Duration, mut check: impl AsyncFnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        if check().await {
+            return;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            panic!("timed out after {within:?} waiting until {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 

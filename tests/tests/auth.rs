@@ -174,24 +174,34 @@ fn clerk_claims(sub: &str) -> Value {
     })
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn clerk_tokens() {
+/// A fake Clerk serving key 1, and the app signed in through it with `extra` settings.
+async fn app_with_clerk(extra: &[(&str, String)]) -> (FakeClerk, TestApp) {
     let clerk = FakeClerk::default();
     clerk.keys.lock().unwrap().push(jwk(1));
     let base = start_fake_clerk(clerk.clone()).await;
-    let overrides: HashMap<String, String> = [
-        ("AUTH_MODE", "clerk".to_owned()),
-        ("CLERK_JWKS_URL", format!("{base}/.well-known/jwks.json")),
+    let mut overrides: HashMap<String, String> = HashMap::from([
+        ("AUTH_MODE".to_owned(), "clerk".to_owned()),
+        (
+            "CLERK_JWKS_URL".to_owned(),
+            format!("{base}/.well-known/jwks.json"),
+        ),
+    ]);
+    for (key, value) in extra {
+        overrides.insert((*key).to_owned(), value.replace("{base}", &base));
+    }
+    (clerk, TestApp::spawn_with(overrides).await)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clerk_tokens() {
+    let (clerk, app) = app_with_clerk(&[
         ("CLERK_ISSUER", ISSUER.to_owned()),
         (
             "CLERK_AUTHORIZED_PARTIES",
             format!("{SITE},http://localhost:3000"),
         ),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect();
-    let app = TestApp::spawn_with(overrides).await;
+    ])
+    .await;
 
     // A valid session token: 200, the user is provisioned with the bonus.
     let valid = rs256(1, "ins_test_key_1", &clerk_claims("user_2clerkA"));
@@ -293,20 +303,12 @@ async fn clerk_tokens() {
 /// with allowed parties configured a token without `azp` is refused.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_jwks_outage_serves_the_cached_keys() {
-    let clerk = FakeClerk::default();
-    clerk.keys.lock().unwrap().push(jwk(1));
-    let base = start_fake_clerk(clerk.clone()).await;
-    let overrides: HashMap<String, String> = [
-        ("AUTH_MODE", "clerk".to_owned()),
-        ("CLERK_JWKS_URL", format!("{base}/.well-known/jwks.json")),
+    let (clerk, app) = app_with_clerk(&[
         ("CLERK_JWKS_TTL_SECS", "1".to_owned()),
         ("CLERK_ISSUER", ISSUER.to_owned()),
         ("CLERK_AUTHORIZED_PARTIES", SITE.to_owned()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect();
-    let app = TestApp::spawn_with(overrides).await;
+    ])
+    .await;
     let valid = rs256(1, "ins_test_key_1", &clerk_claims("user_2outage"));
     assert_eq!(
         app.get("/api/credits/balance", Some(&valid)).await.status(),
@@ -348,19 +350,12 @@ async fn a_jwks_outage_serves_the_cached_keys() {
 /// The Backend API's `/v1/jwks` is fetched with `CLERK_SECRET_KEY` as a bearer token.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clerk_backend_jwks_sends_the_secret_key() {
-    let clerk = FakeClerk::default();
-    clerk.keys.lock().unwrap().push(jwk(1));
-    let base = start_fake_clerk(clerk.clone()).await;
-    let overrides: HashMap<String, String> = [
-        ("AUTH_MODE", "clerk".to_owned()),
-        ("CLERK_JWKS_URL", format!("{base}/v1/jwks")),
+    let (clerk, app) = app_with_clerk(&[
+        ("CLERK_JWKS_URL", "{base}/v1/jwks".to_owned()),
         ("CLERK_SECRET_KEY", "sk_test_123".to_owned()),
-        ("CLERK_API_BASE", base.clone()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect();
-    let app = TestApp::spawn_with(overrides).await;
+        ("CLERK_API_BASE", "{base}".to_owned()),
+    ])
+    .await;
     // No issuer or parties configured: only the signature and times are checked.
     let token = rs256(1, "ins_test_key_1", &clerk_claims("user_2backend"));
     assert_eq!(

@@ -2,7 +2,7 @@
 //! restarted mid-unlock (its database file kept). Both times the unlock finishes once and the
 //! ledger stays exact. These run the real binary as a child process.
 
-use std::{path::PathBuf, process::Stdio, time::Duration};
+use std::{process::Stdio, time::Duration};
 
 use relivchats_api::auth::{Secret, mint_dev_token};
 use relivchats_domain::UserId;
@@ -10,22 +10,6 @@ use relivchats_tests::{TestDatabase, fake_llm::FakeLlm, json, temporal_server};
 use sqlx::PgPool;
 use tokio::process::{Child, Command};
 use uuid::Uuid;
-
-/// `target/<profile>/relivchats`, built by `cargo test --workspace` (scripts/test).
-fn binary() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let path = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .unwrap()
-        .join("relivchats");
-    assert!(
-        path.exists(),
-        "{} is missing: run the tests with scripts/test (cargo test --workspace)",
-        path.display()
-    );
-    path
-}
 
 struct Server {
     env: Vec<(String, String)>,
@@ -72,7 +56,7 @@ impl Server {
 
     /// Starts `relivchats serve` and waits until it answers `/health/ready`.
     async fn start(&mut self) {
-        let child = Command::new(binary())
+        let child = Command::new(relivchats_tests::relivchats_binary())
             .arg("serve")
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())

@@ -2,7 +2,7 @@
 //! multi-line message, across pages), a tampered block, an upload failing halfway, and a
 //! chat written in the old per-message layout read after `relivchats migrate`.
 
-use std::{collections::HashMap, path::PathBuf};
+use std::collections::HashMap;
 
 use relivchats_domain::{crypto::Cipher, whatsapp};
 use relivchats_tests::{TestApp, TestDatabase, json, temporal_server};
@@ -241,15 +241,9 @@ async fn an_upload_failing_halfway_leaves_nothing_behind() {
     .execute(&app.pool)
     .await
     .unwrap();
-    let part = reqwest::multipart::Part::bytes(chat_text().into_bytes()).file_name("chat.txt");
     let response = app
-        .http
-        .post(app.url("/api/chats/upload"))
-        .bearer_auth(&token)
-        .multipart(reqwest::multipart::Form::new().part("file", part))
-        .send()
-        .await
-        .unwrap();
+        .upload_file(&token, "chat.txt", chat_text().into_bytes())
+        .await;
     assert_eq!(response.status(), 500);
     let counts: (i64, i64) = sqlx::query_as(
         "SELECT (SELECT COUNT(*) FROM chats), (SELECT COUNT(*) FROM message_blocks)",
@@ -270,29 +264,13 @@ async fn an_upload_failing_halfway_leaves_nothing_behind() {
     app.stop().await;
 }
 
-/// `target/<profile>/relivchats`, built by `cargo test --workspace` (scripts/test).
-fn binary() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let path = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .unwrap()
-        .join("relivchats");
-    assert!(
-        path.exists(),
-        "{} is missing: run the tests with scripts/test (cargo test --workspace)",
-        path.display()
-    );
-    path
-}
-
 /// The key of the earlier Python service's test token (`crypto.rs`), so its token is one of
 /// the old rows.
 const PYTHON_KEY: &str = "cw_0x689RpI-jtRR7oE8h_eQsKImvJapLeSbXpwF4e4=";
 const PYTHON_TOKEN: &str = "gAAAAABrB-ZibBffNGrE01XFZe68wCBPeCj-CVRZ6Re9LxrKM5reCQYk3hkATz-Yjzb7ucDVRJctWDbY90wc5RCDj6PJk6nwOqVvlqHPI_Q529LqGjfOIUI=";
 
 async fn run_migrate(database: &TestDatabase, data_dir: &std::path::Path) -> String {
-    let output = tokio::process::Command::new(binary())
+    let output = tokio::process::Command::new(relivchats_tests::relivchats_binary())
         .arg("migrate")
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())

@@ -8,14 +8,7 @@ use relivchats_tests::{TestApp, assert_error_shape, json};
 use serde_json::Value;
 
 async fn upload(app: &TestApp, token: &str, bytes: Vec<u8>) -> reqwest::Response {
-    let part = reqwest::multipart::Part::bytes(bytes).file_name("chat.zip");
-    app.http
-        .post(app.url("/api/chats/upload"))
-        .bearer_auth(token)
-        .multipart(reqwest::multipart::Form::new().part("file", part))
-        .send()
-        .await
-        .unwrap()
+    app.upload_file(token, "chat.zip", bytes).await
 }
 
 fn chat(messages: usize, authors: usize) -> String {

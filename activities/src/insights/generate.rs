@@ -17,6 +17,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::{InsightActivities, InsightFailure};
+use relivchats_domain::retrieval::{Llm, ProviderError};
 
 #[derive(sqlx::FromRow)]
 struct TypeRow {
@@ -60,10 +61,60 @@ impl InsightRow {
 }
 
 /// The model's output and what it cost, once valid.
-struct Generated {
-    content: Value,
-    tokens: u32,
-    model: String,
+#[derive(Debug)]
+pub struct Generated {
+    pub content: Value,
+    pub tokens: u32,
+    pub model: String,
+}
+
+/// Why [`generate_valid`] has no valid answer.
+#[derive(Debug)]
+pub enum GenerateError {
+    /// The model could not be asked (its own retryable or fatal error).
+    Provider(ProviderError),
+    /// Still invalid after the one repair: where and which rule, never the value.
+    Invalid(Vec<String>),
+}
+
+/// Asks the model; an answer that fails the schema gets one repair attempt with the problems
+/// quoted. Shared by `generate_insight` and `relivchats eval insights`, so the evaluation
+/// measures exactly what the worker does.
+pub async fn generate_valid(
+    llm: &dyn Llm,
+    mut request: LlmRequest,
+) -> Result<Generated, GenerateError> {
+    let first = llm
+        .generate(&request)
+        .await
+        .map_err(GenerateError::Provider)?;
+    let mut tokens = first.prompt_tokens + first.output_tokens;
+    let problems = match check(&request.response_schema, &first) {
+        Ok(content) => {
+            return Ok(Generated {
+                content,
+                tokens,
+                model: first.model,
+            });
+        }
+        Err(problems) => problems,
+    };
+    tracing::warn!(problems = ?problems, "model output rejected; asking for a repair");
+    request.repair = Some(Repair {
+        previous_output: first.text,
+        problems,
+    });
+    let second = llm
+        .generate(&request)
+        .await
+        .map_err(GenerateError::Provider)?;
+    tokens += second.prompt_tokens + second.output_tokens;
+    let content = check(&request.response_schema, &second).map_err(GenerateError::Invalid)?;
+    Ok(Generated {
+        content,
+        tokens,
+        model: second.model,
+    })
 }
 
 impl InsightActivities {
@@ -130,7 +181,18 @@ impl InsightActivities {
             },
             repair: None,
         };
-        let generated = self.generate_valid(request).await?;
+        let generated = generate_valid(self.providers.llm.as_ref(), request)
+            .await
+            .map_err(|e| match e {
+                GenerateError::Provider(e) => InsightFailure::from(e),
+                GenerateError::Invalid(problems) => InsightFailure::fatal(
+                    failure::SCHEMA_VIOLATION,
+                    format!(
+                        "the model's output still violates the schema after one repair: {}",
+                        problems.join("; ")
+                    ),
+                ),
+            })?;
         let elapsed = started.elapsed().as_millis();
         let stored = self
             .store(
@@ -211,44 +273,6 @@ impl InsightActivities {
         .bind(input.insight_type_id)
         .fetch_one(&self.pool)
         .await?)
-    }
-
-    /// Calls the model; invalid output gets one repair attempt, then a `SchemaViolation`.
-    async fn generate_valid(&self, mut request: LlmRequest) -> Result<Generated, InsightFailure> {
-        let llm = &self.providers.llm;
-        let first = llm.generate(&request).await?;
-        let mut tokens = first.prompt_tokens + first.output_tokens;
-        let problems = match check(&request.response_schema, &first) {
-            Ok(content) => {
-                return Ok(Generated {
-                    content,
-                    tokens,
-                    model: first.model,
-                });
-            }
-            Err(problems) => problems,
-        };
-        tracing::warn!(problems = ?problems, "model output rejected; asking for a repair");
-        request.repair = Some(Repair {
-            previous_output: first.text,
-            problems,
-        });
-        let second = llm.generate(&request).await?;
-        tokens += second.prompt_tokens + second.output_tokens;
-        match check(&request.response_schema, &second) {
-            Ok(content) => Ok(Generated {
-                content,
-                tokens,
-                model: second.model,
-            }),
-            Err(problems) => Err(InsightFailure::fatal(
-                failure::SCHEMA_VIOLATION,
-                format!(
-                    "the model's output still violates the schema after one repair: {}",
-                    problems.join("; ")
-                ),
-            )),
-        }
     }
 
     /// Stores the content, unless the unlock it belongs to has already settled without being

@@ -13,6 +13,8 @@ mod excerpts;
 mod generate;
 mod index;
 
+pub use generate::{GenerateError, Generated, generate_valid};
+
 use std::{sync::Arc, time::Duration};
 
 use relivchats_domain::{

@@ -45,8 +45,7 @@ pub(crate) async fn clerk_webhook(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<ApiJson<ClerkAck>> {
-    let body = body
-        .map_err(|e| ApiError::BadRequest(format!("The request body could not be read: {e}.")))?;
+    let body = super::raw_body(body)?;
     let secret = state
         .settings
         .clerk_webhook_secret

@@ -269,21 +269,14 @@ async fn create_job(
     types: &[UnlockType],
 ) -> ApiResult<Option<JobRow>> {
     let mut tx = state.pool.begin().await?;
-    // The lock first, the held coins in a statement of their own: a statement's snapshot is
-    // taken before it waits for the lock, so a sum in the locking statement would miss the
-    // hold that the transaction we waited for had just committed.
+    // The lock first, the held coins in a statement of their own (see `held_coins`).
     let (balance, flagged): (i32, bool) = sqlx::query_as(
         "SELECT credit_balance, is_flagged FROM users WHERE user_id = $1 FOR UPDATE",
     )
     .bind(user.user_id.as_str())
     .fetch_one(&mut *tx)
     .await?;
-    let held: i64 = sqlx::query_scalar(
-        "SELECT COALESCE(SUM(amount), 0)::BIGINT FROM coin_reservations WHERE user_id = $1 AND status = 'held'",
-    )
-    .bind(user.user_id.as_str())
-    .fetch_one(&mut *tx)
-    .await?;
+    let held = crate::ledger::held_coins(&mut tx, &user.user_id).await?;
     let available = i64::from(balance) - held;
     // Bounded per user in the database (holds across API replicas, unlike the buckets).
     let running: i64 = sqlx::query_scalar(
@@ -294,9 +287,13 @@ async fn create_job(
     .await?;
     let max_running = state.settings.rate_limits.max_running_unlocks;
     if running >= max_running {
-        return Err(ApiError::TooManyRequests(format!(
-            "You already have {running} unlocks in progress (at most {max_running} at a time). Wait for one to finish, then try again."
-        )));
+        return Err(ApiError::TooManyRequests {
+            message: format!(
+                "You already have {running} unlocks in progress (at most {max_running} at a time). Wait for one to finish, then try again."
+            ),
+            // An unlock takes about this long.
+            retry_after_secs: 30,
+        });
     }
     // A flagged account owes coins (a payment was refunded or charged back after its coins
     // were spent): it cannot spend more until support has looked at it.

@@ -52,10 +52,6 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-fn raw_body(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
-    body.map_err(|e| ApiError::BadRequest(format!("The request body could not be read: {e}.")))
-}
-
 fn rejected(provider: Provider, reason: impl std::fmt::Display) -> ApiError {
     tracing::warn!(%provider, %reason, "webhook rejected");
     ApiError::BadRequest(format!("Invalid {provider} webhook: {reason}."))
@@ -73,7 +69,7 @@ pub(crate) async fn razorpay_webhook(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<ApiJson<WebhookAck>> {
-    let body = raw_body(body)?;
+    let body = crate::routes::raw_body(body)?;
     let client = super::razorpay(&state)?;
     let secret = client.webhook_secret().ok_or_else(|| {
         super::not_configured("Receiving Razorpay webhooks", "RAZORPAY_WEBHOOK_SECRET")
@@ -103,7 +99,7 @@ pub(crate) async fn stripe_webhook(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<ApiJson<WebhookAck>> {
-    let body = raw_body(body)?;
+    let body = crate::routes::raw_body(body)?;
     let client = super::stripe(&state)?;
     let secret = client.webhook_secret().ok_or_else(|| {
         super::not_configured("Receiving Stripe webhooks", "STRIPE_WEBHOOK_SECRET")
