@@ -44,7 +44,12 @@ search_attribute_flags() {
 # $3: SQLite file or "memory". Prints the server's pid.
 start_temporal() {
   local port="$1" ui="$2" db="$3" args=()
-  args=(server start-dev --ip 127.0.0.1 --port "$port" --log-level warn)
+  # One partition per task queue (a dev server's load needs no more): the model queue's rate
+  # limit is then one token bucket of MODEL_ACTIVITIES_PER_SECOND, not one per partition with
+  # a burst each (which is how a multi-partition cluster applies it).
+  args=(server start-dev --ip 127.0.0.1 --port "$port" --log-level warn
+    --dynamic-config-value matching.numTaskqueueReadPartitions=1
+    --dynamic-config-value matching.numTaskqueueWritePartitions=1)
   if [[ "$ui" == headless ]]; then args+=(--headless); else args+=(--ui-port "$ui"); fi
   if [[ "$db" != memory ]]; then args+=(--db-filename "$db"); fi
   # shellcheck disable=SC2046

@@ -75,6 +75,8 @@ pub struct RateLimitSettings {
     pub trusted_proxy_header: Option<HeaderName>,
     /// At most this many unlocks queued or running per user (in the database).
     pub max_running_unlocks: i64,
+    /// At most this many chats stored per user in any hour (in the database).
+    pub max_uploads_per_hour: i64,
 }
 
 impl RateLimitSettings {
@@ -93,6 +95,7 @@ impl RateLimitSettings {
             .into(),
             trusted_proxy_header: None,
             max_running_unlocks: 50,
+            max_uploads_per_hour: 1000,
         }
     }
 
@@ -111,6 +114,7 @@ impl RateLimitSettings {
             .into(),
             trusted_proxy_header: None,
             max_running_unlocks: 4,
+            max_uploads_per_hour: 30,
         }
     }
 }
@@ -182,21 +186,16 @@ impl RateLimits {
     }
 }
 
-/// A 429 in the one error body, with `Retry-After` in whole seconds (at least 1).
-pub fn too_many(what: &str, wait: Duration) -> Response {
-    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-    let secs = secs.max(1);
-    let mut response = ApiError::TooManyRequests(format!(
-        "Too many {what} in a short time. Please wait {secs} second{} and try again.",
-        if secs == 1 { "" } else { "s" }
-    ))
-    .into_response();
-    if let Ok(v) = axum::http::HeaderValue::from_str(&secs.to_string()) {
-        response
-            .headers_mut()
-            .insert(axum::http::header::RETRY_AFTER, v);
+/// A 429 with `Retry-After` in whole seconds (at least 1).
+fn too_many(what: &str, wait: Duration) -> ApiError {
+    let secs = (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1);
+    ApiError::TooManyRequests {
+        message: format!(
+            "Too many {what} in a short time. Please wait {secs} second{} and try again.",
+            if secs == 1 { "" } else { "s" }
+        ),
+        retry_after_secs: secs,
     }
-    response
 }
 
 /// Applies the limit of the request's route, if it has one.
@@ -221,7 +220,7 @@ pub async fn rate_limit(State(state): State<AppState>, request: Request, next: N
         Ok(()) => next.run(request).await,
         Err(wait) => {
             tracing::info!(?class, %key, "rate limited");
-            too_many(class.what(), wait)
+            too_many(class.what(), wait).into_response()
         }
     }
 }

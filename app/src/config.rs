@@ -53,6 +53,12 @@ pub struct TemporalConfig {
     pub ui_url: Option<String>,
     pub max_concurrent_activities: usize,
     pub max_concurrent_workflow_tasks: usize,
+    /// The queue `generate_insight` runs on (`TEMPORAL_MODEL_TASK_QUEUE`, default
+    /// `<task_queue>-model`): every worker polls it beside the main queue.
+    pub model_task_queue: String,
+    /// `MODEL_ACTIVITIES_PER_SECOND`: Temporal's task-queue rate limit on the model queue,
+    /// enforced by the server for all its pollers together (unset: no limit).
+    pub model_activities_per_second: Option<f64>,
 }
 
 #[derive(Debug, Clone)]
@@ -86,7 +92,8 @@ pub struct Config {
     pub payments: crate::payments::PaymentsConfig,
     /// Server-side timeouts against slow or stalled clients (`HTTP_*_TIMEOUT_SECS`).
     pub http_timeouts: relivchats_api::HttpTimeouts,
-    /// `RATE_LIMIT_*`, `TRUSTED_PROXY_HEADER`, `MAX_RUNNING_UNLOCKS_PER_USER`.
+    /// `RATE_LIMIT_*`, `TRUSTED_PROXY_HEADER`, `MAX_RUNNING_UNLOCKS_PER_USER`,
+    /// `MAX_UPLOADS_PER_HOUR`.
     pub rate_limits: relivchats_api::limits::RateLimitSettings,
     /// Svix secret of Clerk's webhooks (`CLERK_WEBHOOK_SECRET`).
     pub clerk_webhook_secret: Option<Secret>,
@@ -135,6 +142,11 @@ fn rate_limits(
         get("MAX_RUNNING_UNLOCKS_PER_USER"),
         s.max_running_unlocks,
         "MAX_RUNNING_UNLOCKS_PER_USER",
+    )?;
+    s.max_uploads_per_hour = parse_num(
+        get("MAX_UPLOADS_PER_HOUR"),
+        s.max_uploads_per_hour,
+        "MAX_UPLOADS_PER_HOUR",
     )?;
     Ok(s)
 }
@@ -213,7 +225,23 @@ impl Config {
                 64,
                 "WORKER_MAX_CONCURRENT_WORKFLOW_TASKS",
             )?,
+            model_task_queue: get("TEMPORAL_MODEL_TASK_QUEUE").unwrap_or_else(|| {
+                format!(
+                    "{}-model",
+                    get("TEMPORAL_TASK_QUEUE").unwrap_or_else(|| DEFAULT_TASK_QUEUE.to_owned())
+                )
+            }),
+            model_activities_per_second: match get("MODEL_ACTIVITIES_PER_SECOND") {
+                None => None,
+                Some(raw) => match raw.parse::<f64>() {
+                    Ok(rate) if rate.is_finite() && rate > 0.0 => Some(rate),
+                    _ => {
+                        bail!("MODEL_ACTIVITIES_PER_SECOND must be a positive number, not {raw:?}")
+                    }
+                },
+            },
         };
+        let model_task_queue = temporal.model_task_queue.clone();
         let auth_mode =
             get("AUTH_MODE").unwrap_or_else(|| if prod { "clerk" } else { "dev" }.to_owned());
         let auth = match auth_mode.as_str() {
@@ -314,7 +342,10 @@ impl Config {
             )?,
             message_blocks: message_blocks(&get)?,
             providers: crate::providers::ProviderConfig::from_vars(vars)?,
-            unlock_timings: unlock_timings(&get)?,
+            unlock_timings: relivchats_domain::contracts::unlock::UnlockTimings {
+                model_task_queue: Some(model_task_queue),
+                ..unlock_timings(&get)?
+            },
             payments: crate::payments::PaymentsConfig::from_map(vars)?,
             http_timeouts: http_timeouts(&get)?,
             clerk_webhook_secret: get("CLERK_WEBHOOK_SECRET").map(Secret::new),
@@ -396,6 +427,7 @@ fn unlock_timings(
             d.refund_window_secs,
             "UNLOCK_REFUND_WINDOW_SECS",
         )?,
+        model_task_queue: None,
     };
     if t.deadline_secs == 0 || t.insight_timeout_secs == 0 || t.insight_max_attempts == 0 {
         bail!(

@@ -194,8 +194,8 @@ async fn run() -> anyhow::Result<()> {
             let providers = relivchats::providers::build_for(&config, true).await?;
             let worker = WorkerThread::spawn(&config, client, providers)?;
             println!(
-                "Temporal worker polling task queue {:?}",
-                config.temporal.task_queue
+                "Temporal worker polling task queues {:?} and {:?} (model calls)",
+                config.temporal.task_queue, config.temporal.model_task_queue
             );
             startup::shutdown_signal().await;
             tokio::task::spawn_blocking(move || worker.stop()).await?

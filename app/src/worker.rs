@@ -2,7 +2,10 @@
 //!
 //! `Worker::run()` is not `Send`, so it cannot be `tokio::spawn`ed beside axum: it gets a
 //! dedicated OS thread with its own runtime (and its own database pool, whose connections then
-//! live on the runtime that drives them). Workflows and activities share one task queue.
+//! live on the runtime that drives them). Two workers run there: one on the main task queue
+//! (workflows and every activity but the model calls) and one on the model task queue, whose
+//! Temporal rate limit (`MODEL_ACTIVITIES_PER_SECOND`) is enforced by the server across every
+//! process that polls it — a per-process limit would multiply with the number of workers.
 
 use std::{sync::mpsc, thread::JoinHandle, time::Duration};
 
@@ -70,11 +73,46 @@ impl WorkerThread {
                     }
                     let runtime = Runtime::from_current_tokio(Default::default())
                         .map_err(|e| anyhow!("cannot start the Temporal runtime: {e}"))?;
-                    let mut worker = Worker::new(&runtime, client, worker_options(&config, pool, providers)?)
-                        .map_err(|e| anyhow!("cannot create the Temporal worker: {e}"))?;
-                    let _ = ready_tx.send(Box::new(worker.shutdown_handle()));
-                    tracing::info!(task_queue = %config.temporal.task_queue, "Temporal worker polling");
-                    worker.run().await.map_err(|e| anyhow!("the Temporal worker stopped: {e}"))
+                    let mut main = Worker::new(
+                        &runtime,
+                        client.clone(),
+                        worker_options(&config, pool.clone(), providers.clone())?,
+                    )
+                    .map_err(|e| anyhow!("cannot create the Temporal worker: {e}"))?;
+                    let mut model = Worker::new(
+                        &runtime,
+                        client,
+                        model_worker_options(&config, pool, providers)?,
+                    )
+                    .map_err(|e| anyhow!("cannot create the model-queue worker: {e}"))?;
+                    let (stop_main, stop_model) = (main.shutdown_handle(), model.shutdown_handle());
+                    let _ = ready_tx.send(Box::new(move || {
+                        stop_main();
+                        stop_model();
+                    }));
+                    tracing::info!(
+                        task_queue = %config.temporal.task_queue,
+                        model_task_queue = %config.temporal.model_task_queue,
+                        model_activities_per_second = ?config.temporal.model_activities_per_second,
+                        "Temporal workers polling"
+                    );
+                    // One ending (on an error) stops the other, so the thread never half-runs.
+                    let (stop_main, stop_model) = (main.shutdown_handle(), model.shutdown_handle());
+                    let (main_result, model_result) = futures::future::join(
+                        async {
+                            let r = main.run().await;
+                            stop_model();
+                            r
+                        },
+                        async {
+                            let r = model.run().await;
+                            stop_main();
+                            r
+                        },
+                    )
+                    .await;
+                    main_result.map_err(|e| anyhow!("the Temporal worker stopped: {e}"))?;
+                    model_result.map_err(|e| anyhow!("the model-queue worker stopped: {e}"))
                 })
             })?;
         match ready_rx.recv() {
@@ -121,28 +159,57 @@ impl Drop for WorkerThread {
     }
 }
 
+fn insight_activities(
+    config: &Config,
+    pool: sqlx::PgPool,
+    providers: Providers,
+) -> anyhow::Result<InsightActivities> {
+    let cipher = relivchats_domain::crypto::Cipher::new(config.encryption_key.expose())
+        .map_err(|e| anyhow!("ENCRYPTION_KEY: {e}"))?;
+    Ok(InsightActivities::new(
+        pool,
+        std::sync::Arc::new(cipher),
+        providers,
+        config.providers.insight_settings(),
+    ))
+}
+
+fn tuner(config: &Config) -> TunerHolder {
+    let t = &config.temporal;
+    TunerHolder::builder()
+        .workflow_task_slot_supplier(FixedSizeSlotSupplier::new(t.max_concurrent_workflow_tasks))
+        .activity_task_slot_supplier(FixedSizeSlotSupplier::new(t.max_concurrent_activities))
+        .local_activity_task_slot_supplier(FixedSizeSlotSupplier::new(t.max_concurrent_activities))
+        .nexus_task_slot_supplier(FixedSizeSlotSupplier::new(4))
+        .build()
+}
+
+/// The model queue's worker: only the insight activities (the workflows schedule just
+/// `generate_insight` here), under the task-queue rate limit. Every worker sends the same
+/// limit with its polls; the server applies the last one it saw, so they must agree.
+fn model_worker_options(
+    config: &Config,
+    pool: sqlx::PgPool,
+    providers: Providers,
+) -> anyhow::Result<WorkerOptions> {
+    let t = &config.temporal;
+    Ok(WorkerOptions::new(t.model_task_queue.clone())
+        .tuner(tuner(config))
+        .graceful_shutdown_period(GRACEFUL_SHUTDOWN)
+        .maybe_max_task_queue_activities_per_second(t.model_activities_per_second)
+        .register_activities(insight_activities(config, pool, providers)?)
+        .build())
+}
+
 fn worker_options(
     config: &Config,
     pool: sqlx::PgPool,
     providers: Providers,
 ) -> anyhow::Result<WorkerOptions> {
-    let cipher = relivchats_domain::crypto::Cipher::new(config.encryption_key.expose())
-        .map_err(|e| anyhow!("ENCRYPTION_KEY: {e}"))?;
-    let insights = InsightActivities::new(
-        pool.clone(),
-        std::sync::Arc::new(cipher),
-        providers,
-        config.providers.insight_settings(),
-    );
+    let insights = insight_activities(config, pool.clone(), providers)?;
     let t = &config.temporal;
-    let tuner = TunerHolder::builder()
-        .workflow_task_slot_supplier(FixedSizeSlotSupplier::new(t.max_concurrent_workflow_tasks))
-        .activity_task_slot_supplier(FixedSizeSlotSupplier::new(t.max_concurrent_activities))
-        .local_activity_task_slot_supplier(FixedSizeSlotSupplier::new(t.max_concurrent_activities))
-        .nexus_task_slot_supplier(FixedSizeSlotSupplier::new(4))
-        .build();
     let options = WorkerOptions::new(t.task_queue.clone())
-        .tuner(tuner)
+        .tuner(tuner(config))
         .graceful_shutdown_period(GRACEFUL_SHUTDOWN)
         .register_workflow::<HealthProbeWorkflow>()
         .context("registering HealthProbe")?

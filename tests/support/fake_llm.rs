@@ -8,7 +8,7 @@ use std::{
         Arc, Mutex,
         atomic::{AtomicUsize, Ordering},
     },
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use axum::{Json, Router, extract::State, http::StatusCode, response::IntoResponse, routing::post};
@@ -25,6 +25,7 @@ struct Behaviour {
 pub struct FakeLlm {
     behaviour: Arc<Mutex<Behaviour>>,
     calls: Arc<AtomicUsize>,
+    arrivals: Arc<Mutex<Vec<Instant>>>,
     pub base_url: String,
 }
 
@@ -55,6 +56,11 @@ impl FakeLlm {
         self.calls.load(Ordering::SeqCst)
     }
 
+    /// When each request arrived, in arrival order.
+    pub fn arrivals(&self) -> Vec<Instant> {
+        self.arrivals.lock().unwrap().clone()
+    }
+
     /// Configuration that points the app's LLM at this server.
     pub fn app_vars(&self) -> Vec<(String, String)> {
         vec![
@@ -68,6 +74,7 @@ impl FakeLlm {
 
 async fn complete(State(fake): State<FakeLlm>, Json(request): Json<Value>) -> impl IntoResponse {
     fake.calls.fetch_add(1, Ordering::SeqCst);
+    fake.arrivals.lock().unwrap().push(Instant::now());
     let name = request["response_format"]["json_schema"]["name"]
         .as_str()
         .unwrap_or_default()

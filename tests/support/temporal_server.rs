@@ -84,6 +84,12 @@ pub async fn start_dev_server_on(port: u16, db_file: Option<&std::path::Path>) -
         free_port().to_string(),
         "--log-level".into(),
         "error".into(),
+        // One partition per task queue, as scripts/lib.sh starts it: the model queue's rate
+        // limit is one token bucket then (tests/tests/unlock.rs measures it).
+        "--dynamic-config-value".into(),
+        "matching.numTaskqueueReadPartitions=1".into(),
+        "--dynamic-config-value".into(),
+        "matching.numTaskqueueWritePartitions=1".into(),
     ];
     if let Some(db) = db_file {
         args.push("--db-filename".into());

@@ -9,7 +9,7 @@ use relivchats_domain::{
     UserId,
     contracts::unlock::{CaptureInput, RefundInput, ReleaseInput, ReserveInput},
 };
-use relivchats_tests::{TestApp, assert_error_shape, fake_llm::FakeLlm, json};
+use relivchats_tests::{TestApp, assert_error_shape, fake_llm::FakeLlm, json, wait_until};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -642,18 +642,19 @@ async fn partial_failure_charges_the_delivered_share_and_retries_are_free() {
         assert_eq!(json(r).await["coins_charged"], 0);
     }
     let mut status = Value::Null;
-    for _ in 0..300 {
-        status = json(
-            app.get(&format!("/api/insights/chats/{chat}"), Some(&token))
-                .await,
-        )
-        .await;
-        if status["generation_status"] == "completed" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert_eq!(status["generation_status"], "completed", "{status}");
+    wait_until(
+        "the chat's insights are generated",
+        Duration::from_secs(30),
+        async || {
+            status = json(
+                app.get(&format!("/api/insights/chats/{chat}"), Some(&token))
+                    .await,
+            )
+            .await;
+            status["generation_status"] == "completed"
+        },
+    )
+    .await;
     assert!(
         status["insights"]
             .as_array()
@@ -762,12 +763,12 @@ async fn manual_refund_before_capture_and_the_deadline_release_the_hold() {
     let chat2 = upload(&app, &token, two_person_chat()).await;
     let family = category(&app, "family").await;
     let job2 = start_job(&app, &token, chat2, family).await;
-    for _ in 0..100 {
-        if held(&app, "waiting").await == 400 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_until(
+        "the second unlock holds its coins",
+        Duration::from_secs(5),
+        async || held(&app, "waiting").await == 400,
+    )
+    .await;
     relivchats::admin::refund_unlock(
         &app.pool,
         &app.temporal,
@@ -1057,20 +1058,20 @@ async fn retries_are_free_only_for_paid_unlocks_and_bounded() {
         let r = retry(&app, &token, &failed[0]).await;
         assert_eq!(r.status(), 200, "retry {attempt}");
         // Wait for this retry to fail again before the next.
-        for _ in 0..300 {
-            if failed_insights(&app, &token, chat2).await.len() == 1 {
+        wait_until(
+            "the retried insight fails again",
+            Duration::from_secs(30),
+            async || {
                 let status: String =
                     sqlx::query_scalar("SELECT status FROM insights WHERE id = $1::UUID")
                         .bind(&failed[0])
                         .fetch_one(&app.pool)
                         .await
                         .unwrap();
-                if status == "failed" {
-                    break;
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+                status == "failed" && failed_insights(&app, &token, chat2).await.len() == 1
+            },
+        )
+        .await;
     }
     let r = retry(&app, &token, &failed[0]).await;
     assert_eq!(r.status(), 409);
@@ -1083,12 +1084,12 @@ async fn retries_are_free_only_for_paid_unlocks_and_bounded() {
     relivchats::admin::refund_unlock(&app.pool, &app.temporal, chat2, "romantic", "test", "ops")
         .await
         .unwrap();
-    for _ in 0..300 {
-        if !ledger_rows(&app, user, "refund").await.is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_until(
+        "the refund is in the ledger",
+        Duration::from_secs(30),
+        async || !ledger_rows(&app, user, "refund").await.is_empty(),
+    )
+    .await;
     assert_eq!(ledger_rows(&app, user, "refund").await, vec![333]);
     // The refund is recorded before the refunded job's insight would be retried.
     sqlx::query("UPDATE insights SET retry_count = 0 WHERE id = $1::UUID")
@@ -1117,12 +1118,12 @@ async fn late_insights_are_not_stored_after_a_refund() {
     grant(&app, user, 350).await;
     let chat = upload(&app, &token, two_person_chat()).await;
     let job = start_job(&app, &token, chat, category(&app, "family").await).await;
-    for _ in 0..200 {
-        if llm.calls() >= 6 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_until(
+        "the six insights are with the model",
+        Duration::from_secs(10),
+        async || llm.calls() >= 6,
+    )
+    .await;
     assert_eq!(llm.calls(), 6, "the six insights are with the model");
     relivchats::admin::refund_unlock(&app.pool, &app.temporal, chat, "family", "late", "ops")
         .await
@@ -1184,12 +1185,12 @@ async fn expired_holds_come_back_exactly_once() {
     .execute(&app.pool)
     .await
     .unwrap();
-    for _ in 0..150 {
-        if held(&app, user).await == 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_until(
+        "the sweeper releases the hold",
+        Duration::from_secs(15),
+        async || held(&app, user).await == 0,
+    )
+    .await;
     assert_eq!(held(&app, user).await, 0, "the sweeper released the hold");
     let (status, reason): (String, String) =
         sqlx::query_as("SELECT status, reason FROM coin_reservations WHERE user_id = $1")
@@ -1206,5 +1207,82 @@ async fn expired_holds_come_back_exactly_once() {
     assert_eq!(again.into_iter().map(Result::unwrap).sum::<u64>(), 0);
     assert_eq!(app.balance_and_ledger(user).await, (400, 400));
     assert_money_exact(&app, user).await;
+    app.stop().await;
+}
+
+/// The model-call budget holds across workers: two workers (each its own connection and
+/// Temporal runtime, as two processes have) poll the model queue under a task-queue limit of
+/// N activities a second, and a burst of 18 insights reaches the model no faster than the
+/// server's token bucket allows, whichever worker runs them. Measured on the dev server (one
+/// partition per queue): N + 1 at once, then one every 1/N s. A cluster splits the limit across
+/// a queue's partitions, each with a burst of its own, so its first second can admit more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn model_calls_keep_the_task_queue_budget_across_workers() {
+    const PER_SECOND: f64 = 3.0;
+    let llm = FakeLlm::start().await;
+    let mut overrides = llm.app_vars();
+    overrides.push(("MODEL_ACTIVITIES_PER_SECOND".into(), PER_SECOND.to_string()));
+    let app = TestApp::spawn_with(vars(overrides)).await;
+    // Its own connection, as a second process has (the SDK allows one worker per queue on
+    // one client). It shares the process's providers: the Edge shard admits one holder.
+    let client = relivchats::temporal::connect(&app.config.temporal, Duration::from_secs(10))
+        .await
+        .unwrap();
+    let second =
+        relivchats::worker::WorkerThread::spawn(&app.config, client, app.providers.clone())
+            .expect("a second worker starts");
+    let family = category(&app, "family").await;
+    let mut jobs = Vec::new();
+    for user in ["budget-a", "budget-b", "budget-c"] {
+        let token = app.token(user);
+        grant(&app, user, 350).await;
+        let chat = upload(&app, &token, two_person_chat()).await;
+        jobs.push((token, chat));
+    }
+    let started = join_all(
+        jobs.iter()
+            .map(|(token, chat)| start_job(&app, token, *chat, family)),
+    )
+    .await;
+    for ((token, _), job) in jobs.iter().zip(&started) {
+        let done = wait_for_job(&app, token, job).await;
+        assert_eq!(done["status"], "completed", "{done}");
+    }
+    let arrivals = llm.arrivals();
+    assert_eq!(arrivals.len(), 18, "one model call per insight");
+    println!(
+        "model calls at (s): {:?}",
+        arrivals
+            .iter()
+            .map(|t| format!("{:.2}", (*t - arrivals[0]).as_secs_f64()))
+            .collect::<Vec<_>>()
+    );
+    // A bucket of N + 1 tokens refilled at N a second lets k calls through in a span of
+    // (k − N − 1) / N seconds at the least; a quarter second covers poll and network jitter.
+    let mut windows = Vec::new();
+    for i in 0..arrivals.len() {
+        for j in i + 1..arrivals.len() {
+            let span = (arrivals[j] - arrivals[i]).as_secs_f64();
+            let calls = (j - i + 1) as f64;
+            let least = (calls - PER_SECOND - 1.0) / PER_SECOND - 0.25;
+            assert!(
+                span >= least,
+                "{calls} model calls arrived within {span:.2} s; the budget allows that many in no less than {least:.2} s"
+            );
+        }
+        let in_a_second = arrivals[i..]
+            .iter()
+            .take_while(|t| (**t - arrivals[i]).as_secs_f64() < 1.0)
+            .count();
+        windows.push(in_a_second);
+    }
+    println!("model calls in the second after each call: {windows:?}");
+    tokio::task::spawn_blocking(move || second.stop())
+        .await
+        .unwrap()
+        .unwrap();
+    for user in ["budget-a", "budget-b", "budget-c"] {
+        assert_money_exact(&app, user).await;
+    }
     app.stop().await;
 }

@@ -620,7 +620,8 @@ fn index_options(token: &WorkflowCancellationToken) -> ActivityOptions {
 
 /// Options of one `generate_insight`: its own timeout and retries, and a heartbeat timeout so
 /// that cancelling the work (deadline, operator refund) reaches a running model call — without
-/// one, a cancel request waits for the activity to finish by itself.
+/// one, a cancel request waits for the activity to finish by itself. It runs on the model task
+/// queue when the input names one (the rate-limited queue; see `UnlockTimings`).
 pub(crate) fn insight_options(
     timings: &UnlockTimings,
     token: &WorkflowCancellationToken,
@@ -636,5 +637,6 @@ pub(crate) fn insight_options(
                 .build(),
         )
         .cancellation_token(token.clone())
+        .maybe_task_queue(timings.model_task_queue.clone())
         .build()
 }

@@ -462,6 +462,9 @@ pub(crate) async fn upload_chat(
             ),
         )
     })?;
+    // Refused before the file is read or parsed; checked again under the user's lock below,
+    // so concurrent uploads cannot all slip past the count.
+    upload_budget(&mut *state.pool.acquire().await?, &state, &user).await?;
     let (bytes, category) = read_upload(multipart, state.settings.max_upload_bytes).await?;
     let category_id = match category {
         None => None,
@@ -529,6 +532,23 @@ pub(crate) async fn upload_chat(
         }
         (Ok(p), Ok((tx, n))) => (p, tx, n),
     };
+    // The user's row is locked only for the moment before the commit, and before the chat row
+    // is written: that insert takes a key-share lock on the same row through its foreign key,
+    // and two uploads each holding one while waiting for the other's update lock deadlock.
+    sqlx::query("SELECT 1 FROM users WHERE user_id = $1 FOR UPDATE")
+        .bind(user.user_id.as_str())
+        .execute(&mut *tx)
+        .await?;
+    upload_budget(&mut tx, &state, &user).await?;
+    sqlx::query(
+        r#"WITH pruned AS (
+               DELETE FROM upload_log WHERE user_id = $1 AND uploaded_at < now() - interval '1 hour'
+           )
+           INSERT INTO upload_log (user_id) VALUES ($1)"#,
+    )
+    .bind(user.user_id.as_str())
+    .execute(&mut *tx)
+    .await?;
     sqlx::query(
         r#"INSERT INTO chats (id, user_id, title, participants, chat_metadata, status, is_group_chat,
                               participant_count, message_count, category_id, platform)
@@ -556,6 +576,33 @@ pub(crate) async fn upload_chat(
 
     let chat = owned_chat(&state, &user, chat_id).await?;
     Ok(ApiJson(chat.into_response(&state.cipher)?))
+}
+
+/// The per-user hourly upload bound, counted in the database so it holds across replicas:
+/// a 429 with the seconds until the oldest upload of the hour leaves it.
+async fn upload_budget(
+    conn: &mut sqlx::PgConnection,
+    state: &AppState,
+    user: &AuthUser,
+) -> ApiResult<()> {
+    let max = state.settings.rate_limits.max_uploads_per_hour;
+    let (count, wait_secs): (i64, f64) = sqlx::query_as(
+        r#"SELECT COUNT(*),
+                  COALESCE(EXTRACT(EPOCH FROM MIN(uploaded_at) + interval '1 hour' - now()), 0)::FLOAT8
+           FROM upload_log WHERE user_id = $1 AND uploaded_at >= now() - interval '1 hour'"#,
+    )
+    .bind(user.user_id.as_str())
+    .fetch_one(conn)
+    .await?;
+    if count >= max {
+        return Err(ApiError::TooManyRequests {
+            message: format!(
+                "You have uploaded {count} chats in the last hour (at most {max} an hour). Try again later."
+            ),
+            retry_after_secs: wait_secs.ceil().max(1.0) as u64,
+        });
+    }
+    Ok(())
 }
 
 /// The caller's chats, newest first (deleted ones excluded).

@@ -34,7 +34,8 @@ pub struct InsightTypeRef {
     pub name: String,
 }
 
-/// Timings of an unlock, from configuration (`UNLOCK_*`, `INSIGHT_*`).
+/// Timings of an unlock and where its model calls run, from configuration (`UNLOCK_*`,
+/// `INSIGHT_*`, `TEMPORAL_MODEL_TASK_QUEUE`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UnlockTimings {
     /// The reservation is released and what is left fails after this long.
@@ -46,6 +47,12 @@ pub struct UnlockTimings {
     /// After coins were captured, how long an operator's `manual_refund` signal is still
     /// accepted by the running workflow.
     pub refund_window_secs: u64,
+    /// The task queue `generate_insight` is scheduled on: its own, so that Temporal's
+    /// task-queue rate limit holds the model-call budget across every worker. `None` (inputs
+    /// recorded before the model queue existed) schedules it on the workflow's queue, so those
+    /// histories replay unchanged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_task_queue: Option<String>,
 }
 
 impl UnlockTimings {
@@ -68,6 +75,7 @@ impl Default for UnlockTimings {
             insight_timeout_secs: 120,
             insight_max_attempts: 3,
             refund_window_secs: 24 * 60 * 60,
+            model_task_queue: None,
         }
     }
 }
