@@ -44,14 +44,18 @@ search_attribute_flags() {
 # $3: SQLite file or "memory". Prints the server's pid.
 start_temporal() {
   local port="$1" ui="$2" db="$3" args=()
-  # One partition per task queue (a dev server's load needs no more): the model queue's rate
-  # limit is then one token bucket of MODEL_ACTIVITIES_PER_SECOND, not one per partition with
-  # a burst each (which is how a multi-partition cluster applies it).
-  args=(server start-dev --ip 127.0.0.1 --port "$port" --log-level warn
-    --dynamic-config-value matching.numTaskqueueReadPartitions=1
-    --dynamic-config-value matching.numTaskqueueWritePartitions=1)
+  args=(server start-dev --ip 127.0.0.1 --port "$port" --log-level warn)
   if [[ "$ui" == headless ]]; then args+=(--headless); else args+=(--ui-port "$ui"); fi
-  if [[ "$db" != memory ]]; then args+=(--db-filename "$db"); fi
+  if [[ "$db" != memory ]]; then
+    args+=(--db-filename "$db")
+  else
+    # A fresh in-memory server (the tests') gets one partition per task queue: the model
+    # queue's rate limit is then one token bucket of MODEL_ACTIVITIES_PER_SECOND, not one per
+    # partition with a burst each (how a multi-partition cluster applies it). Not for a kept
+    # database: fewer read partitions would strand tasks already written to the others.
+    args+=(--dynamic-config-value matching.numTaskqueueReadPartitions=1
+      --dynamic-config-value matching.numTaskqueueWritePartitions=1)
+  fi
   # shellcheck disable=SC2046
   "$TEMPORAL_CLI" "${args[@]}" $(search_attribute_flags) >"${TEMPORAL_LOG:-/dev/null}" 2>&1 &
   local pid=$!

@@ -84,8 +84,9 @@ pub async fn start_dev_server_on(port: u16, db_file: Option<&std::path::Path>) -
         free_port().to_string(),
         "--log-level".into(),
         "error".into(),
-        // One partition per task queue, as scripts/lib.sh starts it: the model queue's rate
-        // limit is one token bucket then (tests/tests/unlock.rs measures it).
+        // One partition per task queue, as scripts/lib.sh starts the tests' server: the model
+        // queue's rate limit is one token bucket then (tests/tests/unlock.rs measures it). A
+        // test's database file is its own, so the setting never changes under kept tasks.
         "--dynamic-config-value".into(),
         "matching.numTaskqueueReadPartitions=1".into(),
         "--dynamic-config-value".into(),
