@@ -19,7 +19,7 @@ use relivchats_tests::{
         FakePayments, RAZORPAY_KEY_ID, RAZORPAY_KEY_SECRET, razorpay_event, razorpay_payment,
         razorpay_signature, stripe_event, stripe_signature, unique_id,
     },
-    json, temporal_server,
+    json, temporal_server, wait_until,
 };
 use serde_json::{Value, json};
 use temporalio_client::{WorkflowCountOptions, WorkflowGetResultOptions};
@@ -136,16 +136,20 @@ impl Shop {
 
     /// Polls (never a fixed sleep) until the user's balance is `expected`.
     async fn wait_for_balance(&self, user: &str, expected: i64) {
-        wait_until(&format!("{user}'s balance to reach {expected}"), || async {
-            self.app.balance_and_ledger(user).await.0 == expected
-        })
+        wait_until(
+            &format!("{user}'s balance to reach {expected}"),
+            Duration::from_secs(60),
+            || async { self.app.balance_and_ledger(user).await.0 == expected },
+        )
         .await;
     }
 
     async fn wait_for_order_status(&self, order_id: &str, expected: &str) {
-        wait_until(&format!("order {order_id} to be {expected}"), || async {
-            self.order_status(order_id).await == expected
-        })
+        wait_until(
+            &format!("order {order_id} to be {expected}"),
+            Duration::from_secs(60),
+            || async { self.order_status(order_id).await == expected },
+        )
         .await;
     }
 
@@ -163,21 +167,6 @@ impl Shop {
         .expect("the top-up finishes")
         .expect("the top-up succeeds");
         serde_json::to_value(out).unwrap()
-    }
-}
-
-async fn wait_until<F, Fut>(what: &str, mut condition: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    while !condition().await {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
@@ -322,7 +311,9 @@ async fn orders_are_created_with_the_providers_and_scoped_to_their_owner() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_captured_payment_credits_once_however_often_it_is_replayed() {
     let shop = Shop::open().await;
-    let user = "payer-rzp";
+    // Unique on every run: the search below counts this user's top-ups on a dev server
+    // that may have seen earlier runs.
+    let user = &format!("payer-rzp-{}", Uuid::new_v4().simple());
     let order = shop.order(user, "razorpay").await;
     let order_id = order["order_id"].as_str().unwrap();
     let rzp_order = order["provider_order_id"].as_str().unwrap();
@@ -381,13 +372,17 @@ async fn a_captured_payment_credits_once_however_often_it_is_replayed() {
     // An operator finds the top-up by user and provider.
     let query =
         format!("WorkflowType = 'TopUp' AND UserId = '{user}' AND PaymentProvider = 'razorpay'");
-    wait_until("the top-up to be searchable", || async {
-        shop.app
-            .temporal
-            .count_workflows(query.clone(), WorkflowCountOptions::default())
-            .await
-            .is_ok_and(|c| c.count() == 1)
-    })
+    wait_until(
+        "the top-up to be searchable",
+        Duration::from_secs(60),
+        || async {
+            shop.app
+                .temporal
+                .count_workflows(query.clone(), WorkflowCountOptions::default())
+                .await
+                .is_ok_and(|c| c.count() == 1)
+        },
+    )
     .await;
 
     shop.app.stop().await;
@@ -693,8 +688,11 @@ async fn a_refund_after_spending_records_the_shortfall_and_flags_the_user() {
     // An older cumulative total delivered late refunds nothing new.
     let late = stripe_refunded("evt_s_ref_late", intent, 100);
     assert_eq!(shop.signed_stripe(&late).await.status(), 200);
-    wait_until("the late refund to finish", || async {
-        shop.app
+    wait_until(
+        "the late refund to finish",
+        Duration::from_secs(60),
+        || async {
+            shop.app
             .temporal
             .get_workflow_handle::<relivchats_domain::contracts::payments::RefundPaymentDefinition>(
                 format!("refund:stripe:{charge}:100"),
@@ -702,7 +700,8 @@ async fn a_refund_after_spending_records_the_shortfall_and_flags_the_user() {
             .get_result(WorkflowGetResultOptions::default())
             .await
             .is_ok_and(|out| out.status == "nothing_new")
-    })
+        },
+    )
     .await;
     assert_eq!(
         shop.count(
@@ -982,9 +981,11 @@ async fn a_crash_between_webhook_and_credit_credits_exactly_once_after_restart()
     // After the restart the worker picks the workflow up from Temporal and credits once; the
     // provider's redelivery changes nothing.
     let serve = Process::serve(&config).await;
-    wait_until("the credit after the restart", || async {
-        balance(pool.clone()).await == 450
-    })
+    wait_until(
+        "the credit after the restart",
+        Duration::from_secs(60),
+        || async { balance(pool.clone()).await == 450 },
+    )
     .await;
     let again = send(serve.address.clone()).await.unwrap();
     assert_eq!(again.status(), 200);
