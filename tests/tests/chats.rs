@@ -365,3 +365,47 @@ async fn bad_uploads_get_a_sentence_and_leave_nothing_behind() {
     assert_eq!(chat_rows(&app).await, (0, 0));
     app.stop().await;
 }
+
+/// The statistics a chat returns are the ones the OpenAPI document describes: the stored
+/// `chat_metadata` validates against its `ChatMetadata` schema, and every key it carries,
+/// `extended` ones included, is a documented property.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_statistics_are_the_documented_ones() {
+    let app = TestApp::spawn().await;
+    let token = app.token("documented");
+    let chat = app.upload_chat(&token, CHAT).await;
+    let body = json(app.get(&format!("/api/chats/{chat}"), Some(&token)).await).await;
+    let metadata = &body["chat_metadata"];
+    let spec = json(app.get("/openapi.json", None).await).await;
+    let schemas = &spec["components"]["schemas"];
+    let root = serde_json::json!({
+        "$ref": "#/components/schemas/ChatMetadata",
+        "components": spec["components"],
+    });
+    let validator = jsonschema::validator_for(&root).expect("the document's schemas compile");
+    let problems: Vec<String> = validator
+        .iter_errors(metadata)
+        .map(|e| format!("{} at {}", e, e.instance_path))
+        .collect();
+    assert!(
+        problems.is_empty(),
+        "chat_metadata breaks its schema: {problems:?}"
+    );
+    for (object, schema) in [
+        (metadata, "ChatMetadata"),
+        (&metadata["extended"], "Extended"),
+        (&metadata["extended"]["streaks"], "Streaks"),
+        (&metadata["extended"]["media_by_type"], "MediaByType"),
+    ] {
+        let documented = schemas[schema]["properties"]
+            .as_object()
+            .unwrap_or_else(|| panic!("{schema} is not described"));
+        for key in object.as_object().unwrap().keys() {
+            assert!(
+                documented.contains_key(key),
+                "{schema}.{key} is returned but not documented"
+            );
+        }
+    }
+    app.stop().await;
+}

@@ -53,8 +53,9 @@ pub(crate) struct ChatResponse {
     filename: String,
     participants: Vec<String>,
     user_display_name: Option<String>,
-    /// The free statistics (`reference/seed-api.md` §4.3 keys, plus new ones).
-    #[schema(value_type = Object)]
+    /// The free statistics (`reference/seed-api.md` §4.3 keys, plus new ones; chats stored
+    /// before a key existed do not have it).
+    #[schema(value_type = relivchats_domain::whatsapp::ChatMetadata)]
     chat_metadata: Value,
     category_id: Option<Uuid>,
     category_slug: Option<String>,

@@ -55,6 +55,7 @@ pub struct MessageView<'c> {
 
 /// Which app wrote the export, as far as the layout tells.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Platform {
     /// `date, time - Name: text`.
@@ -86,6 +87,7 @@ impl Platform {
 
 /// What the parser detected about the file's format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FormatInfo {
     /// Android or iOS layout.
     pub platform: Platform,

@@ -13,6 +13,7 @@ use super::lines::Lines;
 
 /// The order of day, month and year in a file's dates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum DateOrder {
     /// `31/12/2024`: most of the world.
     #[serde(rename = "d/m/y")]
@@ -42,6 +43,7 @@ pub(crate) struct Plan {
 
 /// Why the parser chose its date order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum OrderEvidence {
     /// A field that can only be a day (13–31) or a four-digit year settled it.

@@ -33,12 +33,14 @@ pub(crate) const TOP_DISTINCTIVE: usize = 15;
 
 /// `chat_metadata.extended`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Extended {
     /// Which export this came from: `whatsapp`, `telegram`, `instagram` or `messenger`.
     pub platform: &'static str,
     /// The chat's own name when the export tells it (group name, file name), else `null`.
     pub chat_name: Option<String>,
     /// Per person: reply times (a message after someone else's, `0 < gap < 4 h`).
+    #[cfg_attr(feature = "openapi", schema(value_type = HashMap<String, ResponseTimes>))]
     pub response_times: Named<ResponseTimes>,
     /// Messages per weekday (Monday first) and hour of day: `[7][24]`.
     pub weekday_hour: [[u64; 24]; 7],
@@ -49,10 +51,13 @@ pub struct Extended {
     /// The conversation (messages less than 6 h apart) with the most messages.
     pub longest_conversation: Option<Conversation>,
     /// Per person: messages per month (`YYYY-MM`).
+    #[cfg_attr(feature = "openapi", schema(value_type = HashMap<String, HashMap<String, u64>>))]
     pub monthly_messages: Named<BTreeMap<String, u64>>,
     /// Per person: conversations (see `longest_conversation`) whose last message they sent.
+    #[cfg_attr(feature = "openapi", schema(value_type = HashMap<String, u64>))]
     pub conversation_endings: Named<u64>,
     /// Per person: messages with `?` that nobody else answered within 4 h.
+    #[cfg_attr(feature = "openapi", schema(value_type = HashMap<String, u64>))]
     pub unanswered_questions: Named<u64>,
     /// Media placeholders by type.
     pub media_by_type: MediaByType,
@@ -66,10 +71,13 @@ pub struct Extended {
     pub locations: Counted,
     /// Groups only (3+ participants): `from → to → n`, how often `from` wrote within 30
     /// minutes after a message of `to`. Empty for two-person chats.
+    #[cfg_attr(feature = "openapi", schema(value_type = HashMap<String, HashMap<String, u64>>))]
     pub reply_matrix: Named<Named<u64>>,
     /// Per person: distinct words used (the `top_words` rules).
+    #[cfg_attr(feature = "openapi", schema(value_type = HashMap<String, u64>))]
     pub unique_words: Named<u64>,
     /// Per person: the words they use far more than the others (see [`Distinctive`]).
+    #[cfg_attr(feature = "openapi", schema(value_type = HashMap<String, Vec<Distinctive>>))]
     pub distinctive_words: Named<Vec<Distinctive>>,
 }
 
@@ -96,6 +104,7 @@ impl<T: Serialize> Serialize for Named<T> {
 
 /// Reply-time figures, seconds.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ResponseTimes {
     /// Replies counted.
     pub count: u64,
@@ -109,6 +118,7 @@ pub struct ResponseTimes {
 
 /// One month of [`ResponseTimes`].
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MonthResponse {
     /// Replies counted.
     pub count: u64,
@@ -120,6 +130,7 @@ pub struct MonthResponse {
 
 /// Day streaks.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Streaks {
     /// Calendar days with at least one message.
     pub active_days: u64,
@@ -135,6 +146,7 @@ pub struct Streaks {
 
 /// A stretch of time.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Span {
     /// Length, seconds.
     pub seconds: i64,
@@ -146,6 +158,7 @@ pub struct Span {
 
 /// The longest conversation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Conversation {
     /// Messages in it.
     pub messages: u64,
@@ -157,6 +170,7 @@ pub struct Conversation {
 /// Media placeholders by type. `other` is media whose type the export does not say
 /// (Android's `<Media omitted>`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MediaByType {
     /// Photos.
     pub image: u64,
@@ -180,6 +194,7 @@ pub struct MediaByType {
 
 /// Call notices.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Calls {
     /// All call notices.
     pub total: u64,
@@ -193,6 +208,7 @@ pub struct Calls {
 
 /// `{domain, count}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DomainCount {
     /// Host, lowercased, without `www.`.
     pub domain: String,
@@ -202,10 +218,12 @@ pub struct DomainCount {
 
 /// A total and its split per person.
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Counted {
     /// All of them.
     pub total: u64,
     /// Per person.
+    #[cfg_attr(feature = "openapi", schema(value_type = HashMap<String, u64>))]
     pub by_person: Named<u64>,
 }
 
@@ -214,6 +232,7 @@ pub struct Counted {
 /// the chat as a whole. A TF-IDF-style keyness: high for words one person says often and
 /// the others rarely; words said fewer than 3 times are left out.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Distinctive {
     /// The word.
     pub word: String,

@@ -31,6 +31,7 @@ use super::parse::{FormatInfo, ParsedChat};
 
 /// `chat_metadata` as stored with a chat and returned by the chat endpoints.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChatMetadata {
     /// Messages written by participants (all classes; system lines are not messages, as in
     /// the earlier service, and are counted under `system_messages_count`).
@@ -60,28 +61,39 @@ pub struct ChatMetadata {
     /// Messages per hour of day.
     pub hourly_distribution: [u64; 24],
     /// Messages per weekday, Monday first.
+    #[cfg_attr(feature = "openapi", schema(value_type = HashMap<String, u64>))]
     pub daily_distribution: DailyDistribution,
     /// Top 50 filtered words.
     pub top_words: Vec<WordCount>,
     /// Top 40 emoji, skin tones merged.
     pub top_emojis: Vec<EmojiCount>,
     /// Per participant, in order of first appearance.
+    #[cfg_attr(feature = "openapi", schema(value_type = HashMap<String, UserStats>))]
     pub user_stats: UserStatsMap,
     /// New: lines WhatsApp wrote itself (encryption notice, "X added Y", …).
+    // Absent from chats stored before the key existed.
+    #[cfg_attr(feature = "openapi", schema(required = false))]
     pub system_messages_count: u64,
     /// New: messages edited after sending.
+    // Absent from chats stored before the key existed.
+    #[cfg_attr(feature = "openapi", schema(required = false))]
     pub edited_messages_count: u64,
     /// New: lines of the file the parser could not read.
+    // Absent from chats stored before the key existed.
+    #[cfg_attr(feature = "openapi", schema(required = false))]
     pub unreadable_lines_count: u64,
     /// New: what the parser detected about the export's format.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parser: Option<FormatInfo>,
     /// New: the statistics beyond the earlier service's (see [`Extended`]).
+    // Absent from chats stored before the key existed.
+    #[cfg_attr(feature = "openapi", schema(required = false))]
     pub extended: Extended,
 }
 
 /// `{start, end}` of `date_range`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DateRange {
     /// First message time, `YYYY-MM-DDTHH:MM:SS`.
     pub start: Option<String>,
@@ -91,6 +103,7 @@ pub struct DateRange {
 
 /// One entry of `links`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Link {
     /// The URL as written.
     pub url: String,
@@ -102,6 +115,7 @@ pub struct Link {
 
 /// `{word, count}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WordCount {
     /// Lowercased word.
     pub word: String,
@@ -111,6 +125,7 @@ pub struct WordCount {
 
 /// `{emoji, count}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EmojiCount {
     /// The emoji without skin-tone modifiers.
     pub emoji: String,
@@ -166,6 +181,7 @@ impl Serialize for UserStatsMap {
 
 /// Per-participant statistics.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserStats {
     /// Messages sent.
     pub message_count: u64,
@@ -203,6 +219,7 @@ pub struct UserStats {
 
 /// `longest_message`: `{0, 0, null, null}` when no message qualifies.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LongestMessage {
     /// `[a-z]` words longer than two letters.
     pub word_count: u64,
