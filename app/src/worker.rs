@@ -4,20 +4,29 @@
 //! dedicated OS thread with its own runtime (and its own database pool, whose connections then
 //! live on the runtime that drives them). Workflows and activities share one task queue.
 
-use std::{sync::mpsc, thread::JoinHandle, time::Duration};
+use std::{
+    sync::{Arc, mpsc},
+    thread::JoinHandle,
+    time::Duration,
+};
 
 use anyhow::{Context, anyhow};
 use relivchats_activities::{
     InsightActivities, LedgerActivities, PaymentActivities, ProbeActivities, Providers,
 };
+use relivchats_metrics::Metrics;
 use relivchats_workflows::{
     HealthProbeWorkflow, RefundPaymentWorkflow, RetryInsightWorkflow, TopUpWorkflow,
     UnlockInsightsWorkflow,
 };
 use temporalio_client::Client;
+use temporalio_common::telemetry::{TelemetryOptions, metrics::CoreMeter};
 use temporalio_sdk::{
     Runtime, Worker, WorkerOptions,
-    runtime::worker_tuner::{FixedSizeSlotSupplier, TunerHolder},
+    runtime::{
+        RuntimeOptions,
+        worker_tuner::{FixedSizeSlotSupplier, TunerHolder},
+    },
 };
 
 use crate::{config::Config, db};
@@ -42,8 +51,14 @@ const GRACEFUL_SHUTDOWN: Duration = Duration::from_secs(20);
 
 impl WorkerThread {
     /// Starts polling `config.temporal.task_queue`; returns once the worker exists.
-    /// `providers` are the process's one set (the Edge shard admits one holder).
-    pub fn spawn(config: &Config, client: Client, providers: Providers) -> anyhow::Result<Self> {
+    /// `providers` are the process's one set (the Edge shard admits one holder); the SDK's
+    /// worker metrics, the worker's pool and the ledger's counts go into `metrics`.
+    pub fn spawn(
+        config: &Config,
+        client: Client,
+        providers: Providers,
+        metrics: Arc<Metrics>,
+    ) -> anyhow::Result<Self> {
         let (ready_tx, ready_rx) = mpsc::channel::<Shutdown>();
         let config = config.clone();
         let thread = std::thread::Builder::new()
@@ -61,16 +76,19 @@ impl WorkerThread {
                         false,
                     )
                     .await?;
+                    db::watch(&metrics, "worker", &pool);
                     if config.reservation_sweep_secs > 0 {
                         // Ends with this runtime, when the worker stops.
                         tokio::spawn(relivchats_activities::ledger::sweep_expired_holds(
                             pool.clone(),
                             Duration::from_secs(config.reservation_sweep_secs),
+                            metrics.clone(),
                         ));
                     }
-                    let runtime = Runtime::from_current_tokio(Default::default())
+                    let runtime = Runtime::from_current_tokio(runtime_options(&metrics)?)
                         .map_err(|e| anyhow!("cannot start the Temporal runtime: {e}"))?;
-                    let mut worker = Worker::new(&runtime, client, worker_options(&config, pool, providers)?)
+                    let options = worker_options(&config, pool, providers, metrics)?;
+                    let mut worker = Worker::new(&runtime, client, options)
                         .map_err(|e| anyhow!("cannot create the Temporal worker: {e}"))?;
                     let _ = ready_tx.send(Box::new(worker.shutdown_handle()));
                     tracing::info!(task_queue = %config.temporal.task_queue, "Temporal worker polling");
@@ -121,10 +139,21 @@ impl Drop for WorkerThread {
     }
 }
 
+/// The SDK runtime, with its worker metrics (task slots, poll and schedule-to-start latencies,
+/// activity and workflow outcomes …) recorded into the process's registry.
+fn runtime_options(metrics: &Metrics) -> anyhow::Result<RuntimeOptions> {
+    let meter: Arc<dyn CoreMeter> = metrics.temporal_meter();
+    RuntimeOptions::builder()
+        .telemetry_options(TelemetryOptions::builder().metrics(meter).build())
+        .build()
+        .map_err(|e| anyhow!("Temporal runtime options: {e}"))
+}
+
 fn worker_options(
     config: &Config,
     pool: sqlx::PgPool,
     providers: Providers,
+    metrics: Arc<Metrics>,
 ) -> anyhow::Result<WorkerOptions> {
     let cipher = relivchats_domain::crypto::Cipher::new(config.encryption_key.expose())
         .map_err(|e| anyhow!("ENCRYPTION_KEY: {e}"))?;
@@ -155,7 +184,7 @@ fn worker_options(
         .register_workflow::<RefundPaymentWorkflow>()
         .context("registering RefundPayment")?
         .register_activities(PaymentActivities::new(pool.clone()))
-        .register_activities(LedgerActivities::new(pool.clone()))
+        .register_activities(LedgerActivities::new(pool.clone(), metrics))
         .register_activities(ProbeActivities::new(pool))
         .register_activities(insights)
         .build();

@@ -212,7 +212,11 @@ pub(crate) async fn unlock(
     }
     let job = match create_job(&state, &user, body.chat_id, body.category_id, price, &types).await?
     {
-        Some(job) => job,
+        Some(job) => {
+            // A new job with its coins held: counted here, once, not on attaches.
+            state.metrics.unlock_started();
+            job
+        }
         // A concurrent request's job won the one-active-unlock-per-chat index: the same
         // category attaches to it, another category waits.
         None => match latest_job(&state, body.chat_id, body.category_id).await? {
