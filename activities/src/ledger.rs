@@ -291,7 +291,8 @@ pub async fn capture(pool: &PgPool, input: &CaptureInput) -> Result<SettleOutput
     Ok(capture_moving(pool, input).await?.0)
 }
 
-async fn capture_moving(
+/// [`capture`], and the coins this call moved: none if the reservation was already settled.
+pub async fn capture_moving(
     pool: &PgPool,
     input: &CaptureInput,
 ) -> Result<(SettleOutput, Moved), LedgerError> {
@@ -397,7 +398,8 @@ pub async fn release(pool: &PgPool, input: &ReleaseInput) -> Result<SettleOutput
     Ok(release_moving(pool, input).await?.0)
 }
 
-async fn release_moving(
+/// [`release`], and the coins this call moved: none if the reservation was already settled.
+pub async fn release_moving(
     pool: &PgPool,
     input: &ReleaseInput,
 ) -> Result<(SettleOutput, Moved), LedgerError> {
@@ -419,7 +421,8 @@ pub async fn refund(pool: &PgPool, input: &RefundInput) -> Result<SettleOutput, 
     Ok(refund_moving(pool, input).await?.0)
 }
 
-async fn refund_moving(
+/// [`refund`], and the coins this call moved: none if the refund was already made.
+pub async fn refund_moving(
     pool: &PgPool,
     input: &RefundInput,
 ) -> Result<(SettleOutput, Moved), LedgerError> {

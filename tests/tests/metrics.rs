@@ -7,9 +7,14 @@
 
 use std::{collections::HashMap, time::Duration};
 
+use futures::future::join_all;
 use prometheus_parse::{Sample, Scrape, Value};
 use relivchats::{Config, startup::WorkerProcess};
-use relivchats_domain::UserId;
+use relivchats_activities::ledger::{self, Moved};
+use relivchats_domain::{
+    UserId,
+    contracts::unlock::{CaptureInput, RefundInput, ReleaseInput, ReserveInput},
+};
 use relivchats_tests::{
     TestApp, TestDatabase, base_vars, fake_llm::FakeLlm, json, temporal_server,
 };
@@ -471,4 +476,70 @@ async fn the_worker_process_serves_its_own_metrics() {
     let _ = stop.send(());
     running.await.unwrap().unwrap();
     database.drop_now().await;
+}
+
+/// The coin series count what the database says a call moved, so a ledger activity that is
+/// retried, or runs on two workers at once, reports its coins once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settlements_report_their_coins_once_however_often_they_run() {
+    let app = TestApp::spawn().await;
+    let token = app.token("metrics-ledger");
+    let chat_id = app.upload_chat(&token, &chat()).await;
+    let category = romantic(&app).await;
+    grant(&app, "metrics-ledger", 400).await;
+    let hold = |amount| ReserveInput {
+        reservation_id: Uuid::new_v4(),
+        user_id: "metrics-ledger".into(),
+        chat_id,
+        category_id: category,
+        workflow_id: "test".into(),
+        amount,
+        hold_secs: 60,
+    };
+    let sum = |moved: Vec<Result<(_, Moved), ledger::LedgerError>>| {
+        moved.into_iter().fold(Moved::default(), |a, r| {
+            let m = r.unwrap().1;
+            Moved {
+                captured: a.captured + m.captured,
+                released: a.released + m.released,
+                refunded: a.refunded + m.refunded,
+            }
+        })
+    };
+
+    let first = hold(300);
+    ledger::reserve(&app.pool, &first).await.unwrap();
+    let capture = CaptureInput {
+        reservation_id: first.reservation_id,
+        amount: 200,
+        description: "partial".into(),
+        job_id: "j".into(),
+    };
+    let moved = sum(join_all((0..5).map(|_| ledger::capture_moving(&app.pool, &capture))).await);
+    assert_eq!(
+        moved,
+        Moved {
+            captured: 200,
+            released: 100,
+            refunded: 0
+        }
+    );
+    let refund = RefundInput {
+        reservation_id: first.reservation_id,
+        reason: "complaint".into(),
+        operator: "ops".into(),
+    };
+    let moved = sum(join_all((0..3).map(|_| ledger::refund_moving(&app.pool, &refund))).await);
+    assert_eq!(moved.refunded, 200);
+
+    let second = hold(100);
+    ledger::reserve(&app.pool, &second).await.unwrap();
+    let release = ReleaseInput {
+        reservation_id: second.reservation_id,
+        reason: "deadline".into(),
+        expired: false,
+    };
+    let moved = sum(join_all((0..3).map(|_| ledger::release_moving(&app.pool, &release))).await);
+    assert_eq!(moved.released, 100);
+    app.stop().await;
 }
