@@ -128,7 +128,7 @@ impl Metrics {
         let unlocks_started =
             IntCounter::new(
                 "relivchats_unlocks_started_total",
-                "Unlocks accepted by the API: a job created and its coins held (an attach to a running unlock is not counted).",
+                "Unlocks accepted by the API: a new job, its coins held and its workflow started (an attach to a running unlock is not counted).",
             )
             .expect("a valid metric definition");
         r.register(Box::new(unlocks_started.clone()))
