@@ -85,6 +85,24 @@ impl Reservation {
     }
 }
 
+/// Coins one call moved for the first time: zero when an earlier attempt (or another worker)
+/// had already settled the reservation, so metrics count each movement once however often a
+/// ledger activity is retried.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Moved {
+    pub captured: i32,
+    pub released: i32,
+    pub refunded: i32,
+}
+
+impl Moved {
+    fn record(self, metrics: &relivchats_metrics::Metrics) {
+        metrics.coins("captured", self.captured);
+        metrics.coins("released", self.released);
+        metrics.coins("refunded", self.refunded);
+    }
+}
+
 /// One ledger row. [`post`] writes it with the balance it leads to.
 #[derive(Debug)]
 pub(crate) struct Entry<'a> {
@@ -270,12 +288,20 @@ pub async fn reserve(pool: &PgPool, input: &ReserveInput) -> Result<ReserveOutpu
 /// Deducts `amount` (at most the reservation) as one `insight_unlock` row and releases the
 /// rest. Capturing nothing releases the reservation instead.
 pub async fn capture(pool: &PgPool, input: &CaptureInput) -> Result<SettleOutput, LedgerError> {
+    Ok(capture_moving(pool, input).await?.0)
+}
+
+/// [`capture`], and the coins this call moved: none if the reservation was already settled.
+pub async fn capture_moving(
+    pool: &PgPool,
+    input: &CaptureInput,
+) -> Result<(SettleOutput, Moved), LedgerError> {
     let mut tx = pool.begin().await?;
     let (mut r, balance) = lock_reservation(&mut tx, input.reservation_id).await?;
     let key = format!("capture:{}", input.reservation_id);
     if r.status != "held" {
         let transaction_id = ledger_row(&mut tx, &key).await?;
-        return Ok(r.settled(transaction_id));
+        return Ok((r.settled(transaction_id), Moved::default()));
     }
     let amount = input.amount.clamp(0, r.amount);
     if amount == 0 {
@@ -289,7 +315,11 @@ pub async fn capture(pool: &PgPool, input: &CaptureInput) -> Result<SettleOutput
         .await?;
         tx.commit().await?;
         r.status = "released".into();
-        return Ok(r.settled(None));
+        let moved = Moved {
+            released: r.amount,
+            ..Moved::default()
+        };
+        return Ok((r.settled(None), moved));
     }
     let entry = Entry {
         description: input.description.clone(),
@@ -318,7 +348,12 @@ pub async fn capture(pool: &PgPool, input: &CaptureInput) -> Result<SettleOutput
     tx.commit().await?;
     r.status = "captured".into();
     r.captured_amount = amount;
-    Ok(r.settled(Some(transaction_id)))
+    let moved = Moved {
+        captured: amount,
+        released: r.amount - amount,
+        ..Moved::default()
+    };
+    Ok((r.settled(Some(transaction_id)), moved))
 }
 
 async fn set_status(
@@ -360,26 +395,44 @@ async fn ledger_row(tx: &mut Transaction<'_, Postgres>, key: &str) -> sqlx::Resu
 
 /// Gives the held coins back without touching the balance (nothing was deducted yet).
 pub async fn release(pool: &PgPool, input: &ReleaseInput) -> Result<SettleOutput, LedgerError> {
+    Ok(release_moving(pool, input).await?.0)
+}
+
+/// [`release`], and the coins this call moved: none if the reservation was already settled.
+pub async fn release_moving(
+    pool: &PgPool,
+    input: &ReleaseInput,
+) -> Result<(SettleOutput, Moved), LedgerError> {
     let mut tx = pool.begin().await?;
     let (mut r, _) = lock_reservation(&mut tx, input.reservation_id).await?;
+    let mut moved = Moved::default();
     if r.status == "held" {
         let status = if input.expired { "expired" } else { "released" };
         set_status(&mut tx, input.reservation_id, status, 0, &input.reason).await?;
         r.status = status.to_owned();
+        moved.released = r.amount;
     }
     tx.commit().await?;
-    Ok(r.settled(None))
+    Ok((r.settled(None), moved))
 }
 
 /// Returns captured coins to the user (an operator's refund): one `refund` row, once.
 pub async fn refund(pool: &PgPool, input: &RefundInput) -> Result<SettleOutput, LedgerError> {
+    Ok(refund_moving(pool, input).await?.0)
+}
+
+/// [`refund`], and the coins this call moved: none if the refund was already made.
+pub async fn refund_moving(
+    pool: &PgPool,
+    input: &RefundInput,
+) -> Result<(SettleOutput, Moved), LedgerError> {
     let mut tx = pool.begin().await?;
     let (mut r, balance) = lock_reservation(&mut tx, input.reservation_id).await?;
     let key = format!("refund:{}", input.reservation_id);
     let outstanding = r.captured_amount - r.refunded_amount;
     if r.status != "captured" || outstanding <= 0 {
         let transaction_id = ledger_row(&mut tx, &key).await?;
-        return Ok(r.settled(transaction_id));
+        return Ok((r.settled(transaction_id), Moved::default()));
     }
     let entry = Entry {
         description: format!("Refund: {}", input.reason),
@@ -404,7 +457,11 @@ pub async fn refund(pool: &PgPool, input: &RefundInput) -> Result<SettleOutput, 
     .await?;
     tx.commit().await?;
     r.refunded_amount = r.captured_amount;
-    Ok(r.settled(Some(transaction_id)))
+    let moved = Moved {
+        refunded: outstanding,
+        ..Moved::default()
+    };
+    Ok((r.settled(Some(transaction_id)), moved))
 }
 
 /// Releases every hold past its `expires_at` that no workflow settled (a terminated or stuck
@@ -414,8 +471,20 @@ pub async fn refund(pool: &PgPool, input: &RefundInput) -> Result<SettleOutput, 
 /// or a workflow settling at the same moment, never release or capture one twice. Nothing was
 /// deducted from a hold, so the balance is untouched. Returns how many holds were released.
 pub async fn release_expired(pool: &PgPool) -> sqlx::Result<u64> {
+    Ok(expire_holds(pool).await?.holds)
+}
+
+/// What one sweep released: holds, their coins and the jobs it failed.
+#[derive(Debug, Default, Clone, Copy)]
+struct Expired {
+    holds: u64,
+    coins: i32,
+    jobs: u64,
+}
+
+async fn expire_holds(pool: &PgPool) -> sqlx::Result<Expired> {
     let mut tx = pool.begin().await?;
-    let released: Vec<Uuid> = sqlx::query_scalar(
+    let expired: Vec<(Uuid, i32)> = sqlx::query_as(
         r#"UPDATE coin_reservations
            SET status = 'expired', settled_at = now(),
                reason = 'expired: no unlock settled this hold before it expired'
@@ -423,10 +492,12 @@ pub async fn release_expired(pool: &PgPool) -> sqlx::Result<u64> {
                         WHERE status = 'held' AND expires_at < now()
                         ORDER BY expires_at LIMIT 500
                         FOR UPDATE SKIP LOCKED)
-           RETURNING id"#,
+           RETURNING id, amount"#,
     )
     .fetch_all(&mut *tx)
     .await?;
+    let released: Vec<Uuid> = expired.iter().map(|(id, _)| *id).collect();
+    let mut jobs_failed = 0;
     if !released.is_empty() {
         let jobs: Vec<(String, Uuid)> = sqlx::query_as(
             r#"UPDATE insight_generation_jobs
@@ -439,6 +510,7 @@ pub async fn release_expired(pool: &PgPool) -> sqlx::Result<u64> {
         .bind(&released)
         .fetch_all(&mut *tx)
         .await?;
+        jobs_failed = jobs.len() as u64;
         for (job_id, chat_id) in &jobs {
             sqlx::query(
                 r#"UPDATE insights SET status = 'failed', error_message = 'The unlock did not finish in time.',
@@ -464,36 +536,62 @@ pub async fn release_expired(pool: &PgPool) -> sqlx::Result<u64> {
         );
     }
     tx.commit().await?;
-    Ok(released.len() as u64)
+    Ok(Expired {
+        holds: released.len() as u64,
+        coins: expired.iter().map(|(_, amount)| *amount).sum(),
+        jobs: jobs_failed,
+    })
 }
 
-/// Runs [`release_expired`] every `every`, for the life of the worker.
-pub async fn sweep_expired_holds(pool: PgPool, every: std::time::Duration) {
+/// Runs [`release_expired`] every `every`, for the life of the worker. Holds it releases
+/// count as `released` coins, and the jobs it fails as settled with outcome `expired`.
+pub async fn sweep_expired_holds(
+    pool: PgPool,
+    every: std::time::Duration,
+    metrics: Arc<relivchats_metrics::Metrics>,
+) {
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        if let Err(e) = release_expired(&pool).await {
-            tracing::warn!(error = %e, "the expired-hold sweep failed; trying again later");
+        match expire_holds(&pool).await {
+            Ok(expired) => {
+                metrics.coins("released", expired.coins);
+                for _ in 0..expired.jobs {
+                    metrics.unlock_settled("expired");
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "the expired-hold sweep failed; trying again later")
+            }
         }
     }
 }
 
 /// Writes the job's progress to the chat, the job row and the failed insights.
 pub async fn update_job(pool: &PgPool, u: &JobUpdate) -> Result<(), LedgerError> {
+    update_job_from(pool, u).await.map(drop)
+}
+
+/// [`update_job`], returning the job's status before this update (`None`: no such job), so
+/// the caller can tell the first time a job reaches its final status from a retry.
+async fn update_job_from(pool: &PgPool, u: &JobUpdate) -> Result<Option<String>, LedgerError> {
     let mut tx = pool.begin().await?;
     let failed_ids: Vec<String> = u
         .failed_insights
         .iter()
         .map(|(id, _)| id.to_string())
         .collect();
-    sqlx::query(
+    let previous: Option<String> = sqlx::query_scalar(
         r#"UPDATE insight_generation_jobs
            SET status = $2, completed_insights = $3, failed_insights = $4, failed_insight_ids = $5,
                coins_charged = $6, coins_refunded = $7, error_message = COALESCE($8, error_message),
                started_at = COALESCE(started_at, now()),
                completed_at = CASE WHEN $9 THEN now() ELSE completed_at END, updated_at = now()
-           WHERE job_id = $1"#,
+           FROM (SELECT status AS previous_status FROM insight_generation_jobs
+                 WHERE job_id = $1 FOR UPDATE) AS before
+           WHERE job_id = $1
+           RETURNING before.previous_status"#,
     )
     .bind(&u.job_id)
     .bind(&u.job_status)
@@ -504,7 +602,7 @@ pub async fn update_job(pool: &PgPool, u: &JobUpdate) -> Result<(), LedgerError>
     .bind(u.coins_refunded)
     .bind(&u.error_message)
     .bind(u.finished)
-    .execute(&mut *tx)
+    .fetch_optional(&mut *tx)
     .await?;
     sqlx::query(
         r#"UPDATE chats
@@ -535,7 +633,7 @@ pub async fn update_job(pool: &PgPool, u: &JobUpdate) -> Result<(), LedgerError>
         .await?;
     }
     tx.commit().await?;
-    Ok(())
+    Ok(previous)
 }
 
 /// Settles a free retry: marks the insight, then recounts the chat (all done → `completed`).
@@ -579,15 +677,26 @@ pub async fn settle_retry(pool: &PgPool, u: &RetryUpdate) -> Result<String, Ledg
     Ok(status.unwrap_or_else(|| "failed".to_owned()))
 }
 
-/// The ledger activities; they share the worker's pool.
+/// The ledger activities; they share the worker's pool. Coin movements and unlock outcomes
+/// are counted here, where the database says whether this call was the first to settle.
 #[derive(Clone)]
 pub struct LedgerActivities {
     pool: PgPool,
+    metrics: Arc<relivchats_metrics::Metrics>,
 }
 
 impl LedgerActivities {
-    pub fn new(pool: PgPool) -> Self {
-        Self { pool }
+    pub fn new(pool: PgPool, metrics: Arc<relivchats_metrics::Metrics>) -> Self {
+        Self { pool, metrics }
+    }
+
+    fn moved(
+        &self,
+        result: Result<(SettleOutput, Moved), LedgerError>,
+    ) -> Result<SettleOutput, ActivityError> {
+        let (out, moved) = result.map_err(LedgerError::into_activity)?;
+        moved.record(&self.metrics);
+        Ok(out)
     }
 }
 
@@ -610,9 +719,7 @@ impl LedgerActivities {
         _ctx: ActivityContext,
         input: CaptureInput,
     ) -> Result<SettleOutput, ActivityError> {
-        capture(&self.pool, &input)
-            .await
-            .map_err(LedgerError::into_activity)
+        self.moved(capture_moving(&self.pool, &input).await)
     }
 
     #[activity(definition = ReleaseCoins)]
@@ -621,9 +728,7 @@ impl LedgerActivities {
         _ctx: ActivityContext,
         input: ReleaseInput,
     ) -> Result<SettleOutput, ActivityError> {
-        release(&self.pool, &input)
-            .await
-            .map_err(LedgerError::into_activity)
+        self.moved(release_moving(&self.pool, &input).await)
     }
 
     #[activity(definition = RefundCoins)]
@@ -632,9 +737,7 @@ impl LedgerActivities {
         _ctx: ActivityContext,
         input: RefundInput,
     ) -> Result<SettleOutput, ActivityError> {
-        refund(&self.pool, &input)
-            .await
-            .map_err(LedgerError::into_activity)
+        self.moved(refund_moving(&self.pool, &input).await)
     }
 
     #[activity(definition = UpdateUnlockJob)]
@@ -643,9 +746,14 @@ impl LedgerActivities {
         _ctx: ActivityContext,
         input: JobUpdate,
     ) -> Result<(), ActivityError> {
-        update_job(&self.pool, &input)
+        let previous = update_job_from(&self.pool, &input)
             .await
-            .map_err(LedgerError::into_activity)
+            .map_err(LedgerError::into_activity)?;
+        // A retried update finds the status it set itself: counted once per final status.
+        if input.finished && previous.as_deref() != Some(input.job_status.as_str()) {
+            self.metrics.unlock_settled(&input.job_status);
+        }
+        Ok(())
     }
 
     #[activity(definition = SettleRetry)]

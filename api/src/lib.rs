@@ -8,6 +8,7 @@ pub mod auth;
 pub mod error;
 pub mod ledger;
 pub mod limits;
+pub mod metrics;
 pub mod middleware;
 pub mod openapi;
 pub mod routes;
@@ -53,6 +54,11 @@ pub struct ApiSettings {
     /// Svix signing secret of Clerk's webhooks (`CLERK_WEBHOOK_SECRET`, `whsec_…`); without
     /// it `POST /api/webhooks/clerk` answers 503.
     pub clerk_webhook_secret: Option<auth::Secret>,
+    /// Whether `GET /metrics` is served on the API's listener (development default), rather
+    /// than only on a separate internal one (`METRICS_BIND_ADDR`).
+    pub metrics_on_api: bool,
+    /// Bearer token a scrape of `/metrics` must carry (`METRICS_TOKEN`), wherever it is served.
+    pub metrics_token: Option<auth::Secret>,
 }
 
 /// Timeouts of the HTTP server: a client that sends its headers or its body too slowly, or a
@@ -135,6 +141,8 @@ pub struct AppState {
     pub payments: Option<Arc<routes::payments::PaymentProviders>>,
     /// This process's rate-limit buckets.
     pub limits: Arc<limits::RateLimits>,
+    /// This process's metrics (shared with the worker in `serve`), see [`AppState::with_metrics`].
+    pub metrics: Arc<relivchats_metrics::Metrics>,
 }
 
 impl AppState {
@@ -163,6 +171,8 @@ impl AppState {
             temporal,
             task_queue: Arc::from(task_queue),
             payments: None,
+            // A registry of its own until the binary hands in the process's one.
+            metrics: Arc::new(relivchats_metrics::Metrics::new()),
         })
     }
 }
@@ -171,6 +181,12 @@ impl AppState {
     /// Adds the payment providers (Stripe, Razorpay) configured for this process.
     pub fn with_payments(mut self, payments: routes::payments::PaymentProviders) -> Self {
         self.payments = Some(Arc::new(payments));
+        self
+    }
+
+    /// Records into the process's registry (the one `/metrics` renders).
+    pub fn with_metrics(mut self, metrics: Arc<relivchats_metrics::Metrics>) -> Self {
+        self.metrics = metrics;
         self
     }
 
@@ -191,11 +207,17 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::credits::router())
         .merge(routes::payments::router())
         .merge(routes::rag::router());
-    Router::new()
+    let mut root = Router::new()
         .merge(routes::health::router())
         .nest("/api", api)
-        .merge(openapi::router())
-        .fallback(not_found)
+        .merge(openapi::router());
+    if state.settings.metrics_on_api {
+        root = root.merge(metrics::router(metrics::MetricsEndpoint {
+            metrics: state.metrics.clone(),
+            token: state.settings.metrics_token.clone().map(Arc::new),
+        }));
+    }
+    root.fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             panic_response,

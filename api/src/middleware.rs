@@ -55,10 +55,14 @@ pub async fn request_context(
 ) -> Response {
     let started = Instant::now();
     let request_id = Uuid::new_v4().to_string();
-    let route = request.extensions().get::<MatchedPath>().map_or_else(
-        || request.uri().path().to_owned(),
-        |p| p.as_str().to_owned(),
-    );
+    let matched = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned());
+    let route = matched
+        .clone()
+        .unwrap_or_else(|| request.uri().path().to_owned());
+    let method = method_label(request.method());
     let span = tracing::info_span!(
         "http_request",
         method = %request.method(),
@@ -75,8 +79,17 @@ pub async fn request_context(
         )
         .instrument(span.clone())
         .await;
-    let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let elapsed = started.elapsed();
+    let elapsed_ms = elapsed.as_secs_f64() * 1000.0;
     span.record("status", response.status().as_u16());
+    // The route template, never the raw path (ids would make a series per chat); requests
+    // no route matched share one label.
+    state.metrics.http_request(
+        method,
+        matched.as_deref().unwrap_or(UNMATCHED_ROUTE),
+        response.status().as_u16(),
+        elapsed,
+    );
     if !quiet {
         span.in_scope(|| tracing::info!(elapsed_ms, "request served"));
     }
@@ -94,6 +107,25 @@ pub async fn request_context(
         );
     }
     response
+}
+
+/// The `route` label of requests that matched no route (404s, scanners' guesses).
+pub const UNMATCHED_ROUTE: &str = "unmatched";
+
+/// The `method` label: the standard methods by name, anything else as `other`, so a client
+/// inventing methods cannot mint series.
+fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
 }
 
 /// Bounds a request in time: the whole of it ([`HttpTimeouts::request`]) and every pause in its

@@ -61,6 +61,70 @@ pub struct TemporalConfig {
     pub model_activities_per_second: Option<f64>,
 }
 
+/// Where `GET /metrics` is served (`METRICS_BIND_ADDR`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricsListener {
+    /// On the API's own listener, beside the routes (`api`; the development default). A
+    /// worker-only process has no API listener and uses [`DEFAULT_METRICS_ADDR`] instead.
+    Api,
+    /// On a listener of its own (`host:port`; the production default is
+    /// [`DEFAULT_METRICS_ADDR`]), so the public API never shows it.
+    Separate(SocketAddr),
+    /// Not served (`off`); the series are still recorded.
+    Off,
+}
+
+/// The metrics listener of production (and of a worker-only process without one configured):
+/// loopback, so nothing outside the host or container scrapes it unless an operator says so
+/// (`METRICS_BIND_ADDR=0.0.0.0:9464` in docker-compose, on the internal network only).
+pub const DEFAULT_METRICS_ADDR: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 9464);
+
+/// `/metrics`: where, and the bearer token a scrape must carry.
+#[derive(Debug, Clone)]
+pub struct MetricsConfig {
+    pub listener: MetricsListener,
+    /// `METRICS_TOKEN`: when set, a scrape without `Authorization: Bearer <token>` is a 401.
+    pub token: Option<Secret>,
+}
+
+impl MetricsConfig {
+    /// The separate listener's address for a process that has an API listener.
+    pub fn separate_addr(&self) -> Option<SocketAddr> {
+        match self.listener {
+            MetricsListener::Separate(addr) => Some(addr),
+            MetricsListener::Api | MetricsListener::Off => None,
+        }
+    }
+
+    /// The listener's address for a worker-only process (which has no API listener).
+    pub fn worker_addr(&self) -> Option<SocketAddr> {
+        match self.listener {
+            MetricsListener::Separate(addr) => Some(addr),
+            MetricsListener::Api => Some(DEFAULT_METRICS_ADDR),
+            MetricsListener::Off => None,
+        }
+    }
+}
+
+fn metrics_config(
+    get: &dyn Fn(&str) -> Option<String>,
+    prod: bool,
+) -> anyhow::Result<MetricsConfig> {
+    let listener = match get("METRICS_BIND_ADDR").as_deref() {
+        None if prod => MetricsListener::Separate(DEFAULT_METRICS_ADDR),
+        None | Some("api") => MetricsListener::Api,
+        Some("off") => MetricsListener::Off,
+        Some(addr) => MetricsListener::Separate(addr.parse().with_context(|| {
+            format!("METRICS_BIND_ADDR must be 'api', 'off' or an address such as 127.0.0.1:9464, not {addr:?}")
+        })?),
+    };
+    Ok(MetricsConfig {
+        listener,
+        token: get("METRICS_TOKEN").map(Secret::new),
+    })
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub environment: Environment,
@@ -100,6 +164,8 @@ pub struct Config {
     /// How often the worker releases coin holds past their expiry
     /// (`RESERVATION_SWEEP_SECS`; 0 turns the sweeper off).
     pub reservation_sweep_secs: u64,
+    /// `METRICS_BIND_ADDR`, `METRICS_TOKEN`.
+    pub metrics: MetricsConfig,
 }
 
 fn rate_limits(
@@ -350,6 +416,7 @@ impl Config {
             http_timeouts: http_timeouts(&get)?,
             clerk_webhook_secret: get("CLERK_WEBHOOK_SECRET").map(Secret::new),
             rate_limits: rate_limits(&get, prod)?,
+            metrics: metrics_config(&get, prod)?,
             reservation_sweep_secs: parse_num(
                 get("RESERVATION_SWEEP_SECS"),
                 60,
@@ -376,6 +443,8 @@ impl Config {
             timeouts: self.http_timeouts,
             clerk_webhook_secret: self.clerk_webhook_secret.clone(),
             rate_limits: self.rate_limits.clone(),
+            metrics_on_api: self.metrics.listener == MetricsListener::Api,
+            metrics_token: self.metrics.token.clone(),
         }
     }
 }
@@ -598,6 +667,33 @@ mod tests {
             "Debug must redact secrets"
         );
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn metrics_are_on_the_api_in_development_and_apart_in_production() {
+        let dev = metrics_config(&|_| None, false).unwrap();
+        assert_eq!(dev.listener, MetricsListener::Api);
+        assert_eq!(dev.separate_addr(), None);
+        assert_eq!(dev.worker_addr(), Some(DEFAULT_METRICS_ADDR));
+        let prod = metrics_config(&|_| None, true).unwrap();
+        assert_eq!(
+            prod.listener,
+            MetricsListener::Separate(DEFAULT_METRICS_ADDR)
+        );
+        let vars = map(&[
+            ("METRICS_BIND_ADDR", "0.0.0.0:9500"),
+            ("METRICS_TOKEN", "t"),
+        ]);
+        let get = |k: &str| lookup(&vars, k);
+        let set = metrics_config(&get, true).unwrap();
+        assert_eq!(set.separate_addr(), Some("0.0.0.0:9500".parse().unwrap()));
+        assert_eq!(set.token.as_ref().map(Secret::expose), Some("t"));
+        let off = map(&[("METRICS_BIND_ADDR", "off")]);
+        let off = metrics_config(&|k| lookup(&off, k), false).unwrap();
+        assert_eq!((off.separate_addr(), off.worker_addr()), (None, None));
+        let bad = map(&[("METRICS_BIND_ADDR", "everywhere")]);
+        let err = metrics_config(&|k| lookup(&bad, k), false).unwrap_err();
+        assert!(err.to_string().contains("METRICS_BIND_ADDR"), "{err}");
     }
 
     #[test]

@@ -91,3 +91,13 @@ pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
         .context("applying migrations failed")?;
     Ok(())
 }
+
+/// Samples `pool` into `relivchats_db_pool_*` at every scrape, as pool `name`.
+pub fn watch(metrics: &relivchats_metrics::Metrics, name: &'static str, pool: &PgPool) {
+    let pool = pool.clone();
+    metrics.watch_pool(name, move || relivchats_metrics::PoolUsage {
+        size: pool.size(),
+        idle: u32::try_from(pool.num_idle()).unwrap_or(u32::MAX),
+        max: pool.options().get_max_connections(),
+    });
+}

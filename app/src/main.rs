@@ -6,7 +6,6 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use relivchats::{
     Application, Config, Role, config::Environment, db, seed, startup, telemetry, temporal,
-    worker::WorkerThread,
 };
 use relivchats_api::auth::{AuthSettings, mint_dev_token};
 use relivchats_domain::UserId;
@@ -185,20 +184,15 @@ async fn run() -> anyhow::Result<()> {
             serve(&config, Role::Api).await
         }
         Command::Worker => {
-            let (_pool, client) = startup::prepare(&config).await?;
-            if config.providers.vector_store == relivchats::providers::VectorStoreKind::Edge {
-                tracing::warn!(
-                    "VECTOR_STORE=edge: this worker holds the vectors in-process; a separate `relivchats api` cannot reach them (use VECTOR_STORE=qdrant for split deployments)"
-                );
-            }
-            let providers = relivchats::providers::build_for(&config, true).await?;
-            let worker = WorkerThread::spawn(&config, client, providers)?;
+            let worker = startup::WorkerProcess::build(&config).await?;
             println!(
                 "Temporal worker polling task queues {:?} and {:?} (model calls)",
                 config.temporal.task_queue, config.temporal.model_task_queue
             );
-            startup::shutdown_signal().await;
-            tokio::task::spawn_blocking(move || worker.stop()).await?
+            if let Some(addr) = worker.metrics_addr() {
+                println!("Metrics             http://{addr}/metrics");
+            }
+            worker.run_until_stopped(startup::shutdown_signal()).await
         }
         Command::Migrate => {
             let pool = db::connect(
@@ -349,6 +343,13 @@ async fn serve(config: &Config, role: Role) -> anyhow::Result<()> {
     let api = format!("http://{addr}");
     println!("RelivChats API      {api}");
     println!("API docs            {api}/docs   (OpenAPI: {api}/openapi.json)");
+    match app.metrics_addr() {
+        Some(metrics) => println!("Metrics             http://{metrics}/metrics"),
+        None if config.metrics.listener == relivchats::config::MetricsListener::Api => {
+            println!("Metrics             {api}/metrics")
+        }
+        None => {}
+    }
     if let Some(ui) = temporal_ui_url(config) {
         println!(
             "Temporal UI         {ui}/namespaces/{}/workflows",

@@ -9,8 +9,9 @@ use futures::future::BoxFuture;
 use relivchats_activities::{
     InsightSettings, Providers,
     providers::{
-        EdgeStore, Gemini, GeminiSettings, HashedEmbedder, OfflineAnalyst, OpenAi, OpenAiSettings,
-        QdrantServerSettings, QdrantServerStore, RetryPolicy,
+        EdgeStore, Gemini, GeminiSettings, HashedEmbedder, MeteredLlm, MeteredStore,
+        OfflineAnalyst, OpenAi, OpenAiSettings, QdrantServerSettings, QdrantServerStore,
+        RetryPolicy,
     },
 };
 use relivchats_api::{DependencyCheck, auth::Secret};
@@ -22,6 +23,17 @@ pub enum LlmProvider {
     Offline,
     Gemini,
     OpenAi,
+}
+
+impl LlmProvider {
+    /// The `provider` label of the model-call metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Offline => "offline",
+            Self::Gemini => "gemini",
+            Self::OpenAi => "openai",
+        }
+    }
 }
 
 /// Which embedder makes vectors (`EMBEDDING_PROVIDER`).
@@ -247,13 +259,23 @@ impl ProviderConfig {
 /// false: the API alone). Qdrant Edge lets one process hold its shard, and in a split
 /// deployment that process is the worker, so an API-only process with `VECTOR_STORE=edge` is
 /// refused: it could neither answer `/api/rag/query` nor remove a deleted chat's vectors.
-pub async fn build_for(config: &crate::Config, with_worker: bool) -> anyhow::Result<Providers> {
+/// Model calls and vector-store operations are measured into `metrics`.
+pub async fn build_for(
+    config: &crate::Config,
+    with_worker: bool,
+    metrics: &Arc<relivchats_metrics::Metrics>,
+) -> anyhow::Result<Providers> {
     if !with_worker && config.providers.vector_store == VectorStoreKind::Edge {
         bail!(
             "`relivchats api` cannot use VECTOR_STORE=edge: Qdrant Edge keeps vectors inside one process, which in a split deployment is the worker. Run `relivchats serve` (API and worker together), or set VECTOR_STORE=qdrant and QDRANT_URL for separate api and worker processes."
         );
     }
-    config.providers.build(&config.data_dir).await
+    let built = config.providers.build(&config.data_dir).await?;
+    Ok(Providers {
+        llm: MeteredLlm::wrap(built.llm, config.providers.llm.as_str(), metrics.clone()),
+        store: MeteredStore::wrap(built.store, metrics.clone()),
+        embedder: built.embedder,
+    })
 }
 
 /// `/health/ready` entry for the vector store.

@@ -3,12 +3,18 @@
 use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::Context;
-use relivchats_api::{AppState, DependencyCheck, auth::Authenticator};
+use futures::FutureExt;
+use relivchats_api::{
+    AppState, DependencyCheck,
+    auth::Authenticator,
+    metrics::{self as endpoint, MetricsEndpoint},
+};
+use relivchats_metrics::Metrics;
 use temporalio_client::Client;
 use tokio::net::TcpListener;
 
 use crate::{
-    config::{Config, Environment},
+    config::{Config, Environment, MetricsListener},
     db, seed,
     temporal::{self, TemporalCheck},
     worker::WorkerThread,
@@ -31,6 +37,9 @@ pub struct Application {
     client: Client,
     pool: sqlx::PgPool,
     providers: relivchats_activities::Providers,
+    metrics: Arc<Metrics>,
+    /// `/metrics` on a listener of its own (`METRICS_BIND_ADDR`), if configured.
+    metrics_server: Option<MetricsServer>,
 }
 
 impl std::fmt::Debug for Application {
@@ -71,13 +80,16 @@ pub async fn prepare(config: &Config) -> anyhow::Result<(sqlx::PgPool, Client)> 
 impl Application {
     /// Binds the listener (port 0 picks a free one) and starts the worker when `role` asks.
     pub async fn build(config: &Config, role: Role) -> anyhow::Result<Self> {
+        let metrics = Arc::new(Metrics::new());
         let (pool, client) = prepare(config).await?;
-        let providers = crate::providers::build_for(config, role == Role::Serve).await?;
+        db::watch(&metrics, "api", &pool);
+        let providers = crate::providers::build_for(config, role == Role::Serve, &metrics).await?;
         let worker = match role {
             Role::Serve => Some(WorkerThread::spawn(
                 config,
                 client.clone(),
                 providers.clone(),
+                metrics.clone(),
             )?),
             Role::Api => None,
         };
@@ -102,10 +114,23 @@ impl Application {
             store: providers.store.clone(),
             top_k: config.providers.rag_top_k,
         })
-        .with_payments(config.payments.providers()?);
+        .with_payments(config.payments.providers()?)
+        .with_metrics(metrics.clone());
         let listener = TcpListener::bind(config.bind_addr)
             .await
             .with_context(|| format!("cannot listen on {}", config.bind_addr))?;
+        if config.metrics.listener == MetricsListener::Api
+            && config.environment == Environment::Production
+            && config.metrics.token.is_none()
+        {
+            tracing::warn!(
+                "METRICS_BIND_ADDR=api without METRICS_TOKEN: anyone who reaches the API can read /metrics"
+            );
+        }
+        let metrics_server = match config.metrics.separate_addr() {
+            Some(addr) => Some(MetricsServer::bind(addr, &metrics, config).await?),
+            None => None,
+        };
         Ok(Self {
             listener,
             router: relivchats_api::router(state),
@@ -114,6 +139,8 @@ impl Application {
             client,
             pool,
             providers,
+            metrics,
+            metrics_server,
         })
     }
 
@@ -136,11 +163,25 @@ impl Application {
         &self.providers
     }
 
+    /// The process's metrics registry.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
+    /// Where the separate metrics listener listens, when there is one.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_server.as_ref().map(MetricsServer::local_addr)
+    }
+
     /// Serves until `shutdown` resolves, then stops the worker gracefully.
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
+        let shutdown = shutdown.shared();
+        let metrics = self
+            .metrics_server
+            .map(|server| tokio::spawn(server.serve(shutdown.clone())));
         let served = serve(
             self.listener,
             self.router,
@@ -151,7 +192,125 @@ impl Application {
         if let Some(worker) = self.worker {
             tokio::task::spawn_blocking(move || worker.stop()).await??;
         }
+        if let Some(metrics) = metrics {
+            metrics.await?.context("the metrics listener failed")?;
+        }
         served.context("the HTTP server failed")
+    }
+}
+
+/// `GET /metrics` alone on an internal listener, so the public API never serves it.
+struct MetricsServer {
+    listener: TcpListener,
+    router: axum::Router,
+    header_read_timeout: Duration,
+}
+
+impl MetricsServer {
+    async fn bind(
+        addr: SocketAddr,
+        metrics: &Arc<Metrics>,
+        config: &Config,
+    ) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen on METRICS_BIND_ADDR {addr}"))?;
+        let router = endpoint::router(MetricsEndpoint {
+            metrics: metrics.clone(),
+            token: config.metrics.token.clone().map(Arc::new),
+        });
+        Ok(Self {
+            listener,
+            router,
+            header_read_timeout: config.http_timeouts.header_read,
+        })
+    }
+
+    fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    async fn serve(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        serve(
+            self.listener,
+            self.router,
+            self.header_read_timeout,
+            shutdown,
+        )
+        .await
+    }
+}
+
+/// The worker-only process (`relivchats worker`): the Temporal worker, and `/metrics` on its
+/// own listener (`METRICS_BIND_ADDR`, else [`crate::config::DEFAULT_METRICS_ADDR`]).
+pub struct WorkerProcess {
+    worker: WorkerThread,
+    metrics: Arc<Metrics>,
+    metrics_server: Option<MetricsServer>,
+}
+
+impl std::fmt::Debug for WorkerProcess {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WorkerProcess")
+            .field("metrics_addr", &self.metrics_addr())
+            .finish_non_exhaustive()
+    }
+}
+
+impl WorkerProcess {
+    /// Connects, starts the worker and binds the metrics listener (port 0 picks a free one).
+    pub async fn build(config: &Config) -> anyhow::Result<Self> {
+        let metrics = Arc::new(Metrics::new());
+        let (pool, client) = prepare(config).await?;
+        // The worker thread opens a pool of its own; this one only served the migrations.
+        pool.close().await;
+        if config.providers.vector_store == crate::providers::VectorStoreKind::Edge {
+            tracing::warn!(
+                "VECTOR_STORE=edge: this worker holds the vectors in-process; a separate `relivchats api` cannot reach them (use VECTOR_STORE=qdrant for split deployments)"
+            );
+        }
+        let providers = crate::providers::build_for(config, true, &metrics).await?;
+        let metrics_server = match config.metrics.worker_addr() {
+            Some(addr) => Some(MetricsServer::bind(addr, &metrics, config).await?),
+            None => None,
+        };
+        let worker = WorkerThread::spawn(config, client, providers, metrics.clone())?;
+        Ok(Self {
+            worker,
+            metrics,
+            metrics_server,
+        })
+    }
+
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_server.as_ref().map(MetricsServer::local_addr)
+    }
+
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
+    /// Runs until `shutdown`, then lets running activities finish and stops.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let shutdown = shutdown.shared();
+        let metrics = self
+            .metrics_server
+            .map(|server| tokio::spawn(server.serve(shutdown.clone())));
+        shutdown.await;
+        let worker = self.worker;
+        tokio::task::spawn_blocking(move || worker.stop()).await??;
+        if let Some(metrics) = metrics {
+            metrics.await?.context("the metrics listener failed")?;
+        }
+        Ok(())
     }
 }
 

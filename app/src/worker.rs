@@ -7,20 +7,29 @@
 //! Temporal rate limit (`MODEL_ACTIVITIES_PER_SECOND`) is enforced by the server across every
 //! process that polls it — a per-process limit would multiply with the number of workers.
 
-use std::{sync::mpsc, thread::JoinHandle, time::Duration};
+use std::{
+    sync::{Arc, mpsc},
+    thread::JoinHandle,
+    time::Duration,
+};
 
 use anyhow::{Context, anyhow};
 use relivchats_activities::{
     InsightActivities, LedgerActivities, PaymentActivities, ProbeActivities, Providers,
 };
+use relivchats_metrics::Metrics;
 use relivchats_workflows::{
     HealthProbeWorkflow, RefundPaymentWorkflow, RetryInsightWorkflow, TopUpWorkflow,
     UnlockInsightsWorkflow,
 };
 use temporalio_client::Client;
+use temporalio_common::telemetry::{TelemetryOptions, metrics::CoreMeter};
 use temporalio_sdk::{
     Runtime, Worker, WorkerOptions,
-    runtime::worker_tuner::{FixedSizeSlotSupplier, TunerHolder},
+    runtime::{
+        RuntimeOptions,
+        worker_tuner::{FixedSizeSlotSupplier, TunerHolder},
+    },
 };
 
 use crate::{config::Config, db};
@@ -45,8 +54,14 @@ const GRACEFUL_SHUTDOWN: Duration = Duration::from_secs(20);
 
 impl WorkerThread {
     /// Starts polling `config.temporal.task_queue`; returns once the worker exists.
-    /// `providers` are the process's one set (the Edge shard admits one holder).
-    pub fn spawn(config: &Config, client: Client, providers: Providers) -> anyhow::Result<Self> {
+    /// `providers` are the process's one set (the Edge shard admits one holder); the SDK's
+    /// worker metrics, the worker's pool and the ledger's counts go into `metrics`.
+    pub fn spawn(
+        config: &Config,
+        client: Client,
+        providers: Providers,
+        metrics: Arc<Metrics>,
+    ) -> anyhow::Result<Self> {
         let (ready_tx, ready_rx) = mpsc::channel::<Shutdown>();
         let config = config.clone();
         let thread = std::thread::Builder::new()
@@ -64,19 +79,21 @@ impl WorkerThread {
                         false,
                     )
                     .await?;
+                    db::watch(&metrics, "worker", &pool);
                     if config.reservation_sweep_secs > 0 {
                         // Ends with this runtime, when the worker stops.
                         tokio::spawn(relivchats_activities::ledger::sweep_expired_holds(
                             pool.clone(),
                             Duration::from_secs(config.reservation_sweep_secs),
+                            metrics.clone(),
                         ));
                     }
-                    let runtime = Runtime::from_current_tokio(Default::default())
+                    let runtime = Runtime::from_current_tokio(runtime_options(&metrics)?)
                         .map_err(|e| anyhow!("cannot start the Temporal runtime: {e}"))?;
                     let mut main = Worker::new(
                         &runtime,
                         client.clone(),
-                        worker_options(&config, pool.clone(), providers.clone())?,
+                        worker_options(&config, pool.clone(), providers.clone(), metrics)?,
                     )
                     .map_err(|e| anyhow!("cannot create the Temporal worker: {e}"))?;
                     let mut model = Worker::new(
@@ -201,10 +218,21 @@ fn model_worker_options(
         .build())
 }
 
+/// The SDK runtime, with its worker metrics (task slots, poll and schedule-to-start latencies,
+/// activity and workflow outcomes …) recorded into the process's registry.
+fn runtime_options(metrics: &Metrics) -> anyhow::Result<RuntimeOptions> {
+    let meter: Arc<dyn CoreMeter> = metrics.temporal_meter();
+    RuntimeOptions::builder()
+        .telemetry_options(TelemetryOptions::builder().metrics(meter).build())
+        .build()
+        .map_err(|e| anyhow!("Temporal runtime options: {e}"))
+}
+
 fn worker_options(
     config: &Config,
     pool: sqlx::PgPool,
     providers: Providers,
+    metrics: Arc<Metrics>,
 ) -> anyhow::Result<WorkerOptions> {
     let insights = insight_activities(config, pool.clone(), providers)?;
     let t = &config.temporal;
@@ -222,7 +250,7 @@ fn worker_options(
         .register_workflow::<RefundPaymentWorkflow>()
         .context("registering RefundPayment")?
         .register_activities(PaymentActivities::new(pool.clone()))
-        .register_activities(LedgerActivities::new(pool.clone()))
+        .register_activities(LedgerActivities::new(pool.clone(), metrics))
         .register_activities(ProbeActivities::new(pool))
         .register_activities(insights)
         .build();

@@ -61,9 +61,40 @@ impl TestDatabase {
     }
 }
 
+/// The variables every test application starts from: development, dev auth with `dev_secret`,
+/// a free port, a fresh data directory and a task queue of its own.
+pub fn base_vars(
+    database: &TestDatabase,
+    temporal_address: &str,
+    dev_secret: &str,
+) -> HashMap<String, String> {
+    let data_dir = std::env::temp_dir().join(format!("relivchats-test-{}", Uuid::new_v4()));
+    let mut vars: HashMap<String, String> = [
+        ("ENVIRONMENT", "development"),
+        ("DATABASE_URL", database.url.as_str()),
+        ("DATABASE_MAX_CONNECTIONS", "5"),
+        ("TEMPORAL_ADDRESS", temporal_address),
+        ("BIND_ADDR", "127.0.0.1:0"),
+        ("DATA_DIR", data_dir.to_str().unwrap()),
+        ("DEV_AUTH_SECRET", dev_secret),
+        ("AUTH_MODE", "dev"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    // Every test gets its own task queue, so workers of parallel tests never steal work.
+    vars.insert(
+        "TEMPORAL_TASK_QUEUE".into(),
+        format!("test-{}", Uuid::new_v4().simple()),
+    );
+    vars
+}
+
 /// The application under test.
 pub struct TestApp {
     pub address: String,
+    /// The separate metrics listener (`METRICS_BIND_ADDR`), when the test configured one.
+    pub metrics_address: Option<String>,
     pub http: reqwest::Client,
     pub pool: PgPool,
     pub config: Config,
@@ -98,32 +129,15 @@ impl TestApp {
         temporal_address: String,
         overrides: HashMap<String, String>,
     ) -> Self {
-        let data_dir = std::env::temp_dir().join(format!("relivchats-test-{}", Uuid::new_v4()));
         let dev_secret = Uuid::new_v4().simple().to_string();
-        let mut vars: HashMap<String, String> = [
-            ("ENVIRONMENT", "development"),
-            ("DATABASE_URL", database.url.as_str()),
-            ("DATABASE_MAX_CONNECTIONS", "5"),
-            ("TEMPORAL_ADDRESS", temporal_address.as_str()),
-            ("BIND_ADDR", "127.0.0.1:0"),
-            ("DATA_DIR", data_dir.to_str().unwrap()),
-            ("DEV_AUTH_SECRET", dev_secret.as_str()),
-            ("AUTH_MODE", "dev"),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect();
-        // Every test gets its own task queue, so workers of parallel tests never steal work.
-        vars.insert(
-            "TEMPORAL_TASK_QUEUE".into(),
-            format!("test-{}", Uuid::new_v4().simple()),
-        );
+        let mut vars = base_vars(&database, &temporal_address, &dev_secret);
         vars.extend(overrides);
         let config = Config::from_map(&vars).expect("test configuration is valid");
         let app = Application::build(&config, Role::Serve)
             .await
             .expect("the application builds");
         let address = format!("http://{}", app.local_addr());
+        let metrics_address = app.metrics_addr().map(|a| format!("http://{a}"));
         let pool = app.pool().clone();
         let temporal = app.client().clone();
         let providers = app.providers().clone();
@@ -133,6 +147,7 @@ impl TestApp {
         }));
         Self {
             address,
+            metrics_address,
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(30))
                 .build()
@@ -245,6 +260,7 @@ impl TestApp {
             .expect("the application builds again");
         let (tx, rx) = oneshot::channel();
         let address = format!("http://{}", app.local_addr());
+        let metrics_address = app.metrics_addr().map(|a| format!("http://{a}"));
         let (pool, temporal, providers) = (
             app.pool().clone(),
             app.client().clone(),
@@ -255,6 +271,7 @@ impl TestApp {
         }));
         Self {
             address,
+            metrics_address,
             http,
             pool,
             config,

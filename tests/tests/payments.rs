@@ -797,6 +797,12 @@ async fn razorpay_checkout_verification_starts_the_same_top_up() {
     assert_eq!(ok.status(), 200);
     assert_eq!(json(ok).await["outcome"], "topup_started");
     shop.wait_for_balance(user, BONUS + 400).await;
+    // The coins land before the workflow closes: wait for it, so the webhook below meets a
+    // finished top-up rather than a running one (which it would also attach to).
+    assert_eq!(
+        shop.top_up_result(Provider::Razorpay, &pay).await["coins_credited"],
+        400
+    );
     // The webhook arriving afterwards attaches to the same, finished, top-up.
     let paid = razorpay_paid("payment.captured", rzp_order, &pay, 39_900);
     let late = shop

@@ -1228,9 +1228,13 @@ async fn model_calls_keep_the_task_queue_budget_across_workers() {
     let client = relivchats::temporal::connect(&app.config.temporal, Duration::from_secs(10))
         .await
         .unwrap();
-    let second =
-        relivchats::worker::WorkerThread::spawn(&app.config, client, app.providers.clone())
-            .expect("a second worker starts");
+    let second = relivchats::worker::WorkerThread::spawn(
+        &app.config,
+        client,
+        app.providers.clone(),
+        std::sync::Arc::new(relivchats_metrics::Metrics::new()),
+    )
+    .expect("a second worker starts");
     let family = category(&app, "family").await;
     let mut jobs = Vec::new();
     for user in ["budget-a", "budget-b", "budget-c"] {

@@ -4,6 +4,7 @@
 
 pub mod gemini;
 pub mod http;
+pub mod metered;
 pub mod offline;
 pub mod openai;
 pub mod qdrant_edge;
@@ -11,6 +12,7 @@ pub mod qdrant_server;
 
 pub use gemini::{Gemini, GeminiSettings};
 pub use http::RetryPolicy;
+pub use metered::{MeteredLlm, MeteredStore};
 pub use offline::{HashedEmbedder, OfflineAnalyst};
 pub use openai::{OpenAi, OpenAiSettings};
 pub use qdrant_edge::{EdgeStore, Maintenance as EdgeMaintenance};

@@ -453,6 +453,25 @@ pub(crate) async fn upload_chat(
     user: AuthUser,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> ApiResult<ApiJson<ChatResponse>> {
+    let timer = relivchats_metrics::Timer::start();
+    let result = store_upload(state.clone(), user, multipart).await;
+    let outcome = match &result {
+        Ok(_) => "stored",
+        Err(ApiError::Internal(_) | ApiError::ServiceUnavailable(_)) => "failed",
+        Err(_) => "refused",
+    };
+    state.metrics.upload(outcome, timer.elapsed());
+    let (chat, bytes, messages) = result?;
+    state.metrics.upload_stored(bytes, messages);
+    Ok(ApiJson(chat))
+}
+
+/// The upload itself; returns the stored chat, the bytes received and the messages stored.
+async fn store_upload(
+    state: AppState,
+    user: AuthUser,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> ApiResult<(ChatResponse, usize, u64)> {
     let multipart = multipart.map_err(|e| {
         ApiError::invalid_field(
             "body",
@@ -467,6 +486,7 @@ pub(crate) async fn upload_chat(
     // so concurrent uploads cannot all slip past the count.
     upload_budget(&mut *state.pool.acquire().await?, &state, &user).await?;
     let (bytes, category) = read_upload(multipart, state.settings.max_upload_bytes).await?;
+    let received = bytes.len();
     let category_id = match category {
         None => None,
         Some(raw) => {
@@ -576,7 +596,11 @@ pub(crate) async fn upload_chat(
     );
 
     let chat = owned_chat(&state, &user, chat_id).await?;
-    Ok(ApiJson(chat.into_response(&state.cipher)?))
+    Ok((
+        chat.into_response(&state.cipher)?,
+        received,
+        u64::try_from(prepared.message_count).unwrap_or_default(),
+    ))
 }
 
 /// The per-user hourly upload bound, counted in the database so it holds across replicas:

@@ -45,6 +45,19 @@ pub(crate) async fn clerk_webhook(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<ApiJson<ClerkAck>> {
+    let result = receive(&state, &headers, body).await;
+    let outcome = result.as_ref().map(|ack| ack.0.outcome.as_str());
+    state
+        .metrics
+        .webhook_delivery("clerk", crate::metrics::webhook_result(outcome));
+    result
+}
+
+async fn receive(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<ApiJson<ClerkAck>> {
     let body = super::raw_body(body)?;
     let secret = state
         .settings
@@ -57,9 +70,9 @@ pub(crate) async fn clerk_webhook(
             )
         })?;
     let svix = SvixHeaders {
-        id: header(&headers, ["svix-id", "webhook-id"]),
-        timestamp: header(&headers, ["svix-timestamp", "webhook-timestamp"]),
-        signature: header(&headers, ["svix-signature", "webhook-signature"]),
+        id: header(headers, ["svix-id", "webhook-id"]),
+        timestamp: header(headers, ["svix-timestamp", "webhook-timestamp"]),
+        signature: header(headers, ["svix-signature", "webhook-signature"]),
     };
     let message_id = verify_svix(secret.expose(), svix, &body, chrono::Utc::now().timestamp())
         .map_err(|e| {
@@ -93,7 +106,7 @@ pub(crate) async fn clerk_webhook(
                     .fetch_one(&state.pool)
                     .await?;
             if exists {
-                let (_, chats) = super::users::delete_user_data(&state, user_id, false).await?;
+                let (_, chats) = super::users::delete_user_data(state, user_id, false).await?;
                 tracing::info!(
                     chats,
                     "user deleted in Clerk: their data is deleted here too"

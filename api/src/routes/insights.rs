@@ -210,17 +210,23 @@ pub(crate) async fn unlock(
     {
         return Err(another_unlock_running());
     }
-    let job = match create_job(&state, &user, body.chat_id, body.category_id, price, &types).await?
-    {
-        Some(job) => job,
-        // A concurrent request's job won the one-active-unlock-per-chat index: the same
-        // category attaches to it, another category waits.
-        None => match latest_job(&state, body.chat_id, body.category_id).await? {
-            Some(job) if matches!(job.status.as_str(), "queued" | "running") => job,
-            _ => return Err(another_unlock_running()),
-        },
-    };
-    attach(&state, &user, job, &slug, &types, &chat).await
+    let (job, created) =
+        match create_job(&state, &user, body.chat_id, body.category_id, price, &types).await? {
+            Some(job) => (job, true),
+            // A concurrent request's job won the one-active-unlock-per-chat index: the same
+            // category attaches to it, another category waits.
+            None => match latest_job(&state, body.chat_id, body.category_id).await? {
+                Some(job) if matches!(job.status.as_str(), "queued" | "running") => (job, false),
+                _ => return Err(another_unlock_running()),
+            },
+        };
+    let response = attach(&state, &user, job, &slug, &types, &chat).await?;
+    // A new job whose workflow started (a failed start releases the hold at once): counted
+    // once, not on attaches.
+    if created {
+        state.metrics.unlock_started();
+    }
+    Ok(response)
 }
 
 fn another_unlock_running() -> ApiError {

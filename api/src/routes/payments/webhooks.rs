@@ -69,8 +69,21 @@ pub(crate) async fn razorpay_webhook(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<ApiJson<WebhookAck>> {
+    let result = receive_razorpay(&state, &headers, body).await;
+    let outcome = result.as_ref().map(|ack| ack.0.outcome.as_str());
+    state
+        .metrics
+        .webhook_delivery("razorpay", crate::metrics::webhook_result(outcome));
+    result
+}
+
+async fn receive_razorpay(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<ApiJson<WebhookAck>> {
     let body = crate::routes::raw_body(body)?;
-    let client = super::razorpay(&state)?;
+    let client = super::razorpay(state)?;
     let secret = client.webhook_secret().ok_or_else(|| {
         super::not_configured("Receiving Razorpay webhooks", "RAZORPAY_WEBHOOK_SECRET")
     })?;
@@ -78,12 +91,12 @@ pub(crate) async fn razorpay_webhook(
     signature::verify_razorpay_webhook(
         secret.expose(),
         &body,
-        header(&headers, "x-razorpay-signature"),
+        header(headers, "x-razorpay-signature"),
     )
     .map_err(|e| rejected(provider, e))?;
-    match events::parse_razorpay(&body, header(&headers, "x-razorpay-event-id")) {
-        Ok(event) => process(&state, event, &body).await,
-        Err(e) => unusable(&state, provider, &body, &e).await,
+    match events::parse_razorpay(&body, header(headers, "x-razorpay-event-id")) {
+        Ok(event) => process(state, event, &body).await,
+        Err(e) => unusable(state, provider, &body, &e).await,
     }
 }
 
@@ -99,8 +112,21 @@ pub(crate) async fn stripe_webhook(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<ApiJson<WebhookAck>> {
+    let result = receive_stripe(&state, &headers, body).await;
+    let outcome = result.as_ref().map(|ack| ack.0.outcome.as_str());
+    state
+        .metrics
+        .webhook_delivery("stripe", crate::metrics::webhook_result(outcome));
+    result
+}
+
+async fn receive_stripe(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<ApiJson<WebhookAck>> {
     let body = crate::routes::raw_body(body)?;
-    let client = super::stripe(&state)?;
+    let client = super::stripe(state)?;
     let secret = client.webhook_secret().ok_or_else(|| {
         super::not_configured("Receiving Stripe webhooks", "STRIPE_WEBHOOK_SECRET")
     })?;
@@ -108,14 +134,14 @@ pub(crate) async fn stripe_webhook(
     signature::verify_stripe(
         secret.expose(),
         &body,
-        header(&headers, "stripe-signature"),
+        header(headers, "stripe-signature"),
         chrono::Utc::now().timestamp(),
         STRIPE_TOLERANCE_SECS,
     )
     .map_err(|e| rejected(provider, e))?;
     match events::parse_stripe(&body) {
-        Ok(event) => process(&state, event, &body).await,
-        Err(e) => unusable(&state, provider, &body, &e).await,
+        Ok(event) => process(state, event, &body).await,
+        Err(e) => unusable(state, provider, &body, &e).await,
     }
 }
 
