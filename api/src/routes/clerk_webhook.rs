@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use crate::{
     AppState,
-    error::{ApiError, ApiJson, ApiResult},
+    error::{ApiError, ApiJson, ApiResult, ErrorBody},
 };
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -38,7 +38,7 @@ fn header<'a>(headers: &'a HeaderMap, names: [&str; 2]) -> Option<&'a str> {
     params(("svix-id" = String, Header), ("svix-timestamp" = String, Header),
            ("svix-signature" = String, Header, description = "v1,<base64 HMAC-SHA256>, space-separated")),
     request_body(content = String, content_type = "application/json"),
-    responses((status = 200, body = ClerkAck), (status = 400, body = Object), (status = 503, body = Object)))]
+    responses((status = 200, body = ClerkAck), (status = 400, body = ErrorBody), (status = 503, body = ErrorBody)))]
 #[tracing::instrument(skip_all, err(Debug))]
 pub(crate) async fn clerk_webhook(
     State(state): State<AppState>,

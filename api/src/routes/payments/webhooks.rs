@@ -35,7 +35,7 @@ use uuid::Uuid;
 
 use crate::{
     AppState,
-    error::{ApiError, ApiJson, ApiResult},
+    error::{ApiError, ApiJson, ApiResult, ErrorBody},
 };
 
 /// The acknowledgement providers get.
@@ -66,7 +66,7 @@ fn rejected(provider: Provider, reason: impl std::fmt::Display) -> ApiError {
     params(("X-Razorpay-Signature" = String, Header, description = "hex HMAC-SHA256 of the raw body"),
            ("X-Razorpay-Event-Id" = Option<String>, Header, description = "dedupe key")),
     request_body(content = String, content_type = "application/json"),
-    responses((status = 200, body = WebhookAck), (status = 400, body = Object), (status = 503, body = Object)))]
+    responses((status = 200, body = WebhookAck), (status = 400, body = ErrorBody), (status = 503, body = ErrorBody)))]
 #[tracing::instrument(skip_all, err(Debug))]
 pub(crate) async fn razorpay_webhook(
     State(state): State<AppState>,
@@ -96,7 +96,7 @@ pub(crate) async fn razorpay_webhook(
 #[utoipa::path(post, path = "/api/payments/webhooks/stripe", tag = "payments",
     params(("Stripe-Signature" = String, Header, description = "t=…,v1=…")),
     request_body(content = String, content_type = "application/json"),
-    responses((status = 200, body = WebhookAck), (status = 400, body = Object), (status = 503, body = Object)))]
+    responses((status = 200, body = WebhookAck), (status = 400, body = ErrorBody), (status = 503, body = ErrorBody)))]
 #[tracing::instrument(skip_all, err(Debug))]
 pub(crate) async fn stripe_webhook(
     State(state): State<AppState>,
