@@ -39,8 +39,25 @@ pub(crate) struct RagQueryRequest {
     )]
     question: String,
     /// 1–50; default `RAG_TOP_K`.
+    #[serde(default, deserialize_with = "whole_number")]
     #[schema(minimum = 1, maximum = 50)]
     top_k: Option<usize>,
+}
+
+/// JSON Schema's `integer` includes `3.0`, serde's `usize` does not: any number without a
+/// fractional part is accepted, so the handler takes what its document promises. A negative
+/// number becomes 0, which the range check then refuses with its own sentence.
+fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<usize>, D::Error> {
+    let Some(n) = Option::<serde_json::Number>::deserialize(d)? else {
+        return Ok(None);
+    };
+    if let Some(u) = n.as_u64() {
+        return Ok(Some(usize::try_from(u).unwrap_or(usize::MAX)));
+    }
+    match n.as_f64() {
+        Some(f) if f.fract() == 0.0 => Ok(Some(if f < 0.0 { 0 } else { f as usize })),
+        _ => Err(serde::de::Error::custom("top_k must be a whole number")),
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
