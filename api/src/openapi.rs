@@ -21,7 +21,7 @@ use crate::{
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "RelivChats API", description = "Upload a WhatsApp chat, get free statistics, unlock AI insights with coins.\n\nEvery error is one body, `ErrorBody`: a `detail` sentence for a person and an `error` object (`code`, `message`, `timestamp`, `request_id`, `details`). Every status an operation can return is listed on it; 408, 500 and, where they apply, 401, 422, 429 and 503 come from shared layers (timeouts, panics, sign-in, input parsing, rate limits).\n\nJSON request bodies may carry fields this document does not name: they are accepted and ignored, as the earlier service did (the frontend sends a few). Query parameters outside their stated ranges are refused with a 422, never clamped."),
+    info(title = "RelivChats API", description = "Upload a WhatsApp chat, get free statistics, unlock AI insights with coins.\n\nEvery error is one body, `ErrorBody`: a `detail` sentence for a person and an `error` object (`code`, `message`, `timestamp`, `request_id`, `details`). Every status an operation can return is listed on it; 408, 500 and, where they apply, 401, 422, 429 and 503 come from shared layers (timeouts, panics, sign-in, input parsing, rate limits).\n\nJSON request bodies may carry fields this document does not name: they are accepted and ignored, as the earlier service did (the frontend sends a few). Query parameters outside their stated ranges are refused with a 422, never clamped. Text may not contain U+0000 (NUL), which PostgreSQL cannot store: a request carrying one where it would be stored or looked up is a 422."),
     paths(
         routes::health::root,
         routes::health::health,
