@@ -11,7 +11,9 @@ use axum::{
     http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
+use serde::Serialize;
 use serde_json::{Value, json};
+use utoipa::ToSchema;
 
 use crate::middleware::current_request_id;
 
@@ -91,7 +93,76 @@ impl ApiError {
 
 impl From<sqlx::Error> for ApiError {
     fn from(err: sqlx::Error) -> Self {
+        // PostgreSQL refuses U+0000 in any text value (SQLSTATE 22021). Only a client puts one
+        // there, so it is that client's mistake, whichever field carried it.
+        if err
+            .as_database_error()
+            .and_then(|e| e.code())
+            .is_some_and(|code| code == "22021")
+        {
+            return Self::invalid_field(
+                "request",
+                "contains U+0000",
+                "The request contains a NUL character (U+0000), which no text field accepts.",
+            );
+        }
         Self::Internal(err.into())
+    }
+}
+
+/// The one error body, as sent and as documented (`#/components/schemas/ErrorBody`): the
+/// response is serialized from this type, so the document cannot drift from it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// A sentence a person can read; the frontend shows it as is.
+    pub detail: String,
+    pub error: ErrorInfo,
+    /// 402 only: the coins the unlock costs (also in `error.details`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub required: Option<i64>,
+    /// 402 only: the coins available now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub available: Option<i64>,
+    /// 402 only: `required - available`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deficit: Option<i64>,
+}
+
+/// The machine-readable part of [`ErrorBody`].
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorInfo {
+    /// `ERR_1000` internal, `ERR_1001` bad input, `ERR_1002` not found, `ERR_1003` not signed
+    /// in, `ERR_1004` forbidden, `ERR_1008` timeout, `ERR_1009` rate limited, `ERR_2001`
+    /// conflict, `ERR_2002` not ready, `ERR_3000` not enough coins, `ERR_3004` too large,
+    /// `ERR_4000` a dependency is unavailable.
+    #[schema(pattern = "^ERR_[0-9]{4}$")]
+    pub code: &'static str,
+    /// The same sentence as `detail`.
+    pub message: String,
+    /// When the error was produced (RFC 3339, UTC, whole seconds).
+    #[schema(format = DateTime)]
+    pub timestamp: String,
+    /// The request's id, as in the `X-Request-ID` header and the logs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = Uuid)]
+    pub request_id: Option<String>,
+    /// 422: `{"validation_errors": [{"field", "message"}]}`; 402: `{required, available,
+    /// deficit}`; a 500 in development: `{"cause_chain": [...]}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub details: Option<Value>,
+}
+
+impl ErrorInfo {
+    /// An error part stamped with now and the current request's id.
+    pub fn new(code: &'static str, message: String, details: Option<Value>) -> Self {
+        Self {
+            code,
+            message,
+            timestamp: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            request_id: current_request_id(),
+            details,
+        }
     }
 }
 
@@ -99,6 +170,13 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
         let expose = EXPOSE_INTERNALS.try_with(|e| *e).unwrap_or(false);
+        let mut body = ErrorBody {
+            detail: String::new(),
+            error: ErrorInfo::new(code, String::new(), None),
+            required: None,
+            available: None,
+            deficit: None,
+        };
         let (message, details) = match &self {
             Self::Internal(cause) => {
                 tracing::error!(error = ?cause, "request failed");
@@ -115,34 +193,25 @@ impl IntoResponse for ApiError {
             Self::InsufficientCredits {
                 required,
                 available,
-            } => (
-                self.to_string(),
-                Some(json!({
-                    "required": required,
-                    "available": available,
-                    "deficit": required - available,
-                })),
-            ),
+            } => {
+                // The 402 fields also sit at the top level, where the frontend looks first.
+                body.required = Some(*required);
+                body.available = Some(*available);
+                body.deficit = Some(required - available);
+                (
+                    self.to_string(),
+                    Some(json!({
+                        "required": required,
+                        "available": available,
+                        "deficit": required - available,
+                    })),
+                )
+            }
             other => (other.to_string(), None),
         };
-        let mut error = json!({
-            "code": code,
-            "message": message,
-            "timestamp": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        });
-        if let Some(id) = current_request_id() {
-            error["request_id"] = json!(id);
-        }
-        let mut body = json!({ "detail": message, "error": error });
-        if let Some(details) = details {
-            // The 402 fields also sit at the top level, where the frontend looks first.
-            if let Self::InsufficientCredits { .. } = self {
-                for key in ["required", "available", "deficit"] {
-                    body[key] = details[key].clone();
-                }
-            }
-            body["error"]["details"] = details;
-        }
+        body.detail.clone_from(&message);
+        body.error.message = message;
+        body.error.details = details;
         let mut response = (status, Json(body)).into_response();
         if status == StatusCode::UNAUTHORIZED {
             response

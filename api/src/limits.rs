@@ -37,7 +37,7 @@ pub enum LimitClass {
 
 impl LimitClass {
     /// Which class a route belongs to, by method and route pattern.
-    fn of(method: &Method, route: &str) -> Option<Self> {
+    pub fn of(method: &Method, route: &str) -> Option<Self> {
         if method != Method::POST && route != "/api/chats/{chat_id}/stats" {
             return None;
         }

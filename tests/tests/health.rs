@@ -168,3 +168,87 @@ async fn ready_names_temporal_when_it_is_down() {
     // The worker cannot reach its server any more; don't wait for a graceful stop.
     app.database.drop_now().await;
 }
+
+/// The document lists the statuses the shared layers add, with the one error body as a named
+/// schema (what `scripts/contract` checks against the running app, here without schemathesis).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_openapi_document_lists_the_shared_statuses() {
+    let app = TestApp::spawn().await;
+    let spec = json(app.get("/openapi.json", None).await).await;
+    assert!(spec["components"]["schemas"]["ErrorBody"].is_object());
+    let retry_after = &spec["components"]["responses"]["TooManyRequests"]["headers"]["Retry-After"];
+    assert_eq!(retry_after["schema"]["type"], "integer", "{retry_after}");
+
+    let op = |path: &str, method: &str| spec["paths"][path][method].clone();
+    let statuses = |path: &str, method: &str| -> Vec<String> {
+        let op = op(path, method);
+        let responses = op["responses"]
+            .as_object()
+            .unwrap_or_else(|| panic!("{method} {path}"));
+        responses.keys().cloned().collect()
+    };
+    for (path, method) in [
+        ("/api/credits/balance", "get"),
+        ("/api/chats/upload", "post"),
+        ("/api/insights/unlock", "post"),
+    ] {
+        let got = statuses(path, method);
+        for status in ["401", "408", "500", "503"] {
+            assert!(got.contains(&status.to_owned()), "{method} {path}: {got:?}");
+        }
+    }
+    assert!(!statuses("/api/credits/balance", "get").contains(&"422".to_owned()));
+    assert!(statuses("/api/credits/transactions", "get").contains(&"422".to_owned()));
+    assert!(statuses("/api/chats/upload", "post").contains(&"429".to_owned()));
+    assert!(!statuses("/api/categories", "get").contains(&"401".to_owned()));
+    assert!(!statuses("/api/payments/webhooks/stripe", "post").contains(&"422".to_owned()));
+
+    // Every error response points at the named body, never a bare object.
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            for (status, response) in op["responses"].as_object().unwrap() {
+                if status.starts_with('2') || response.get("$ref").is_some() {
+                    continue;
+                }
+                let schema = &response["content"]["application/json"]["schema"];
+                assert!(
+                    schema["$ref"].as_str().is_some(),
+                    "{method} {path} {status}: {schema}"
+                );
+            }
+        }
+    }
+
+    let params = op("/api/credits/transactions", "get")["parameters"].clone();
+    let limit = params
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "limit")
+        .unwrap();
+    assert_eq!(limit["schema"]["minimum"], 1);
+    assert_eq!(limit["schema"]["maximum"], 100);
+    let upload = &op("/api/chats/upload", "post")["requestBody"]["content"]["multipart/form-data"];
+    assert!(upload["schema"]["$ref"].as_str().is_some(), "{upload}");
+    let form = &spec["components"]["schemas"]["UploadForm"];
+    assert_eq!(form["required"], serde_json::json!(["file"]), "{form}");
+    assert_eq!(form["properties"]["file"]["format"], "binary", "{form}");
+}
+
+/// PostgreSQL refuses U+0000 in text; a request carrying one is the client's mistake (422 in
+/// the one body), not a 500. Found by schemathesis.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_nul_character_in_text_input_is_a_422() {
+    let app = TestApp::spawn().await;
+    let token = app.token("nul_user");
+    for (path, token) in [
+        ("/api/categories/a%00b/insights", None),
+        ("/api/insights/jobs/a%00b/status", Some(token.as_str())),
+    ] {
+        let response = app.get(path, token).await;
+        assert_eq!(response.status(), 422, "{path}");
+        let body = json(response).await;
+        assert_error_shape(&body);
+        assert!(body["detail"].as_str().unwrap().contains("NUL"), "{body}");
+    }
+}

@@ -1102,6 +1102,29 @@ async fn signed_but_unreadable_webhooks_are_acknowledged_and_kept() {
     // An unsigned one is still a 400, and is not kept.
     let response = shop.razorpay_webhook(&body, Some("evt_odd"), None).await;
     assert_eq!(response.status(), 400);
+
+    // PostgreSQL stores no U+0000: a signed event carrying one, readable or not, is kept with
+    // U+FFFD in its place and acknowledged, never a 500 (found by schemathesis).
+    let readable = razorpay_paid("payment.captured", "order_\u{0}nul", "pay_nul", 39_900);
+    for (body, event) in [
+        (readable, "evt_nul"),
+        (
+            br#"{"odd": "a\u0000b", "k\u0000": 1}"#.to_vec(),
+            "evt_nul_2",
+        ),
+    ] {
+        let sig = razorpay_signature(&body);
+        let response = shop.razorpay_webhook(&body, Some(event), Some(&sig)).await;
+        assert_eq!(response.status(), 200, "{}", String::from_utf8_lossy(&body));
+        assert_eq!(json(response).await["outcome"], "unparsable");
+    }
+    let kept = shop
+        .count(
+            "SELECT COUNT(*) FROM webhook_events WHERE event_type = $1",
+            "unparsable",
+        )
+        .await;
+    assert_eq!(kept, 3);
     shop.app.stop().await;
 }
 

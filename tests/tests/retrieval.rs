@@ -387,6 +387,19 @@ async fn index_query_and_delete_through_the_api() {
     )
     .await;
     assert_eq!(bad.status(), 422);
+    // JSON Schema's `integer` includes 4.0 (schemathesis sends it); 2.5 and -1 are refused.
+    let whole =
+        serde_json::json!({"chat_id": chat, "question": "plan the trip to Goa", "top_k": 4.0});
+    let whole = json(rag(&app, &token, whole).await).await;
+    assert_eq!(whole["excerpts"], first["excerpts"], "{whole}");
+    for top_k in [
+        serde_json::json!(2.5),
+        serde_json::json!(-1),
+        serde_json::json!(51),
+    ] {
+        let body = serde_json::json!({"chat_id": chat, "question": "trip", "top_k": top_k});
+        assert_eq!(rag(&app, &token, body).await.status(), 422, "top_k {top_k}");
+    }
 
     let deleted = app
         .http

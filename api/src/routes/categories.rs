@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use crate::{
     AppState,
-    error::{ApiError, ApiJson, ApiPath, ApiResult},
+    error::{ApiError, ApiJson, ApiPath, ApiResult, ErrorBody},
 };
 
 pub(crate) fn router() -> Router<AppState> {
@@ -110,8 +110,8 @@ pub(crate) async fn list_categories(
 
 /// The insight types of one category (by id or slug), inactive ones included, in display order.
 #[utoipa::path(get, path = "/api/categories/{category}/insights", tag = "categories",
-    params(("category" = String, Path, description = "Category id (UUID) or slug")),
-    responses((status = 200, body = Vec<InsightTypeResponse>), (status = 404, body = Object)))]
+    params(("category" = String, Path, pattern = r"^[^\u0000]*$", description = "Category id (UUID) or slug")),
+    responses((status = 200, body = Vec<InsightTypeResponse>), (status = 404, body = ErrorBody)))]
 #[tracing::instrument(skip(state), err(Debug))]
 pub(crate) async fn category_insights(
     State(state): State<AppState>,

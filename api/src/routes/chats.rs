@@ -20,7 +20,7 @@ use uuid::Uuid;
 use crate::{
     AppState,
     auth::AuthUser,
-    error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult},
+    error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult, ErrorBody},
 };
 
 /// Multipart framing around the file (boundaries, headers, the category field).
@@ -440,13 +440,28 @@ async fn read_upload(
     Ok((file, category))
 }
 
+/// The upload form; parts other than these two are ignored.
+#[derive(ToSchema)]
+#[allow(dead_code)] // a schema only: `read_upload` streams the parts itself
+pub(crate) struct UploadForm {
+    /// The chat export (`.txt` or `.zip`, recognised by content), at most `MAX_UPLOAD_BYTES`
+    /// (413 beyond). A file that is not a chat export is a 400.
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+    /// A category id; blank is the same as absent. An unknown category is a 404.
+    #[schema(value_type = String, format = Uuid, required = false)]
+    category_id: Option<String>,
+}
+
 /// Uploads a WhatsApp export (`.txt` or `.zip`, recognised by content, at most 25 MiB). The
 /// chat is parsed, its statistics computed and its content stored encrypted, all or nothing.
 #[utoipa::path(post, path = "/api/chats/upload", tag = "chats", security(("bearer" = [])),
-    request_body(content_type = "multipart/form-data", description = "`file`: the export; `category_id` (optional): a category UUID"),
-    responses((status = 200, body = ChatResponse), (status = 400, body = Object, description = "Not a chat export"),
-        (status = 401, body = Object), (status = 404, body = Object, description = "Unknown category"),
-        (status = 413, body = Object), (status = 422, body = Object)))]
+    request_body(content = UploadForm, content_type = "multipart/form-data"),
+    responses((status = 200, body = ChatResponse),
+        (status = 400, body = ErrorBody, description = "Not a chat export, or one that cannot be read"),
+        (status = 404, body = ErrorBody, description = "Unknown category"),
+        (status = 413, body = ErrorBody, description = "The file, or the chat text a zip unpacks to, is too large"),
+        (status = 422, body = ErrorBody, description = "No `file` part, not multipart, `category_id` not a UUID, or too many messages or participants")))]
 #[tracing::instrument(skip_all, fields(user_id = %user.user_id, chat_id), err(Debug))]
 pub(crate) async fn upload_chat(
     State(state): State<AppState>,
@@ -632,7 +647,7 @@ async fn upload_budget(
 
 /// The caller's chats, newest first (deleted ones excluded).
 #[utoipa::path(get, path = "/api/chats", tag = "chats", security(("bearer" = [])),
-    responses((status = 200, body = Vec<ChatResponse>), (status = 401, body = Object)))]
+    responses((status = 200, body = Vec<ChatResponse>)))]
 #[tracing::instrument(skip_all, fields(user_id = %user.user_id), err(Debug))]
 pub(crate) async fn list_chats(
     State(state): State<AppState>,
@@ -654,7 +669,7 @@ pub(crate) async fn list_chats(
 /// One of the caller's chats.
 #[utoipa::path(get, path = "/api/chats/{chat_id}", tag = "chats", security(("bearer" = [])),
     params(("chat_id" = Uuid, Path)),
-    responses((status = 200, body = ChatResponse), (status = 404, body = Object), (status = 422, body = Object)))]
+    responses((status = 200, body = ChatResponse), (status = 404, body = ErrorBody)))]
 #[tracing::instrument(skip(state, user), err(Debug))]
 pub(crate) async fn get_chat(
     State(state): State<AppState>,
@@ -668,11 +683,15 @@ pub(crate) async fn get_chat(
     ))
 }
 
+/// Out-of-range values are refused with a 422, not clamped.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct MessagePage {
     /// 1–1000, default 200.
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<i64>,
-    /// `next_cursor` of the previous page.
+    /// `next_cursor` of the previous page (digits); absent or empty: the first page.
+    #[param(pattern = r"^[0-9]{0,18}$")]
     cursor: Option<String>,
 }
 
@@ -683,7 +702,9 @@ pub(crate) struct MessageResponse {
     /// `null` for lines WhatsApp wrote itself.
     sender: Option<String>,
     content: String,
-    /// Wall-clock time as written in the export (no zone).
+    /// Wall-clock time as written in the export, without an offset (`2024-03-01T21:15:00`),
+    /// so not an RFC 3339 `date-time`.
+    #[schema(value_type = String, pattern = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?$")]
     timestamp: NaiveDateTime,
     /// The cursor of this message (not part of the JSON: `next_cursor` carries it).
     #[serde(skip)]
@@ -701,7 +722,7 @@ pub(crate) struct MessagesResponse {
 /// chat is read, whatever the page size).
 #[utoipa::path(get, path = "/api/chats/{chat_id}/messages", tag = "chats", security(("bearer" = [])),
     params(("chat_id" = Uuid, Path), MessagePage),
-    responses((status = 200, body = MessagesResponse), (status = 404, body = Object), (status = 422, body = Object)))]
+    responses((status = 200, body = MessagesResponse), (status = 404, body = ErrorBody)))]
 #[tracing::instrument(skip(state, user), err(Debug))]
 pub(crate) async fn list_messages(
     State(state): State<AppState>,
@@ -723,11 +744,11 @@ pub(crate) async fn list_messages(
     }
     let after: i64 = match page.cursor.as_deref() {
         None | Some("") => -1,
-        Some(c) => c
-            .parse()
-            .ok()
-            .filter(|n: &i64| *n >= 0)
-            .ok_or_else(|| invalid("cursor", "is not a cursor this API returned"))?,
+        // Only what `next_cursor` can hold: up to 18 digits (so it fits an i64), no sign.
+        Some(c) if c.len() <= 18 && c.bytes().all(|b| b.is_ascii_digit()) => {
+            c.parse().map_err(anyhow::Error::from)?
+        }
+        Some(_) => return Err(invalid("cursor", "is not a cursor this API returned")),
     };
     let senders = chat_senders(&state.cipher, &chat)?;
     let limit = limit as usize;
@@ -840,7 +861,7 @@ pub(crate) struct VectorStatusResponse {
 /// Whether the chat is indexed for retrieval.
 #[utoipa::path(get, path = "/api/chats/{chat_id}/vector-status", tag = "chats", security(("bearer" = [])),
     params(("chat_id" = Uuid, Path)),
-    responses((status = 200, body = VectorStatusResponse), (status = 404, body = Object)))]
+    responses((status = 200, body = VectorStatusResponse), (status = 404, body = ErrorBody)))]
 #[tracing::instrument(skip(state, user), err(Debug))]
 pub(crate) async fn vector_status(
     State(state): State<AppState>,
@@ -868,7 +889,7 @@ pub(crate) struct DeleteChatResponse {
 /// lose the link). Gone at once, not soft-deleted.
 #[utoipa::path(delete, path = "/api/chats/{chat_id}", tag = "chats", security(("bearer" = [])),
     params(("chat_id" = Uuid, Path)),
-    responses((status = 200, body = DeleteChatResponse), (status = 404, body = Object)))]
+    responses((status = 200, body = DeleteChatResponse), (status = 404, body = ErrorBody)))]
 #[tracing::instrument(skip(state, user), err(Debug))]
 pub(crate) async fn delete_chat(
     State(state): State<AppState>,
@@ -997,7 +1018,7 @@ fn public_subset(
 
 /// Lets anyone with the link see this chat's statistics (not its messages).
 #[utoipa::path(post, path = "/api/chats/{chat_id}/share", tag = "chats", security(("bearer" = [])),
-    params(("chat_id" = Uuid, Path)), responses((status = 200, body = ShareResponse), (status = 404, body = Object)))]
+    params(("chat_id" = Uuid, Path)), responses((status = 200, body = ShareResponse), (status = 404, body = ErrorBody)))]
 #[tracing::instrument(skip(state, user), err(Debug))]
 pub(crate) async fn share_chat(
     State(state): State<AppState>,
@@ -1009,7 +1030,7 @@ pub(crate) async fn share_chat(
 
 /// Makes the statistics private again.
 #[utoipa::path(delete, path = "/api/chats/{chat_id}/share", tag = "chats", security(("bearer" = [])),
-    params(("chat_id" = Uuid, Path)), responses((status = 200, body = ShareResponse), (status = 404, body = Object)))]
+    params(("chat_id" = Uuid, Path)), responses((status = 200, body = ShareResponse), (status = 404, body = ErrorBody)))]
 #[tracing::instrument(skip(state, user), err(Debug))]
 pub(crate) async fn unshare_chat(
     State(state): State<AppState>,
@@ -1033,7 +1054,7 @@ pub(crate) struct PublicStatsResponse {
 /// Public (no sign-in): the statistics of a chat its owner shared; 404 otherwise.
 #[utoipa::path(get, path = "/api/chats/{chat_id}/stats", tag = "chats",
     params(("chat_id" = Uuid, Path)),
-    responses((status = 200, body = PublicStatsResponse), (status = 404, body = Object)))]
+    responses((status = 200, body = PublicStatsResponse), (status = 404, body = ErrorBody)))]
 #[tracing::instrument(skip(state), err(Debug))]
 pub(crate) async fn public_stats(
     State(state): State<AppState>,

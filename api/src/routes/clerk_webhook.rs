@@ -14,9 +14,10 @@ use serde_json::Value;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::payments::storable;
 use crate::{
     AppState,
-    error::{ApiError, ApiJson, ApiResult},
+    error::{ApiError, ApiJson, ApiResult, ErrorBody},
 };
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -37,8 +38,8 @@ fn header<'a>(headers: &'a HeaderMap, names: [&str; 2]) -> Option<&'a str> {
 #[utoipa::path(post, path = "/api/webhooks/clerk", tag = "users",
     params(("svix-id" = String, Header), ("svix-timestamp" = String, Header),
            ("svix-signature" = String, Header, description = "v1,<base64 HMAC-SHA256>, space-separated")),
-    request_body(content = String, content_type = "application/json"),
-    responses((status = 200, body = ClerkAck), (status = 400, body = Object), (status = 503, body = Object)))]
+    request_body(content = Object, content_type = "application/json", description = "The provider's event as it sent it; the signature is checked on these exact bytes. A correctly signed event that cannot be used is acknowledged (200) and kept for an operator."),
+    responses((status = 200, body = ClerkAck), (status = 400, body = ErrorBody), (status = 503, body = ErrorBody)))]
 #[tracing::instrument(skip_all, err(Debug))]
 pub(crate) async fn clerk_webhook(
     State(state): State<AppState>,
@@ -80,7 +81,8 @@ async fn receive(
             ApiError::BadRequest(format!("Invalid Clerk webhook: {e}."))
         })?
         .to_owned();
-    let event: Value = serde_json::from_slice(&body).unwrap_or_default();
+    // Stored as jsonb, which refuses U+0000: such characters are replaced, not a 500.
+    let event = storable(serde_json::from_slice::<Value>(&body).unwrap_or_default());
     let kind = event["type"].as_str().unwrap_or("unknown").to_owned();
     let first: bool = sqlx::query_scalar(
         r#"INSERT INTO webhook_events (id, provider, event_id, event_type, payload)

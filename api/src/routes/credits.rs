@@ -31,7 +31,7 @@ pub(crate) struct BalanceResponse {
 
 /// The signed-in user's coin balance.
 #[utoipa::path(get, path = "/api/credits/balance", tag = "credits", security(("bearer" = [])),
-    responses((status = 200, body = BalanceResponse), (status = 401, body = Object)))]
+    responses((status = 200, body = BalanceResponse)))]
 #[tracing::instrument(skip_all, fields(user_id = %user.user_id), err(Debug))]
 pub(crate) async fn balance(
     State(state): State<AppState>,
@@ -54,11 +54,15 @@ pub(crate) async fn balance(
     }))
 }
 
+/// Out-of-range values are refused with a 422, not clamped.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct Page {
     /// 1–100, default 50.
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<i64>,
     /// ≥ 0, default 0.
+    #[param(minimum = 0)]
     offset: Option<i64>,
 }
 
@@ -94,7 +98,7 @@ fn out_of_range(field: &str, rule: &str) -> ApiError {
 
 /// The signed-in user's ledger, newest first.
 #[utoipa::path(get, path = "/api/credits/transactions", tag = "credits", params(Page), security(("bearer" = [])),
-    responses((status = 200, body = TransactionsResponse), (status = 401, body = Object), (status = 422, body = Object)))]
+    responses((status = 200, body = TransactionsResponse)))]
 #[tracing::instrument(skip_all, fields(user_id = %user.user_id), err(Debug))]
 pub(crate) async fn transactions(
     State(state): State<AppState>,

@@ -1,11 +1,18 @@
 //! Liveness, readiness and pool statistics.
 
-use axum::{Json, Router, extract::State, http::StatusCode, response::IntoResponse, routing::get};
+use std::collections::BTreeMap;
+
+use axum::{
+    Json, Router,
+    extract::State,
+    http::StatusCode,
+    response::{IntoResponse, Response},
+    routing::get,
+};
 use serde::Serialize;
-use serde_json::{Value, json};
 use utoipa::ToSchema;
 
-use crate::{AppState, middleware::current_request_id};
+use crate::{AppState, error::ErrorInfo};
 
 pub(crate) const VERSION: &str = env!("CARGO_PKG_VERSION");
 
@@ -51,13 +58,44 @@ pub(crate) async fn health(State(state): State<AppState>) -> Json<HealthResponse
     })
 }
 
+/// One dependency's state in `/health/ready`.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct CheckResult {
+    /// `ok` or `down`.
+    status: &'static str,
+    /// Why it is down (for operators).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
+}
+
+/// `/health/ready` when every dependency answered.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct Ready {
+    /// `ready`.
+    status: &'static str,
+    /// By dependency: `postgres`, `temporal`, …
+    checks: BTreeMap<&'static str, CheckResult>,
+}
+
+/// `/health/ready` when a dependency is down: the one error body's `detail` and `error`, with
+/// the checks beside them.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct NotReady {
+    /// `not_ready`.
+    status: &'static str,
+    /// Names what is down.
+    detail: String,
+    checks: BTreeMap<&'static str, CheckResult>,
+    error: ErrorInfo,
+}
+
 /// Readiness: Postgres and every other dependency (Temporal …) answer. 503 names what is down.
 #[utoipa::path(get, path = "/health/ready", tag = "health", responses(
-    (status = 200, description = "Every dependency answered", body = Object),
-    (status = 503, description = "A dependency is down; `detail` names it", body = Object),
+    (status = 200, description = "Every dependency answered", body = Ready),
+    (status = 503, description = "A dependency is down; `detail` names it", body = NotReady),
 ))]
-pub(crate) async fn ready(State(state): State<AppState>) -> impl IntoResponse {
-    let mut checks = serde_json::Map::new();
+pub(crate) async fn ready(State(state): State<AppState>) -> Response {
+    let mut checks = BTreeMap::new();
     let mut down = Vec::new();
     let db = tokio::time::timeout(
         std::time::Duration::from_secs(3),
@@ -78,29 +116,38 @@ pub(crate) async fn ready(State(state): State<AppState>) -> impl IntoResponse {
     }
     for (name, result) in results {
         let entry = match result {
-            Ok(()) => json!({"status": "ok"}),
+            Ok(()) => CheckResult {
+                status: "ok",
+                reason: None,
+            },
             Err(reason) => {
                 down.push(format!("{name} ({reason})"));
-                json!({"status": "down", "reason": reason})
+                CheckResult {
+                    status: "down",
+                    reason: Some(reason),
+                }
             }
         };
-        checks.insert(name.to_owned(), entry);
+        checks.insert(name, entry);
     }
     if down.is_empty() {
-        (
+        return (
             StatusCode::OK,
-            Json(json!({"status": "ready", "checks": checks})),
+            Json(Ready {
+                status: "ready",
+                checks,
+            }),
         )
-    } else {
-        let detail = format!("Not ready: {} is down.", down.join(", "));
-        let body: Value = json!({
-            "status": "not_ready",
-            "detail": detail,
-            "checks": checks,
-            "error": {"code": "ERR_2002", "message": detail, "request_id": current_request_id()},
-        });
-        (StatusCode::SERVICE_UNAVAILABLE, Json(body))
+            .into_response();
     }
+    let detail = format!("Not ready: {} is down.", down.join(", "));
+    let body = NotReady {
+        status: "not_ready",
+        error: ErrorInfo::new("ERR_2002", detail.clone(), None),
+        detail,
+        checks,
+    };
+    (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
 }
 
 #[derive(Serialize, ToSchema)]

@@ -33,7 +33,7 @@ use uuid::Uuid;
 use crate::{
     AppState,
     auth::AuthUser,
-    error::{ApiError, ApiJson, ApiPath, ApiResult},
+    error::{ApiError, ApiJson, ApiPath, ApiResult, ErrorBody},
 };
 
 pub(crate) fn router() -> Router<AppState> {
@@ -44,6 +44,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/insights/{insight_id}/retry", post(retry_insight))
 }
 
+/// Fields not listed here are ignored.
 #[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct UnlockRequest {
     chat_id: Uuid,
@@ -140,10 +141,10 @@ async fn load_types(state: &AppState, category_id: Uuid) -> ApiResult<Vec<Unlock
 /// held); the same request while one runs → the same job; an unlocked category → 409.
 #[utoipa::path(post, path = "/api/insights/unlock", tag = "insights", request_body = UnlockRequest,
     security(("bearer" = [])),
-    responses((status = 200, body = UnlockResponse), (status = 402, body = Object, description = "Not enough coins: {required, available, deficit}"),
-        (status = 403, body = Object, description = "The account is on hold (a reversed payment)"),
-        (status = 404, body = Object), (status = 409, body = Object, description = "Already unlocked, another unlock running, or the chat does not fit the category"),
-        (status = 503, body = Object)))]
+    responses((status = 200, body = UnlockResponse), (status = 402, body = ErrorBody, description = "Not enough coins: {required, available, deficit}"),
+        (status = 403, body = ErrorBody, description = "The account is on hold (a reversed payment)"),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "Already unlocked, another unlock running, or the chat does not fit the category"),
+        (status = 503, body = ErrorBody)))]
 #[tracing::instrument(skip_all, fields(user_id = %user.user_id, chat_id = %body.chat_id, category_id = %body.category_id), err(Debug))]
 pub(crate) async fn unlock(
     State(state): State<AppState>,
@@ -515,8 +516,8 @@ pub(crate) struct JobStatusResponse {
 /// A job's progress: live from the workflow while it runs, from the database afterwards (or
 /// when the workflow cannot be asked).
 #[utoipa::path(get, path = "/api/insights/jobs/{job_id}/status", tag = "insights", security(("bearer" = [])),
-    params(("job_id" = String, Path)),
-    responses((status = 200, body = JobStatusResponse), (status = 404, body = Object)))]
+    params(("job_id" = String, Path, pattern = r"^[^\u0000]*$", description = "The `job_id` an unlock returned")),
+    responses((status = 200, body = JobStatusResponse), (status = 404, body = ErrorBody)))]
 #[tracing::instrument(skip(state, user), err(Debug))]
 pub(crate) async fn job_status(
     State(state): State<AppState>,
@@ -699,7 +700,7 @@ struct InsightRow {
 /// A chat's insights (of its current category, in display order) and the generation status.
 #[utoipa::path(get, path = "/api/insights/chats/{chat_id}", tag = "insights", security(("bearer" = [])),
     params(("chat_id" = Uuid, Path)),
-    responses((status = 200, body = ChatInsightsResponse), (status = 404, body = Object)))]
+    responses((status = 200, body = ChatInsightsResponse), (status = 404, body = ErrorBody)))]
 #[tracing::instrument(skip(state, user), err(Debug))]
 pub(crate) async fn chat_insights(
     State(state): State<AppState>,
@@ -861,7 +862,7 @@ pub(crate) struct RetryResponse {
 /// paid unlock (not refunded), at most three times.
 #[utoipa::path(post, path = "/api/insights/{insight_id}/retry", tag = "insights", security(("bearer" = [])),
     params(("insight_id" = Uuid, Path)),
-    responses((status = 200, body = RetryResponse), (status = 404, body = Object), (status = 409, body = Object)))]
+    responses((status = 200, body = RetryResponse), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 #[tracing::instrument(skip(state, user), err(Debug))]
 pub(crate) async fn retry_insight(
     State(state): State<AppState>,

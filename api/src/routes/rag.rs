@@ -14,7 +14,7 @@ use uuid::Uuid;
 use crate::{
     AppState, Retrieval,
     auth::AuthUser,
-    error::{ApiError, ApiJson, ApiResult},
+    error::{ApiError, ApiJson, ApiResult, ErrorBody},
 };
 
 /// Most excerpts one query may ask for.
@@ -26,13 +26,38 @@ pub(crate) fn router() -> Router<AppState> {
     Router::new().route("/rag/query", post(rag_query))
 }
 
+/// Fields not listed here are ignored.
 #[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct RagQueryRequest {
     chat_id: Uuid,
-    /// What to look for, in the chat's own words if possible ("plans for the trip").
+    /// What to look for, in the chat's own words if possible ("plans for the trip"): 1 to
+    /// 2000 characters, not all whitespace (it is trimmed before the search).
+    #[schema(
+        min_length = 1,
+        max_length = 2000,
+        pattern = r"[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+    )]
     question: String,
     /// 1–50; default `RAG_TOP_K`.
+    #[serde(default, deserialize_with = "whole_number")]
+    #[schema(minimum = 1, maximum = 50)]
     top_k: Option<usize>,
+}
+
+/// JSON Schema's `integer` includes `3.0`, serde's `usize` does not: any number without a
+/// fractional part is accepted, so the handler takes what its document promises. A negative
+/// number becomes 0, which the range check then refuses with its own sentence.
+fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<usize>, D::Error> {
+    let Some(n) = Option::<serde_json::Number>::deserialize(d)? else {
+        return Ok(None);
+    };
+    if let Some(u) = n.as_u64() {
+        return Ok(Some(usize::try_from(u).unwrap_or(usize::MAX)));
+    }
+    match n.as_f64() {
+        Some(f) if f.fract() == 0.0 => Ok(Some(if f < 0.0 { 0 } else { f as usize })),
+        _ => Err(serde::de::Error::custom("top_k must be a whole number")),
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -74,9 +99,8 @@ fn provider_error(e: ProviderError) -> ApiError {
 #[utoipa::path(post, path = "/api/rag/query", tag = "rag", security(("bearer" = [])),
     request_body = RagQueryRequest,
     responses((status = 200, body = RagQueryResponse),
-        (status = 404, body = Object, description = "No such chat for this user"),
-        (status = 409, body = Object, description = "The chat is not indexed yet (unlock insights first)"),
-        (status = 422, body = Object), (status = 503, body = Object)))]
+        (status = 404, body = ErrorBody, description = "No such chat for this user"),
+        (status = 409, body = ErrorBody, description = "The chat is not indexed yet (unlock insights first)"), (status = 503, body = ErrorBody)))]
 #[tracing::instrument(skip_all, fields(user_id = %user.user_id, chat_id = %body.chat_id), err(Debug))]
 pub(crate) async fn rag_query(
     State(state): State<AppState>,

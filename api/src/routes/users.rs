@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 use crate::{
     AppState,
     auth::{AuthClaims, AuthUser},
-    error::{ApiError, ApiJson, ApiResult},
+    error::{ApiError, ApiJson, ApiResult, ErrorBody},
     ledger,
 };
 
@@ -23,12 +23,18 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/webhooks/clerk", post(super::clerk_webhook::clerk_webhook))
 }
 
-/// What the frontend sends on every sign-in.
+/// What the frontend sends on every sign-in. Fields not listed here are ignored.
 #[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct UserStore {
-    /// Must equal the token's `sub`.
+    /// Must equal the token's `sub` (else 403).
     user_id: String,
+    /// An address with an `@`, at most 320 characters, no NUL; blank or absent keeps the
+    /// token's email (or the stored one).
     #[serde(default)]
+    #[schema(
+        max_length = 320,
+        pattern = r"^([^\u0000]*@[^\u0000]*|[\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*)$"
+    )]
     email: Option<String>,
     /// Accepted for compatibility; not stored.
     #[serde(default)]
@@ -52,7 +58,7 @@ pub(crate) struct UserOut {
 /// a deleted account. The token's `sub` is the only identity: a different `user_id` is a 403.
 #[utoipa::path(post, path = "/api/users/store", tag = "users", request_body = UserStore,
     security(("bearer" = [])),
-    responses((status = 200, body = UserOut), (status = 401, body = Object), (status = 403, body = Object), (status = 422, body = Object)))]
+    responses((status = 200, body = UserOut), (status = 403, body = ErrorBody)))]
 #[tracing::instrument(skip_all, fields(user_id = %claims.0.user_id), err(Debug))]
 pub(crate) async fn store_user(
     State(state): State<AppState>,
@@ -71,7 +77,7 @@ pub(crate) async fn store_user(
         .or(token.email.as_deref())
         .map(str::trim)
         .filter(|e| !e.is_empty());
-    if email.is_some_and(|e| e.len() > 320 || !e.contains('@')) {
+    if email.is_some_and(|e| e.chars().count() > 320 || !e.contains('@')) {
         return Err(ApiError::invalid_field(
             "body.email",
             "not an email address",
@@ -110,7 +116,7 @@ pub(crate) struct UserDeleteResponse {
 /// email is forgotten and the user is marked deleted. The coin ledger and payment records are
 /// kept, as accounting requires. The Clerk user is deleted too when Clerk is configured.
 #[utoipa::path(delete, path = "/api/users/delete-account", tag = "users", security(("bearer" = [])),
-    responses((status = 200, body = UserDeleteResponse), (status = 401, body = Object)))]
+    responses((status = 200, body = UserDeleteResponse)))]
 #[tracing::instrument(skip_all, fields(user_id = %user.user_id), err(Debug))]
 pub(crate) async fn delete_account(
     State(state): State<AppState>,

@@ -18,7 +18,7 @@ pub use vendors::{
 
 pub(crate) use orders::{__path_create_order, __path_get_order};
 pub(crate) use verify::__path_verify_razorpay;
-pub(crate) use webhooks::{__path_razorpay_webhook, __path_stripe_webhook};
+pub(crate) use webhooks::{__path_razorpay_webhook, __path_stripe_webhook, storable};
 
 use crate::{AppState, error::ApiError};
 

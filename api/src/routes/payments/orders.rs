@@ -12,21 +12,35 @@ use super::vendors::{NewPaymentIntent, NewRazorpayOrder, VendorError};
 use crate::{
     AppState,
     auth::AuthUser,
-    error::{ApiError, ApiJson, ApiPath, ApiResult},
+    error::{ApiError, ApiJson, ApiPath, ApiResult, ErrorBody},
 };
 
 /// Longest accepted client idempotency key.
 const MAX_IDEMPOTENCY_KEY: usize = 200;
 
+/// Fields not listed here are ignored.
 #[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct CreateOrderRequest {
     /// A package id from `GET /api/credits/packages`.
+    #[schema(format = Uuid)]
     package_id: String,
     /// `razorpay` (INR) or `stripe` (USD).
+    #[schema(value_type = ProviderName)]
     provider: String,
-    /// Sending the same key again returns the same order (scoped to the caller).
+    /// Sending the same key again returns the same order (scoped to the caller). At most 200
+    /// characters, no NUL; blank is the same as absent.
     #[serde(default)]
+    #[schema(max_length = 200, pattern = r"^[^\u0000]*$")]
     idempotency_key: Option<String>,
+}
+
+/// A payment provider, as the frontend names it.
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)] // a schema only: the handler parses the name itself, with its own 422
+pub(crate) enum ProviderName {
+    Razorpay,
+    Stripe,
 }
 
 /// The created (or, for a repeated idempotency key, the existing) order.
@@ -121,7 +135,7 @@ impl NewOrder {
             .filter(|k| !k.is_empty());
         if idempotency_key
             .as_ref()
-            .is_some_and(|k| k.len() > MAX_IDEMPOTENCY_KEY)
+            .is_some_and(|k| k.chars().count() > MAX_IDEMPOTENCY_KEY)
         {
             return Err(invalid(
                 "idempotency_key",
@@ -141,8 +155,8 @@ impl NewOrder {
 /// provider's webhook reports the payment.
 #[utoipa::path(post, path = "/api/payments/orders", tag = "payments", request_body = CreateOrderRequest,
     security(("bearer" = [])),
-    responses((status = 200, body = CreateOrderResponse), (status = 401, body = Object), (status = 404, body = Object),
-        (status = 409, body = Object), (status = 422, body = Object), (status = 503, body = Object)))]
+    responses((status = 200, body = CreateOrderResponse), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 503, body = ErrorBody)))]
 #[tracing::instrument(skip_all, fields(user_id = %user.user_id), err(Debug))]
 pub(crate) async fn create_order(
     State(state): State<AppState>,
@@ -320,8 +334,7 @@ fn gateway_error(err: VendorError) -> ApiError {
 /// The caller's order and its status (the frontend polls it after checkout).
 #[utoipa::path(get, path = "/api/payments/orders/{order_id}", tag = "payments",
     params(("order_id" = Uuid, Path, description = "Our order id")), security(("bearer" = [])),
-    responses((status = 200, body = OrderStatusResponse), (status = 401, body = Object), (status = 404, body = Object),
-        (status = 422, body = Object)))]
+    responses((status = 200, body = OrderStatusResponse), (status = 404, body = ErrorBody)))]
 #[tracing::instrument(skip_all, fields(user_id = %user.user_id, %order_id), err(Debug))]
 pub(crate) async fn get_order(
     State(state): State<AppState>,

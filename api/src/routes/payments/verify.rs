@@ -18,13 +18,19 @@ use super::webhooks::{Launch, start};
 use crate::{
     AppState,
     auth::AuthUser,
-    error::{ApiError, ApiJson, ApiResult},
+    error::{ApiError, ApiJson, ApiResult, ErrorBody},
 };
 
+/// What Razorpay's checkout handler received. Fields not listed here are ignored.
 #[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct VerifyRequest {
+    /// `order_…`, an order of the caller's (else 404).
+    #[schema(pattern = r"^[^\u0000]*$")]
     razorpay_order_id: String,
+    /// `pay_…`.
+    #[schema(pattern = r"^[^\u0000]*$")]
     razorpay_payment_id: String,
+    /// Hex HMAC-SHA256 of `order_id|payment_id` (a bad one is a 400).
     razorpay_signature: String,
 }
 
@@ -43,8 +49,8 @@ pub(crate) struct VerifyResponse {
 /// caller's order, and starts crediting if Razorpay confirms the payment is captured.
 #[utoipa::path(post, path = "/api/payments/razorpay/verify", tag = "payments", request_body = VerifyRequest,
     security(("bearer" = [])),
-    responses((status = 200, body = VerifyResponse), (status = 400, body = Object), (status = 401, body = Object),
-        (status = 404, body = Object), (status = 503, body = Object)))]
+    responses((status = 200, body = VerifyResponse), (status = 400, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)))]
 #[tracing::instrument(skip_all, fields(user_id = %user.user_id, payment = %body.razorpay_payment_id), err(Debug))]
 pub(crate) async fn verify_razorpay(
     State(state): State<AppState>,

@@ -35,7 +35,7 @@ use uuid::Uuid;
 
 use crate::{
     AppState,
-    error::{ApiError, ApiJson, ApiResult},
+    error::{ApiError, ApiJson, ApiResult, ErrorBody},
 };
 
 /// The acknowledgement providers get.
@@ -61,8 +61,8 @@ fn rejected(provider: Provider, reason: impl std::fmt::Display) -> ApiError {
 #[utoipa::path(post, path = "/api/payments/webhooks/razorpay", tag = "payments",
     params(("X-Razorpay-Signature" = String, Header, description = "hex HMAC-SHA256 of the raw body"),
            ("X-Razorpay-Event-Id" = Option<String>, Header, description = "dedupe key")),
-    request_body(content = String, content_type = "application/json"),
-    responses((status = 200, body = WebhookAck), (status = 400, body = Object), (status = 503, body = Object)))]
+    request_body(content = Object, content_type = "application/json", description = "The provider's event as it sent it; the signature is checked on these exact bytes. A correctly signed event that cannot be used is acknowledged (200) and kept for an operator."),
+    responses((status = 200, body = WebhookAck), (status = 400, body = ErrorBody), (status = 503, body = ErrorBody)))]
 #[tracing::instrument(skip_all, err(Debug))]
 pub(crate) async fn razorpay_webhook(
     State(state): State<AppState>,
@@ -95,6 +95,7 @@ async fn receive_razorpay(
     )
     .map_err(|e| rejected(provider, e))?;
     match events::parse_razorpay(&body, header(headers, "x-razorpay-event-id")) {
+        Ok(_) if has_nul(&body) => unusable(state, provider, &body, &NUL_REASON).await,
         Ok(event) => process(state, event, &body).await,
         Err(e) => unusable(state, provider, &body, &e).await,
     }
@@ -104,8 +105,8 @@ async fn receive_razorpay(
 /// `charge.refunded`.
 #[utoipa::path(post, path = "/api/payments/webhooks/stripe", tag = "payments",
     params(("Stripe-Signature" = String, Header, description = "t=…,v1=…")),
-    request_body(content = String, content_type = "application/json"),
-    responses((status = 200, body = WebhookAck), (status = 400, body = Object), (status = 503, body = Object)))]
+    request_body(content = Object, content_type = "application/json", description = "The provider's event as it sent it; the signature is checked on these exact bytes. A correctly signed event that cannot be used is acknowledged (200) and kept for an operator."),
+    responses((status = 200, body = WebhookAck), (status = 400, body = ErrorBody), (status = 503, body = ErrorBody)))]
 #[tracing::instrument(skip_all, err(Debug))]
 pub(crate) async fn stripe_webhook(
     State(state): State<AppState>,
@@ -140,8 +141,50 @@ async fn receive_stripe(
     )
     .map_err(|e| rejected(provider, e))?;
     match events::parse_stripe(&body) {
+        Ok(_) if has_nul(&body) => unusable(state, provider, &body, &NUL_REASON).await,
         Ok(event) => process(state, event, &body).await,
         Err(e) => unusable(state, provider, &body, &e).await,
+    }
+}
+
+/// Why an event that carries U+0000 is not processed: PostgreSQL stores no U+0000, in text
+/// or jsonb, so its ids could not be recorded as they are.
+const NUL_REASON: &str = "it contains U+0000, which cannot be stored";
+
+/// Whether a JSON body has U+0000 in a string or a key (`\u0000`).
+fn has_nul(body: &[u8]) -> bool {
+    fn walk(v: &serde_json::Value) -> bool {
+        match v {
+            serde_json::Value::String(s) => s.contains('\0'),
+            serde_json::Value::Array(items) => items.iter().any(walk),
+            serde_json::Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || walk(v)),
+            _ => false,
+        }
+    }
+    serde_json::from_slice(body).is_ok_and(|v| walk(&v))
+}
+
+/// A payload PostgreSQL can store: U+0000, which jsonb refuses (a 500, and the provider
+/// would redeliver for days), becomes U+FFFD in strings and keys. Everything else is kept.
+pub(crate) fn storable(value: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::String(s) => Value::String(without_nul(s)),
+        Value::Array(items) => Value::Array(items.into_iter().map(storable).collect()),
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| (without_nul(k), storable(v)))
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+fn without_nul(s: String) -> String {
+    if s.contains('\0') {
+        s.replace('\0', "\u{FFFD}")
+    } else {
+        s
     }
 }
 
@@ -153,12 +196,13 @@ async fn unusable(
     state: &AppState,
     provider: Provider,
     body: &[u8],
-    why: &events::EventError,
+    why: &(dyn std::fmt::Display + Sync),
 ) -> ApiResult<ApiJson<WebhookAck>> {
     use sha2::Digest;
     tracing::error!(%provider, reason = %why, "a signed webhook could not be read; acknowledged and kept for an operator");
     let payload = serde_json::from_slice::<serde_json::Value>(body)
         .unwrap_or_else(|_| serde_json::json!({ "raw": String::from_utf8_lossy(body) }));
+    let payload = storable(payload);
     sqlx::query(
         r#"INSERT INTO webhook_events (id, provider, event_id, event_type, payload, processed_at, outcome)
            VALUES ($1, $2, $3, 'unparsable', $4, now(), $5)
@@ -168,7 +212,7 @@ async fn unusable(
     .bind(provider.as_str())
     .bind(format!("unparsable:{}", hex::encode(sha2::Sha256::digest(body))))
     .bind(payload)
-    .bind(format!("unparsable: {why}"))
+    .bind(without_nul(format!("unparsable: {why}")))
     .execute(&state.pool)
     .await?;
     Ok(ack("unparsable"))
