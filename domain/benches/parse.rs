@@ -36,6 +36,14 @@ fn run(n: usize) {
     let bytes = text.into_bytes();
     let mb = bytes.len() as f64 / 1e6;
     let reps = if n >= 1_000_000 { 5 } else { 15 };
+    // RELIVCHATS_BENCH_ONLY=parse: the parse loop alone, many times (for a profiler).
+    if std::env::var("RELIVCHATS_BENCH_ONLY").as_deref() == Ok("parse") {
+        let parse = best_of(reps * 4, || {
+            let text = whatsapp::decode(&bytes).expect("generated text decodes");
+            std::hint::black_box(whatsapp::parse(&text));
+        });
+        return report("parse only  ", mb, n, parse);
+    }
     let mut messages = 0;
     let parse = best_of(reps, || {
         let text = whatsapp::decode(&bytes).expect("generated text decodes");

@@ -549,8 +549,27 @@ const SYSTEM_NOTICES: &[&str] = &[
     "Сообщения и звонки защищены сквозным шифрованием",
 ];
 
+/// The notices' first bytes: most bodies are turned away on one look-up here, before the
+/// prefix comparisons (one library call each, for every message of 40 bytes or more, were
+/// 6% of parsing).
+const NOTICE_FIRST_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut i = 0;
+    while i < SYSTEM_NOTICES.len() {
+        table[SYSTEM_NOTICES[i].as_bytes()[0] as usize] = true;
+        i += 1;
+    }
+    table
+};
+
 fn is_system_notice(body: &str) -> bool {
-    body.len() >= 40 && SYSTEM_NOTICES.iter().any(|n| body.starts_with(n))
+    let b = body.as_bytes();
+    b.len() >= 40
+        && NOTICE_FIRST_BYTES[usize::from(b[0])]
+        && SYSTEM_NOTICES.iter().any(|n| {
+            let n = n.as_bytes();
+            n[0] == b[0] && n[1] == b[1] && b.starts_with(n)
+        })
 }
 
 /// Group events iOS writes after a U+200E mark, under the chat's name or under the actor's
