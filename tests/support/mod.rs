@@ -297,6 +297,41 @@ impl TestApp {
     }
 }
 
+/// A two-person chat of 96 messages over 12 days, with enough talk to index and analyse
+/// (a plan, an apology and its repair, affection).
+pub fn two_person_chat() -> String {
+    let lines = [
+        ("Asha", "Good morning! Did you sleep well? ❤️"),
+        (
+            "Ben",
+            "Morning love, yes finally. Big deadline today though 😅",
+        ),
+        (
+            "Asha",
+            "You will crush it. Want to plan the trip to Goa this weekend?",
+        ),
+        ("Ben", "Yes!! Let's book the beach place we talked about"),
+        (
+            "Asha",
+            "Sorry I snapped yesterday, I was stressed about work",
+        ),
+        ("Ben", "It's okay, I get it. Thanks for saying that 🙏"),
+        ("Asha", "Dinner at 8? I'll cook your favourite"),
+        ("Ben", "You're the best 😘 I'll bring dessert"),
+    ];
+    let mut out = String::new();
+    for day in 1..=12 {
+        for (i, (who, text)) in lines.iter().enumerate() {
+            out.push_str(&format!(
+                "{day:02}/03/2024, {:02}:{:02} - {who}: {text}\n",
+                8 + i,
+                (day * 7) % 60
+            ));
+        }
+    }
+    out
+}
+
 /// `target/<profile>/relivchats`, built by `cargo build --workspace --all-targets`
 /// (scripts/test): the tests that run the real binary as a child process use it.
 pub fn relivchats_binary() -> std::path::PathBuf {

@@ -20,34 +20,6 @@ use relivchats_tests::{
 };
 use uuid::Uuid;
 
-/// A two-person chat of 96 messages.
-fn chat() -> String {
-    let lines = [
-        ("Asha", "Good morning! Did you sleep well? ❤️"),
-        ("Ben", "Morning love, yes. Big deadline today though 😅"),
-        ("Asha", "You will crush it. Goa this weekend?"),
-        ("Ben", "Yes!! Let's book the beach place we talked about"),
-        (
-            "Asha",
-            "Sorry I snapped yesterday, I was stressed about work",
-        ),
-        ("Ben", "It's okay, I get it. Thanks for saying that 🙏"),
-        ("Asha", "Dinner at 8? I'll cook your favourite"),
-        ("Ben", "You're the best 😘 I'll bring dessert"),
-    ];
-    let mut out = String::new();
-    for day in 1..=12 {
-        for (i, (who, text)) in lines.iter().enumerate() {
-            out.push_str(&format!(
-                "{day:02}/03/2024, {:02}:{:02} - {who}: {text}\n",
-                8 + i,
-                (day * 7) % 60
-            ));
-        }
-    }
-    out
-}
-
 /// One parsed scrape, plus its text for the label values the parser cannot read.
 struct Metrics {
     text: String,
@@ -171,7 +143,7 @@ async fn an_unlock_moves_the_counters() {
     assert_eq!(before.value("relivchats_build_info", &[]), 1.0);
 
     let token = app.token("metrics-user");
-    let text = chat();
+    let text = relivchats_tests::two_person_chat();
     let chat_id = app.upload_chat(&token, &text).await;
     let category = romantic(&app).await;
     grant(&app, "metrics-user", 400).await;
@@ -484,7 +456,9 @@ async fn the_worker_process_serves_its_own_metrics() {
 async fn settlements_report_their_coins_once_however_often_they_run() {
     let app = TestApp::spawn().await;
     let token = app.token("metrics-ledger");
-    let chat_id = app.upload_chat(&token, &chat()).await;
+    let chat_id = app
+        .upload_chat(&token, &relivchats_tests::two_person_chat())
+        .await;
     let category = romantic(&app).await;
     grant(&app, "metrics-ledger", 400).await;
     let hold = |amount| ReserveInput {

@@ -9,43 +9,11 @@ use relivchats_domain::{
     UserId,
     contracts::unlock::{CaptureInput, RefundInput, ReleaseInput, ReserveInput},
 };
-use relivchats_tests::{TestApp, assert_error_shape, fake_llm::FakeLlm, json, wait_until};
+use relivchats_tests::{
+    TestApp, assert_error_shape, fake_llm::FakeLlm, json, two_person_chat, wait_until,
+};
 use serde_json::Value;
 use uuid::Uuid;
-
-/// A two-person chat with enough talk to index and analyse.
-fn two_person_chat() -> String {
-    let lines = [
-        ("Asha", "Good morning! Did you sleep well? ❤️"),
-        (
-            "Ben",
-            "Morning love, yes finally. Big deadline today though 😅",
-        ),
-        (
-            "Asha",
-            "You will crush it. Want to plan the trip to Goa this weekend?",
-        ),
-        ("Ben", "Yes!! Let's book the beach place we talked about"),
-        (
-            "Asha",
-            "Sorry I snapped yesterday, I was stressed about work",
-        ),
-        ("Ben", "It's okay, I get it. Thanks for saying that 🙏"),
-        ("Asha", "Dinner at 8? I'll cook your favourite"),
-        ("Ben", "You're the best 😘 I'll bring dessert"),
-    ];
-    let mut out = String::new();
-    for day in 1..=12 {
-        for (i, (who, text)) in lines.iter().enumerate() {
-            out.push_str(&format!(
-                "{day:02}/03/2024, {:02}:{:02} - {who}: {text}\n",
-                8 + i,
-                (day * 7) % 60
-            ));
-        }
-    }
-    out
-}
 
 fn group_chat() -> String {
     "01/03/2024, 09:00 - Asha: Hi all\n01/03/2024, 09:01 - Ben: Hey\n01/03/2024, 09:02 - Chen: Hello!\n".to_owned()
