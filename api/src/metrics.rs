@@ -76,6 +76,21 @@ fn presents(headers: &HeaderMap, expected: &str) -> bool {
         .is_some_and(|given| bool::from(given.trim().as_bytes().ct_eq(expected.as_bytes())))
 }
 
+/// Counts one webhook delivery by its answer (`outcome` reads the acknowledged outcome) and
+/// hands the answer on unchanged.
+pub(crate) fn count_delivery<T>(
+    metrics: &Metrics,
+    provider: &'static str,
+    result: crate::error::ApiResult<crate::error::ApiJson<T>>,
+    outcome: fn(&T) -> &str,
+) -> crate::error::ApiResult<crate::error::ApiJson<T>> {
+    metrics.webhook_delivery(
+        provider,
+        webhook_result(result.as_ref().map(|ack| outcome(&ack.0))),
+    );
+    result
+}
+
 /// The `result` label of `relivchats_webhook_deliveries_total`: the acknowledged outcome, or
 /// why the delivery was refused (`rejected`: a bad signature or body, 400; `unavailable`:
 /// not configured or Temporal down, 503, which the provider retries).

@@ -47,11 +47,9 @@ pub(crate) async fn clerk_webhook(
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<ApiJson<ClerkAck>> {
     let result = receive(&state, &headers, body).await;
-    let outcome = result.as_ref().map(|ack| ack.0.outcome.as_str());
-    state
-        .metrics
-        .webhook_delivery("clerk", crate::metrics::webhook_result(outcome));
-    result
+    crate::metrics::count_delivery(&state.metrics, "clerk", result, |ack: &ClerkAck| {
+        &ack.outcome
+    })
 }
 
 async fn receive(

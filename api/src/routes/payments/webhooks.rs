@@ -70,11 +70,9 @@ pub(crate) async fn razorpay_webhook(
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<ApiJson<WebhookAck>> {
     let result = receive_razorpay(&state, &headers, body).await;
-    let outcome = result.as_ref().map(|ack| ack.0.outcome.as_str());
-    state
-        .metrics
-        .webhook_delivery("razorpay", crate::metrics::webhook_result(outcome));
-    result
+    crate::metrics::count_delivery(&state.metrics, "razorpay", result, |ack: &WebhookAck| {
+        &ack.outcome
+    })
 }
 
 async fn receive_razorpay(
@@ -114,11 +112,9 @@ pub(crate) async fn stripe_webhook(
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<ApiJson<WebhookAck>> {
     let result = receive_stripe(&state, &headers, body).await;
-    let outcome = result.as_ref().map(|ack| ack.0.outcome.as_str());
-    state
-        .metrics
-        .webhook_delivery("stripe", crate::metrics::webhook_result(outcome));
-    result
+    crate::metrics::count_delivery(&state.metrics, "stripe", result, |ack: &WebhookAck| {
+        &ack.outcome
+    })
 }
 
 async fn receive_stripe(
