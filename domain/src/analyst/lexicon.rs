@@ -414,9 +414,11 @@ pub(crate) fn is_concern(section: &str) -> bool {
 
 /// A cue matches as a whole word (or phrase); punctuation and emoji cues match anywhere.
 ///
-/// This runs for every quote × cue × schema section, so it avoids `str::contains` (which
-/// builds a substring searcher per call, most of the analyst's time on short messages): a
-/// word cue can only start where a word starts, so it is compared there and nowhere else.
+/// This runs for every message × cue when a chat is read, so it avoids `str::contains`
+/// (which builds a substring searcher per call) and decoding every character: it jumps to
+/// each occurrence of the cue's first byte (ASCII or a UTF-8 lead byte, so always a character
+/// boundary) and only there compares the cue and looks at the characters on either side.
+/// Walking every character of every message for every cue was 45% of the analyst's time.
 pub(crate) fn contains_cue(lower: &str, cue: &str) -> bool {
     let mut cue_chars = cue.chars();
     let Some(first) = cue_chars.next() else {
@@ -429,23 +431,18 @@ pub(crate) fn contains_cue(lower: &str, cue: &str) -> bool {
             lower.contains(cue)
         };
     }
-    let bytes = lower.as_bytes();
-    let mut previous_alphanumeric = false;
-    for (i, c) in lower.char_indices() {
-        let word_start = !previous_alphanumeric;
-        previous_alphanumeric = c.is_alphanumeric();
-        if word_start
-            && c == first
-            && bytes[i..].starts_with(cue.as_bytes())
+    let (bytes, cue_bytes) = (lower.as_bytes(), cue.as_bytes());
+    memchr::memchr_iter(cue_bytes[0], bytes).any(|i| {
+        bytes[i..].starts_with(cue_bytes)
+            && !lower[..i]
+                .chars()
+                .next_back()
+                .is_some_and(char::is_alphanumeric)
             && !lower[i + cue.len()..]
                 .chars()
                 .next()
                 .is_some_and(char::is_alphanumeric)
-        {
-            return true;
-        }
-    }
-    false
+    })
 }
 
 #[cfg(test)]
