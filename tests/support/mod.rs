@@ -219,6 +219,49 @@ impl TestApp {
         body["chat_id"].as_str().unwrap().parse().unwrap()
     }
 
+    /// Adds `coins` to `user`'s balance with an operator adjustment (test set-up).
+    pub async fn grant(&self, user: &str, coins: i32) {
+        relivchats_api::ledger::admin_adjust(
+            &self.pool,
+            &UserId::parse(user).unwrap(),
+            coins,
+            "test set-up",
+        )
+        .await
+        .unwrap();
+    }
+
+    /// The id of the seeded category named `slug` (`romantic`, `family`, …).
+    pub async fn category_id(&self, slug: &str) -> Uuid {
+        json(self.get("/api/categories", None).await)
+            .await
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == slug)
+            .map(|c| c["id"].as_str().unwrap().parse().unwrap())
+            .unwrap_or_else(|| panic!("no category {slug}"))
+    }
+
+    /// Polls an unlock job's status endpoint until the job has ended (bounded); returns the
+    /// last status.
+    pub async fn wait_for_job(&self, token: &str, job_id: &str) -> serde_json::Value {
+        let mut seen_live = false;
+        for _ in 0..600 {
+            let status = json(
+                self.get(&format!("/api/insights/jobs/{job_id}/status"), Some(token))
+                    .await,
+            )
+            .await;
+            seen_live |= status["source"] == "workflow";
+            if !matches!(status["status"].as_str(), Some("queued" | "running")) {
+                return status;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("job {job_id} did not finish (live progress seen: {seen_live})");
+    }
+
     /// `(balance, sum of the ledger)` for a user: they must always be equal.
     pub async fn balance_and_ledger(&self, user: &str) -> (i64, i64) {
         sqlx::query_as(

@@ -11,10 +11,7 @@ use futures::future::join_all;
 use prometheus_parse::{Sample, Scrape, Value};
 use relivchats::{Config, startup::WorkerProcess};
 use relivchats_activities::ledger::{self, Moved};
-use relivchats_domain::{
-    UserId,
-    contracts::unlock::{CaptureInput, RefundInput, ReleaseInput, ReserveInput},
-};
+use relivchats_domain::contracts::unlock::{CaptureInput, RefundInput, ReleaseInput, ReserveInput};
 use relivchats_tests::{
     TestApp, TestDatabase, base_vars, fake_llm::FakeLlm, json, temporal_server,
 };
@@ -78,44 +75,6 @@ fn parse(text: String) -> Metrics {
     Metrics { text, scrape }
 }
 
-async fn grant(app: &TestApp, user: &str, coins: i32) {
-    relivchats_api::ledger::admin_adjust(
-        &app.pool,
-        &UserId::parse(user).unwrap(),
-        coins,
-        "test set-up",
-    )
-    .await
-    .unwrap();
-}
-
-async fn romantic(app: &TestApp) -> Uuid {
-    let categories = json(app.get("/api/categories", None).await).await;
-    categories
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == "romantic")
-        .map(|c| c["id"].as_str().unwrap().parse().unwrap())
-        .unwrap()
-}
-
-/// Polls the job until it has ended (bounded).
-async fn wait_for_job(app: &TestApp, token: &str, job_id: &str) -> serde_json::Value {
-    for _ in 0..600 {
-        let status = json(
-            app.get(&format!("/api/insights/jobs/{job_id}/status"), Some(token))
-                .await,
-        )
-        .await;
-        if !matches!(status["status"].as_str(), Some("queued" | "running")) {
-            return status;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("job {job_id} did not finish");
-}
-
 /// Scrapes until `ready` holds (bounded): the SDK records some series just after the server
 /// has learnt of what they count.
 async fn scrape_until(
@@ -145,8 +104,8 @@ async fn an_unlock_moves_the_counters() {
     let token = app.token("metrics-user");
     let text = relivchats_tests::two_person_chat();
     let chat_id = app.upload_chat(&token, &text).await;
-    let category = romantic(&app).await;
-    grant(&app, "metrics-user", 400).await;
+    let category = app.category_id("romantic").await;
+    app.grant("metrics-user", 400).await;
     let response = app
         .http
         .post(app.url("/api/insights/unlock"))
@@ -158,7 +117,7 @@ async fn an_unlock_moves_the_counters() {
     assert_eq!(response.status(), 200);
     let started = json(response).await;
     let job_id = started["job_id"].as_str().unwrap().to_owned();
-    let done = wait_for_job(&app, &token, &job_id).await;
+    let done = app.wait_for_job(&token, &job_id).await;
     assert_eq!(done["status"], "completed", "{done}");
     let charged = done["coins_charged"].as_f64().unwrap();
     assert!(charged > 0.0);
@@ -459,8 +418,8 @@ async fn settlements_report_their_coins_once_however_often_they_run() {
     let chat_id = app
         .upload_chat(&token, &relivchats_tests::two_person_chat())
         .await;
-    let category = romantic(&app).await;
-    grant(&app, "metrics-ledger", 400).await;
+    let category = app.category_id("romantic").await;
+    app.grant("metrics-ledger", 400).await;
     let hold = |amount| ReserveInput {
         reservation_id: Uuid::new_v4(),
         user_id: "metrics-ledger".into(),

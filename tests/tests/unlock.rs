@@ -23,28 +23,6 @@ async fn upload(app: &TestApp, token: &str, text: String) -> Uuid {
     app.upload_chat(token, &text).await
 }
 
-async fn category(app: &TestApp, slug: &str) -> Uuid {
-    let categories = json(app.get("/api/categories", None).await).await;
-    categories
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == slug)
-        .map(|c| c["id"].as_str().unwrap().parse().unwrap())
-        .unwrap()
-}
-
-async fn grant(app: &TestApp, user: &str, coins: i32) {
-    relivchats_api::ledger::admin_adjust(
-        &app.pool,
-        &UserId::parse(user).unwrap(),
-        coins,
-        "test set-up",
-    )
-    .await
-    .unwrap();
-}
-
 async fn unlock(app: &TestApp, token: &str, chat: Uuid, category: Uuid) -> reqwest::Response {
     app.http
         .post(app.url("/api/insights/unlock"))
@@ -62,24 +40,6 @@ async fn start_job(app: &TestApp, token: &str, chat: Uuid, category: Uuid) -> St
     let body = json(response).await;
     assert_eq!(status, 200, "{body}");
     body["job_id"].as_str().unwrap().to_owned()
-}
-
-/// Polls the job's status endpoint until the job has ended (bounded).
-async fn wait_for_job(app: &TestApp, token: &str, job_id: &str) -> Value {
-    let mut seen_live = false;
-    for _ in 0..600 {
-        let status = json(
-            app.get(&format!("/api/insights/jobs/{job_id}/status"), Some(token))
-                .await,
-        )
-        .await;
-        seen_live |= status["source"] == "workflow";
-        if !matches!(status["status"].as_str(), Some("queued" | "running")) {
-            return status;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("job {job_id} did not finish (live progress seen: {seen_live})");
 }
 
 async fn ledger_rows(app: &TestApp, user: &str, kind: &str) -> Vec<i64> {
@@ -203,8 +163,8 @@ async fn ledger_operations_are_idempotent() {
     let app = TestApp::spawn().await;
     let token = app.token("ledger-saga");
     let chat = upload(&app, &token, two_person_chat()).await;
-    let romantic = category(&app, "romantic").await;
-    grant(&app, "ledger-saga", 400).await; // 450 in all
+    let romantic = app.category_id("romantic").await;
+    app.grant("ledger-saga", 400).await; // 450 in all
     let reserve = |id: Uuid, amount: i32| ReserveInput {
         reservation_id: id,
         user_id: "ledger-saga".into(),
@@ -295,8 +255,8 @@ async fn happy_path_charges_once_and_refunds_on_request() {
     .await;
     let token = app.token("happy");
     let chat = upload(&app, &token, two_person_chat()).await;
-    let romantic = category(&app, "romantic").await;
-    grant(&app, "happy", 400).await;
+    let romantic = app.category_id("romantic").await;
+    app.grant("happy", 400).await;
 
     let response = unlock(&app, &token, chat, romantic).await;
     let status = response.status();
@@ -308,7 +268,7 @@ async fn happy_path_charges_once_and_refunds_on_request() {
     assert_eq!(started["indexed_on_demand"], true);
     assert_eq!(started["workflow_id"], format!("unlock:{chat}:{romantic}"));
 
-    let done = wait_for_job(&app, &token, &job_id).await;
+    let done = app.wait_for_job(&token, &job_id).await;
     assert_eq!(done["status"], "completed", "{done}");
     assert_eq!(done["progress_percentage"], 100);
     assert_eq!(done["completed_insights"], 6);
@@ -402,7 +362,7 @@ async fn refusals_hold_nothing() {
     let app = TestApp::spawn().await;
     let token = app.token("poor");
     let chat = upload(&app, &token, two_person_chat()).await;
-    let romantic = category(&app, "romantic").await;
+    let romantic = app.category_id("romantic").await;
 
     // 50 coins (the bonus) against a price of 400.
     let response = unlock(&app, &token, chat, romantic).await;
@@ -425,7 +385,7 @@ async fn refusals_hold_nothing() {
     assert_eq!(held(&app, "poor").await, 0);
 
     // A group chat under a two-person category: 409 with a reason, nothing charged.
-    grant(&app, "poor", 400).await;
+    app.grant("poor", 400).await;
     let group = upload(&app, &token, group_chat()).await;
     let response = unlock(&app, &token, group, romantic).await;
     assert_eq!(response.status(), 409);
@@ -458,7 +418,7 @@ async fn a_reservation_refused_inside_the_workflow_holds_nothing() {
     let app = TestApp::spawn().await;
     let token = app.token("spent");
     let chat = upload(&app, &token, two_person_chat()).await; // the 50-coin bonus only
-    let romantic = category(&app, "romantic").await;
+    let romantic = app.category_id("romantic").await;
     let types: Vec<(Uuid, String)> = sqlx::query_as(
         "SELECT t.id, t.name FROM insight_types t JOIN category_insight_types c ON c.insight_type_id = t.id WHERE c.category_id = $1",
     )
@@ -519,8 +479,8 @@ async fn double_submit_runs_one_workflow_and_charges_once() {
     let app = TestApp::spawn().await;
     let token = app.token("clicker");
     let chat = upload(&app, &token, two_person_chat()).await;
-    let family = category(&app, "family").await;
-    grant(&app, "clicker", 750).await; // 800: enough for two unlocks if it were charged twice
+    let family = app.category_id("family").await;
+    app.grant("clicker", 750).await; // 800: enough for two unlocks if it were charged twice
 
     let responses = join_all((0..10).map(|_| unlock(&app, &token, chat, family))).await;
     let mut jobs = Vec::new();
@@ -530,7 +490,7 @@ async fn double_submit_runs_one_workflow_and_charges_once() {
     }
     jobs.dedup();
     assert_eq!(jobs.len(), 1, "one job for ten identical requests");
-    let done = wait_for_job(&app, &token, &jobs[0]).await;
+    let done = app.wait_for_job(&token, &jobs[0]).await;
     assert_eq!(done["status"], "completed", "{done}");
     let runs = app
         .temporal
@@ -561,11 +521,11 @@ async fn partial_failure_charges_the_delivered_share_and_retries_are_free() {
     let app = TestApp::spawn_with(vars(overrides)).await;
     let token = app.token("partial");
     let chat = upload(&app, &token, two_person_chat()).await;
-    let romantic = category(&app, "romantic").await;
-    grant(&app, "partial", 400).await;
+    let romantic = app.category_id("romantic").await;
+    app.grant("partial", 400).await;
 
     let job = start_job(&app, &token, chat, romantic).await;
-    let done = wait_for_job(&app, &token, &job).await;
+    let done = app.wait_for_job(&token, &job).await;
     assert_eq!(done["status"], "partial_failure", "{done}");
     assert_eq!(
         (
@@ -668,10 +628,10 @@ async fn majority_failure_charges_nothing() {
     let app = TestApp::spawn_with(vars(overrides)).await;
     let token = app.token("unlucky");
     let chat = upload(&app, &token, two_person_chat()).await;
-    let romantic = category(&app, "romantic").await;
-    grant(&app, "unlucky", 400).await;
+    let romantic = app.category_id("romantic").await;
+    app.grant("unlucky", 400).await;
     let job = start_job(&app, &token, chat, romantic).await;
-    let done = wait_for_job(&app, &token, &job).await;
+    let done = app.wait_for_job(&token, &job).await;
     assert_eq!(done["status"], "partial_failure", "{done}");
     assert_eq!(done["coins_charged"], 0);
     assert!(
@@ -710,13 +670,13 @@ async fn manual_refund_before_capture_and_the_deadline_release_the_hold() {
     overrides.push(("INSIGHT_TIMEOUT_SECS".into(), "60".into()));
     let app = TestApp::spawn_with(vars(overrides)).await;
     let token = app.token("waiting");
-    grant(&app, "waiting", 800).await;
+    app.grant("waiting", 800).await;
 
     // The deadline passes while the model is slow: everything is released.
     let chat = upload(&app, &token, two_person_chat()).await;
-    let workplace = category(&app, "workplace").await;
+    let workplace = app.category_id("workplace").await;
     let job = start_job(&app, &token, chat, workplace).await;
-    let done = wait_for_job(&app, &token, &job).await;
+    let done = app.wait_for_job(&token, &job).await;
     assert_eq!(done["status"], "failed", "{done}");
     assert_eq!(done["coins_charged"], 0);
     let expired: i64 = sqlx::query_scalar(
@@ -729,7 +689,7 @@ async fn manual_refund_before_capture_and_the_deadline_release_the_hold() {
 
     // An operator refund while generating: released at once, with the reason recorded.
     let chat2 = upload(&app, &token, two_person_chat()).await;
-    let family = category(&app, "family").await;
+    let family = app.category_id("family").await;
     let job2 = start_job(&app, &token, chat2, family).await;
     wait_until(
         "the second unlock holds its coins",
@@ -747,7 +707,7 @@ async fn manual_refund_before_capture_and_the_deadline_release_the_hold() {
     )
     .await
     .unwrap();
-    let done = wait_for_job(&app, &token, &job2).await;
+    let done = app.wait_for_job(&token, &job2).await;
     assert_eq!(done["status"], "failed", "{done}");
     assert!(
         done["error_message"]
@@ -784,12 +744,12 @@ async fn concurrent_unlocks_share_a_small_pool() {
         ("UNLOCK_REFUND_WINDOW_SECS".into(), "0".into()),
     ]))
     .await;
-    let workplace = category(&app, "workplace").await;
+    let workplace = app.category_id("workplace").await;
     let mut started = Vec::new();
     for u in 0..4 {
         let user = format!("pool-{u}");
         let token = app.token(&user);
-        grant(&app, &user, 400).await;
+        app.grant(&user, 400).await;
         started.push((token.clone(), upload(&app, &token, two_person_chat()).await));
     }
     let responses = join_all(
@@ -901,11 +861,11 @@ async fn parallel_unlocks_with_one_price_unlock_once() {
         TestApp::spawn_with(vars(vec![("UNLOCK_REFUND_WINDOW_SECS".into(), "0".into())])).await;
     let user = "one-price";
     let token = app.token(user);
-    grant(&app, user, 350).await; // 400 with the bonus: one unlock
+    app.grant(user, 350).await; // 400 with the bonus: one unlock
     let chat = upload(&app, &token, two_person_chat()).await;
     let mut categories = Vec::new();
     for slug in ["romantic", "friendship", "family"] {
-        categories.push(category(&app, slug).await);
+        categories.push(app.category_id(slug).await);
     }
     let responses = join_all(categories.iter().map(|c| unlock(&app, &token, chat, *c))).await;
     let mut accepted = Vec::new();
@@ -919,11 +879,11 @@ async fn parallel_unlocks_with_one_price_unlock_once() {
         }
     }
     assert_eq!(accepted.len(), 1, "one unlock for one price");
-    let done = wait_for_job(&app, &token, &accepted[0]).await;
+    let done = app.wait_for_job(&token, &accepted[0]).await;
     assert_eq!(done["status"], "completed", "{done}");
 
     // Three chats at once, with one price again.
-    grant(&app, user, 400).await;
+    app.grant(user, 400).await;
     let chats = join_all((0..3).map(|_| upload(&app, &token, two_person_chat()))).await;
     let responses = join_all(
         chats
@@ -950,7 +910,7 @@ async fn parallel_unlocks_with_one_price_unlock_once() {
     .await
     .unwrap();
     for job in &jobs {
-        wait_for_job(&app, &token, job).await;
+        app.wait_for_job(&token, job).await;
     }
     // Whatever failed along the way cannot be retried into a free insight.
     for chat in chats.iter().chain([&chat]) {
@@ -987,13 +947,13 @@ async fn retries_are_free_only_for_paid_unlocks_and_bounded() {
     let app = TestApp::spawn_with(vars(overrides)).await;
     let user = "retrier";
     let token = app.token(user);
-    grant(&app, user, 750).await; // 800
-    let romantic = category(&app, "romantic").await;
+    app.grant(user, 750).await; // 800
+    let romantic = app.category_id("romantic").await;
 
     // More than half failed: nothing charged, so nothing to retry for free.
     let chat = upload(&app, &token, two_person_chat()).await;
     let job = start_job(&app, &token, chat, romantic).await;
-    let done = wait_for_job(&app, &token, &job).await;
+    let done = app.wait_for_job(&token, &job).await;
     assert_eq!(done["coins_charged"], 0, "{done}");
     llm.fail(&[]);
     let failed = failed_insights(&app, &token, chat).await;
@@ -1009,7 +969,7 @@ async fn retries_are_free_only_for_paid_unlocks_and_bounded() {
     }
     // It may be unlocked again, and that unlock is paid.
     let again = start_job(&app, &token, chat, romantic).await;
-    let done = wait_for_job(&app, &token, &again).await;
+    let done = app.wait_for_job(&token, &again).await;
     assert_eq!(done["status"], "completed", "{done}");
     assert_eq!(ledger_rows(&app, user, "insight_unlock").await, vec![-400]);
 
@@ -1018,7 +978,7 @@ async fn retries_are_free_only_for_paid_unlocks_and_bounded() {
     llm.fail(&["love_language"]);
     let chat2 = upload(&app, &token, two_person_chat()).await;
     let job2 = start_job(&app, &token, chat2, romantic).await;
-    let done = wait_for_job(&app, &token, &job2).await;
+    let done = app.wait_for_job(&token, &job2).await;
     assert_eq!(done["coins_charged"], 333, "{done}");
     let failed = failed_insights(&app, &token, chat2).await;
     assert_eq!(failed.len(), 1);
@@ -1083,9 +1043,9 @@ async fn late_insights_are_not_stored_after_a_refund() {
     let app = TestApp::spawn_with(vars(overrides)).await;
     let user = "late";
     let token = app.token(user);
-    grant(&app, user, 350).await;
+    app.grant(user, 350).await;
     let chat = upload(&app, &token, two_person_chat()).await;
-    let job = start_job(&app, &token, chat, category(&app, "family").await).await;
+    let job = start_job(&app, &token, chat, app.category_id("family").await).await;
     wait_until(
         "the six insights are with the model",
         Duration::from_secs(10),
@@ -1096,7 +1056,7 @@ async fn late_insights_are_not_stored_after_a_refund() {
     relivchats::admin::refund_unlock(&app.pool, &app.temporal, chat, "family", "late", "ops")
         .await
         .unwrap();
-    let done = wait_for_job(&app, &token, &job).await;
+    let done = app.wait_for_job(&token, &job).await;
     assert_eq!(done["coins_charged"], 0, "{done}");
     // The model answers six seconds after it was asked; give the answers time to arrive.
     tokio::time::sleep(Duration::from_secs(8)).await;
@@ -1127,9 +1087,9 @@ async fn expired_holds_come_back_exactly_once() {
     let app = TestApp::spawn_with(vars(overrides)).await;
     let user = "stranded";
     let token = app.token(user);
-    grant(&app, user, 350).await;
+    app.grant(user, 350).await;
     let chat = upload(&app, &token, two_person_chat()).await;
-    let response = unlock(&app, &token, chat, category(&app, "family").await).await;
+    let response = unlock(&app, &token, chat, app.category_id("family").await).await;
     assert_eq!(response.status(), 200);
     let body = json(response).await;
     let workflow_id = body["workflow_id"].as_str().unwrap().to_owned();
@@ -1168,7 +1128,7 @@ async fn expired_holds_come_back_exactly_once() {
             .unwrap();
     assert_eq!(status, "expired");
     assert!(reason.contains("expired"), "{reason}");
-    let done = wait_for_job(&app, &token, &job).await;
+    let done = app.wait_for_job(&token, &job).await;
     assert_eq!(done["status"], "failed", "{done}");
     // Sweeping again (or on many workers at once) changes nothing.
     let again = join_all((0..4).map(|_| ledger::release_expired(&app.pool))).await;
@@ -1203,11 +1163,11 @@ async fn model_calls_keep_the_task_queue_budget_across_workers() {
         std::sync::Arc::new(relivchats_metrics::Metrics::new()),
     )
     .expect("a second worker starts");
-    let family = category(&app, "family").await;
+    let family = app.category_id("family").await;
     let mut jobs = Vec::new();
     for user in ["budget-a", "budget-b", "budget-c"] {
         let token = app.token(user);
-        grant(&app, user, 350).await;
+        app.grant(user, 350).await;
         let chat = upload(&app, &token, two_person_chat()).await;
         jobs.push((token, chat));
     }
@@ -1217,7 +1177,7 @@ async fn model_calls_keep_the_task_queue_budget_across_workers() {
     )
     .await;
     for ((token, _), job) in jobs.iter().zip(&started) {
-        let done = wait_for_job(&app, token, job).await;
+        let done = app.wait_for_job(token, job).await;
         assert_eq!(done["status"], "completed", "{done}");
     }
     let arrivals = llm.arrivals();
