@@ -273,10 +273,14 @@ impl Config {
             .unwrap_or_else(|| "127.0.0.1:8000".to_owned())
             .parse()
             .context("BIND_ADDR must be an address such as 127.0.0.1:8000")?;
+        let task_queue =
+            get("TEMPORAL_TASK_QUEUE").unwrap_or_else(|| DEFAULT_TASK_QUEUE.to_owned());
         let temporal = TemporalConfig {
             address: get("TEMPORAL_ADDRESS").unwrap_or_else(|| "127.0.0.1:7233".to_owned()),
             namespace: get("TEMPORAL_NAMESPACE").unwrap_or_else(|| "default".to_owned()),
-            task_queue: get("TEMPORAL_TASK_QUEUE").unwrap_or_else(|| DEFAULT_TASK_QUEUE.to_owned()),
+            model_task_queue: get("TEMPORAL_MODEL_TASK_QUEUE")
+                .unwrap_or_else(|| format!("{task_queue}-model")),
+            task_queue,
             api_key: get("TEMPORAL_API_KEY").map(Secret::new),
             tls: parse_bool(get("TEMPORAL_TLS").as_deref(), "TEMPORAL_TLS")?
                 .unwrap_or_else(|| get("TEMPORAL_API_KEY").is_some()),
@@ -291,12 +295,6 @@ impl Config {
                 64,
                 "WORKER_MAX_CONCURRENT_WORKFLOW_TASKS",
             )?,
-            model_task_queue: get("TEMPORAL_MODEL_TASK_QUEUE").unwrap_or_else(|| {
-                format!(
-                    "{}-model",
-                    get("TEMPORAL_TASK_QUEUE").unwrap_or_else(|| DEFAULT_TASK_QUEUE.to_owned())
-                )
-            }),
             model_activities_per_second: match get("MODEL_ACTIVITIES_PER_SECOND") {
                 None => None,
                 Some(raw) => match raw.parse::<f64>() {
