@@ -25,7 +25,7 @@ struct Behaviour {
 pub struct FakeLlm {
     behaviour: Arc<Mutex<Behaviour>>,
     calls: Arc<AtomicUsize>,
-    arrivals: Arc<Mutex<Vec<Instant>>>,
+    arrivals: Arc<Mutex<Vec<(Instant, String)>>>,
     pub base_url: String,
 }
 
@@ -58,7 +58,23 @@ impl FakeLlm {
 
     /// When each request arrived, in arrival order.
     pub fn arrivals(&self) -> Vec<Instant> {
-        self.arrivals.lock().unwrap().clone()
+        self.arrivals
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(t, _)| *t)
+            .collect()
+    }
+
+    /// The `model` each request named, in arrival order (processes configured with different
+    /// `OPENAI_MODEL`s tell apart who called).
+    pub fn models(&self) -> Vec<String> {
+        self.arrivals
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(_, m)| m.clone())
+            .collect()
     }
 
     /// Configuration that points the app's LLM at this server.
@@ -74,7 +90,8 @@ impl FakeLlm {
 
 async fn complete(State(fake): State<FakeLlm>, Json(request): Json<Value>) -> impl IntoResponse {
     fake.calls.fetch_add(1, Ordering::SeqCst);
-    fake.arrivals.lock().unwrap().push(Instant::now());
+    let model = request["model"].as_str().unwrap_or_default().to_owned();
+    fake.arrivals.lock().unwrap().push((Instant::now(), model));
     let name = request["response_format"]["json_schema"]["name"]
         .as_str()
         .unwrap_or_default()

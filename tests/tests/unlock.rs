@@ -1138,31 +1138,60 @@ async fn expired_holds_come_back_exactly_once() {
     app.stop().await;
 }
 
-/// The model-call budget holds across workers: two workers (each its own connection and
-/// Temporal runtime, as two processes have) poll the model queue under a task-queue limit of
-/// N activities a second, and a burst of 18 insights reaches the model no faster than the
-/// server's token bucket allows, whichever worker runs them. Measured on the dev server (one
-/// partition per queue): N + 1 at once, then one every 1/N s. A cluster splits the limit across
-/// a queue's partitions, each with a burst of its own, so its first second can admit more.
+/// The model-call budget holds across worker processes: this test's app and a second
+/// `relivchats worker` process poll the model queue under a task-queue limit of N activities a
+/// second, and a burst of 18 insights reaches the model no faster than the server's token
+/// bucket allows, though both processes call it. Measured on the dev server (one partition
+/// per queue): N + 1 at once, then one every 1/N s. A cluster splits the limit across a
+/// queue's partitions, each with a burst of its own, so its first second can admit more.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn model_calls_keep_the_task_queue_budget_across_workers() {
+    use tokio::io::AsyncBufReadExt;
     const PER_SECOND: f64 = 3.0;
     let llm = FakeLlm::start().await;
     let mut overrides = llm.app_vars();
     overrides.push(("MODEL_ACTIVITIES_PER_SECOND".into(), PER_SECOND.to_string()));
-    let app = TestApp::spawn_with(vars(overrides)).await;
-    // Its own connection, as a second process has (the SDK allows one worker per queue on
-    // one client). It shares the process's providers: the Edge shard admits one holder.
-    let client = relivchats::temporal::connect(&app.config.temporal, Duration::from_secs(10))
-        .await
-        .unwrap();
-    let second = relivchats::worker::WorkerThread::spawn(
-        &app.config,
-        client,
-        app.providers.clone(),
-        std::sync::Arc::new(relivchats_metrics::Metrics::new()),
-    )
-    .expect("a second worker starts");
+    let app = TestApp::spawn_with(vars(overrides.clone())).await;
+    // The second process: same database, queues, key and limit; its own data directory (its
+    // Edge shard is empty, so its insights are written from no excerpts) and model name, so
+    // the fake model can tell its calls apart.
+    let data_dir = std::env::temp_dir().join(format!("relivchats-worker-{}", Uuid::new_v4()));
+    let mut child = tokio::process::Command::new(relivchats_tests::relivchats_binary())
+        .arg("worker")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .envs(overrides)
+        .envs([
+            ("ENVIRONMENT", "development"),
+            ("DATABASE_URL", app.database.url.as_str()),
+            ("DATABASE_MAX_CONNECTIONS", "5"),
+            ("TEMPORAL_ADDRESS", app.config.temporal.address.as_str()),
+            (
+                "TEMPORAL_TASK_QUEUE",
+                app.config.temporal.task_queue.as_str(),
+            ),
+            ("ENCRYPTION_KEY", app.config.encryption_key.expose()),
+            ("DATA_DIR", data_dir.to_str().unwrap()),
+            ("METRICS_BIND_ADDR", "127.0.0.1:0"),
+            ("OPENAI_MODEL", "fake-model-second-process"),
+        ])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("relivchats worker starts");
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    tokio::time::timeout(Duration::from_secs(60), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if line.contains("Temporal worker polling") {
+                return;
+            }
+        }
+        panic!("relivchats worker exited before polling");
+    })
+    .await
+    .expect("relivchats worker polls within a minute");
     let family = app.category_id("family").await;
     let mut jobs = Vec::new();
     for user in ["budget-a", "budget-b", "budget-c"] {
@@ -1209,10 +1238,21 @@ async fn model_calls_keep_the_task_queue_budget_across_workers() {
         windows.push(in_a_second);
     }
     println!("model calls in the second after each call: {windows:?}");
-    tokio::task::spawn_blocking(move || second.stop())
-        .await
-        .unwrap()
-        .unwrap();
+    let models = llm.models();
+    let second = models
+        .iter()
+        .filter(|m| *m == "fake-model-second-process")
+        .count();
+    println!(
+        "model calls by the second process: {second} of {}",
+        models.len()
+    );
+    assert!(
+        (1..18).contains(&second),
+        "both processes ran insights: {models:?}"
+    );
+    child.kill().await.unwrap();
+    let _ = std::fs::remove_dir_all(&data_dir);
     for user in ["budget-a", "budget-b", "budget-c"] {
         assert_money_exact(&app, user).await;
     }
