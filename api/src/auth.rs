@@ -38,24 +38,8 @@ const JWKS_MAX_STALE: Duration = Duration::from_secs(24 * 60 * 60);
 /// After a failed refetch, how long requests use the stale keys before one tries again.
 const FAILED_FETCH_COOLDOWN: Duration = Duration::from_secs(30);
 
-/// A secret whose `Debug` never prints it.
-#[derive(Clone)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Secret(***)")
-    }
-}
+/// Keys and signing secrets: one redacting type for the whole workspace.
+pub use relivchats_domain::secret::Secret;
 
 /// Where the Clerk keys come from and what the tokens must say.
 #[derive(Debug, Clone)]

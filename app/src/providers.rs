@@ -181,9 +181,8 @@ impl ProviderConfig {
         Ok(Gemini::new(GeminiSettings {
             api_key: self
                 .gemini_api_key
-                .as_ref()
-                .map(|k| k.expose().to_owned())
-                .unwrap_or_default(),
+                .clone()
+                .unwrap_or_else(|| Secret::new("")),
             base_url: self.gemini_api_base.clone(),
             llm_model: self.gemini_llm_model.clone(),
             embedding_model: self.gemini_embedding_model.clone(),
@@ -196,7 +195,7 @@ impl ProviderConfig {
     fn openai(&self) -> anyhow::Result<OpenAi> {
         Ok(OpenAi::new(OpenAiSettings {
             base_url: self.openai_api_base.clone(),
-            api_key: self.openai_api_key.as_ref().map(|k| k.expose().to_owned()),
+            api_key: self.openai_api_key.clone(),
             model: self.openai_model.clone().unwrap_or_default(),
             embedding_model: self.openai_embedding_model.clone().unwrap_or_default(),
             embedding_dimension: self.embedding_dimension,
@@ -233,7 +232,7 @@ impl ProviderConfig {
             VectorStoreKind::Qdrant => Arc::new(
                 QdrantServerStore::connect(QdrantServerSettings {
                     url: self.qdrant_url.clone().context("QDRANT_URL")?,
-                    api_key: self.qdrant_api_key.as_ref().map(|k| k.expose().to_owned()),
+                    api_key: self.qdrant_api_key.clone(),
                     collection: self.qdrant_collection.clone(),
                     dimension: self.embedding_dimension,
                     timeout: Duration::from_secs(30),

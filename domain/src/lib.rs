@@ -17,6 +17,7 @@ pub mod import;
 pub mod ledger;
 pub mod payments;
 pub mod retrieval;
+pub mod secret;
 pub mod status;
 pub mod webhooks;
 pub mod whatsapp;

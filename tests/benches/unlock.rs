@@ -23,6 +23,7 @@ use std::{
 };
 
 use futures::future::join_all;
+use relivchats_activities::providers::analyst_cpu_time;
 use relivchats_domain::{UserId, contracts::unlock::UnlockInsightsDefinition};
 use relivchats_tests::{TestApp, json};
 use temporalio_client::{WorkflowGetResultOptions, WorkflowStartOptions};
@@ -371,6 +372,26 @@ fn print_cpu(
     );
 }
 
+/// The offline analyst's part of this process's CPU during the closed loop: the thread CPU
+/// time spent inside it (counted by the provider), against the process's whole CPU time.
+fn print_analyst_share(
+    analyst: Duration,
+    before: &HashMap<String, f64>,
+    after: &HashMap<String, f64>,
+    runs: usize,
+) {
+    let process = after.get("this process").copied().unwrap_or(0.0)
+        - before.get("this process").copied().unwrap_or(0.0);
+    let analyst = analyst.as_secs_f64();
+    println!(
+        "offline analyst ({}): {:.0} ms/unlock of this process's {:.0} ms/unlock = {:.1}% of its CPU",
+        relivchats_domain::analyst::MODEL_ID,
+        analyst * 1e3 / runs as f64,
+        process * 1e3 / runs as f64,
+        100.0 * analyst / process.max(1e-9)
+    );
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let messages = knob("BENCH_CHAT_MESSAGES", 10_000);
@@ -439,6 +460,7 @@ async fn main() {
         ));
     }
     let queue = std::sync::Mutex::new(queue.into_iter());
+    let analyst_before = analyst_cpu_time();
     let cpu_before = cpu_by_process();
     let (latencies, wall) = closed_loop(users, || {
         let (user, chat) = queue.lock().unwrap().next()?;
@@ -457,6 +479,12 @@ async fn main() {
         total as f64 / wall.as_secs_f64()
     );
     print_cpu(&cpu_before, &cpu_after, wall, total, "unlock");
+    print_analyst_share(
+        analyst_cpu_time() - analyst_before,
+        &cpu_before,
+        &cpu_after,
+        total,
+    );
 
     // The same closed loop with the no-op workflow: what the Temporal server alone allows.
     let cpu_before = cpu_by_process();

@@ -64,7 +64,7 @@ fn request(spec: &InsightTypeSpec, repair: Option<Repair>) -> LlmRequest {
 
 fn gemini(fake: &FakeVendor) -> Gemini {
     Gemini::new(GeminiSettings {
-        api_key: "test-key".to_owned(),
+        api_key: relivchats_domain::secret::Secret::new("test-key"),
         base_url: fake.address.clone(),
         llm_model: "gemini-2.5-flash".to_owned(),
         embedding_model: "gemini-embedding-001".to_owned(),

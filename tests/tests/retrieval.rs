@@ -234,7 +234,9 @@ async fn qdrant_server_store_behaviour() {
     };
     let store = QdrantServerStore::connect(QdrantServerSettings {
         url,
-        api_key: std::env::var("QDRANT_API_KEY").ok(),
+        api_key: std::env::var("QDRANT_API_KEY")
+            .ok()
+            .map(relivchats_domain::secret::Secret::new),
         collection: format!("test_{}", Uuid::new_v4().simple()),
         dimension: 64,
         timeout: Duration::from_secs(30),

@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use relivchats_domain::retrieval::{
     EmbedPurpose, Embedder, Llm, LlmRequest, LlmResponse, ProviderError, providers::repair_prompt,
 };
+use relivchats_domain::secret::Secret;
 use serde_json::{Value, json};
 
 use super::http::{self, RetryPolicy};
@@ -21,7 +22,8 @@ const NATIVE_DIMENSION: usize = 3072;
 /// How to reach Gemini.
 #[derive(Debug, Clone)]
 pub struct GeminiSettings {
-    pub api_key: String,
+    /// Redacted in `Debug`: these settings are printed in start-up errors.
+    pub api_key: Secret,
     /// `https://generativelanguage.googleapis.com`, or a local fake in tests.
     pub base_url: String,
     pub llm_model: String,
@@ -58,7 +60,7 @@ impl Gemini {
         http::send_json(PROVIDER, self.settings.retry, || {
             self.http
                 .post(url)
-                .header("x-goog-api-key", &self.settings.api_key)
+                .header("x-goog-api-key", self.settings.api_key.expose())
                 .json(body)
         })
         .await

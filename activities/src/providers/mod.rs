@@ -13,7 +13,7 @@ pub mod qdrant_server;
 pub use gemini::{Gemini, GeminiSettings};
 pub use http::RetryPolicy;
 pub use metered::{MeteredLlm, MeteredStore};
-pub use offline::{HashedEmbedder, OfflineAnalyst};
+pub use offline::{HashedEmbedder, OfflineAnalyst, analyst_cpu_time};
 pub use openai::{OpenAi, OpenAiSettings};
 pub use qdrant_edge::{EdgeStore, Maintenance as EdgeMaintenance};
 pub use qdrant_server::{QdrantServerSettings, QdrantServerStore};

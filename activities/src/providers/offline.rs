@@ -1,7 +1,13 @@
 //! Providers that need no key, no network and no model download: a hashed n-gram embedder
 //! and the offline analyst (the domain's schema-driven insight writer).
 
+use std::{
+    sync::atomic::{AtomicU64, Ordering},
+    time::Duration,
+};
+
 use async_trait::async_trait;
+use cpu_time::ThreadTime;
 use relivchats_domain::{
     analyst,
     retrieval::{EmbedPurpose, Embedder, Llm, LlmRequest, LlmResponse, ProviderError},
@@ -130,6 +136,19 @@ impl Embedder for HashedEmbedder {
     }
 }
 
+/// CPU time this process has spent inside the offline analyst, in nanoseconds.
+///
+/// The analyst runs inline (nothing inside `write_insight` awaits), so the calling thread's CPU
+/// clock measures exactly its work, whatever else the runtime's threads do meanwhile. The unlock
+/// bench reads it to report the analyst's share of the process's CPU per unlock; a process-wide
+/// counter is enough there, since one process never runs two analysts.
+static ANALYST_CPU_NANOS: AtomicU64 = AtomicU64::new(0);
+
+/// The CPU time this process has spent writing insights with the offline analyst so far.
+pub fn analyst_cpu_time() -> Duration {
+    Duration::from_nanos(ANALYST_CPU_NANOS.load(Ordering::Relaxed))
+}
+
 /// The offline analyst as an [`Llm`]: writes the insight from the grounding, ignoring prose.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct OfflineAnalyst;
@@ -141,7 +160,12 @@ impl Llm for OfflineAnalyst {
     }
 
     async fn generate(&self, request: &LlmRequest) -> Result<LlmResponse, ProviderError> {
+        let started = ThreadTime::now();
         let value = analyst::write_insight(&request.response_schema, &request.grounding);
+        ANALYST_CPU_NANOS.fetch_add(
+            u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
         Ok(LlmResponse {
             text: value.to_string(),
             // No model ran, so no tokens were spent.

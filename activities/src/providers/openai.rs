@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use relivchats_domain::retrieval::{
     EmbedPurpose, Embedder, Llm, LlmRequest, LlmResponse, ProviderError, providers::repair_prompt,
 };
+use relivchats_domain::secret::Secret;
 use serde_json::{Value, json};
 
 use super::http::{self, RetryPolicy};
@@ -20,7 +21,7 @@ const EMBED_BATCH: usize = 64;
 pub struct OpenAiSettings {
     pub base_url: String,
     /// Optional: Ollama ignores it, vLLM with `--api-key` and OpenAI need it.
-    pub api_key: Option<String>,
+    pub api_key: Option<Secret>,
     pub model: String,
     pub embedding_model: String,
     pub embedding_dimension: usize,
@@ -48,7 +49,7 @@ impl OpenAi {
         http::send_json(PROVIDER, self.settings.retry, || {
             let request = self.http.post(&url).json(body);
             match &self.settings.api_key {
-                Some(key) => request.bearer_auth(key),
+                Some(key) => request.bearer_auth(key.expose()),
                 None => request,
             }
         })

@@ -17,6 +17,7 @@ use qdrant_client::{
 use relivchats_domain::retrieval::{
     ProviderError, VectorHit, VectorPoint, VectorQuery, VectorStore,
 };
+use relivchats_domain::secret::Secret;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -29,7 +30,7 @@ const UPSERT_BATCH: usize = 128;
 pub struct QdrantServerSettings {
     /// The gRPC address, e.g. `http://localhost:6334`.
     pub url: String,
-    pub api_key: Option<String>,
+    pub api_key: Option<Secret>,
     pub collection: String,
     pub dimension: usize,
     pub timeout: Duration,
@@ -89,7 +90,7 @@ impl QdrantServerStore {
     /// Connects and makes sure the collection and its `chat_id` index exist.
     pub async fn connect(settings: QdrantServerSettings) -> Result<Self, ProviderError> {
         let client = Qdrant::from_url(&settings.url)
-            .api_key(settings.api_key.clone())
+            .api_key(settings.api_key.as_ref().map(|k| k.expose().to_owned()))
             .timeout(settings.timeout)
             .connect_timeout(Duration::from_secs(10))
             // The compatibility check blocks a thread on a private runtime; `ping` covers it.
