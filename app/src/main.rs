@@ -143,16 +143,15 @@ enum AdminCommand {
 
 #[tokio::main]
 async fn main() {
-    if let Err(err) = run().await {
+    if let Err(err) = run(Cli::parse().command).await {
         eprintln!("error: {err:#}");
         std::process::exit(1);
     }
 }
 
-async fn run() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+async fn run(command: Command) -> anyhow::Result<()> {
     // Reading a file needs no configuration (and must not create any under DATA_DIR).
-    if let Command::Chat { command } = &cli.command {
+    if let Command::Chat { command } = &command {
         return chat_command(command);
     }
     // A `.env` file is a development convenience; real environment variables win.
@@ -160,78 +159,29 @@ async fn run() -> anyhow::Result<()> {
     // The evaluation needs only the provider variables, not a database or Temporal.
     if let Command::Eval {
         command: EvalCommand::Insights { dir },
-    } = &cli.command
+    } = &command
     {
-        let report = relivchats::eval::insights(dir, &std::env::vars().collect()).await?;
-        print!("{report}");
-        let missed = report.missed_goals();
-        if missed.is_empty() {
-            println!("goals: all met");
-        } else {
-            println!("goals missed: {}", missed.join("; "));
-        }
-        return Ok(());
+        return eval_insights(dir).await;
     }
     let mut config = Config::from_env()?;
     telemetry::init(config.log_format);
-    match cli.command {
-        Command::Serve { bind } => {
+    match command {
+        Command::Serve { bind } | Command::Api { bind } => {
+            let role = match command {
+                Command::Serve { .. } => Role::Serve,
+                _ => Role::Api,
+            };
             config.bind_addr = bind.unwrap_or(config.bind_addr);
-            serve(&config, Role::Serve).await
+            serve(&config, role).await
         }
-        Command::Api { bind } => {
-            config.bind_addr = bind.unwrap_or(config.bind_addr);
-            serve(&config, Role::Api).await
-        }
-        Command::Worker => {
-            let worker = startup::WorkerProcess::build(&config).await?;
-            println!(
-                "Temporal worker polling task queues {:?} and {:?} (model calls)",
-                config.temporal.task_queue, config.temporal.model_task_queue
-            );
-            if let Some(addr) = worker.metrics_addr() {
-                println!("Metrics             http://{addr}/metrics");
-            }
-            worker.run_until_stopped(startup::shutdown_signal()).await
-        }
-        Command::Migrate => {
-            let pool = db::connect(
-                config.database_url.expose(),
-                2,
-                config.environment == Environment::Development,
-            )
-            .await?;
-            db::migrate(&pool).await?;
-            println!("migrations applied");
-            let cipher = relivchats_domain::crypto::Cipher::new(config.encryption_key.expose())
-                .map_err(|e| anyhow::anyhow!("ENCRYPTION_KEY: {e}"))?;
-            let report =
-                relivchats::legacy_messages::convert(&pool, &cipher, config.message_blocks).await?;
-            println!(
-                "messages converted to blocks: {} chats, {} messages, {} blocks",
-                report.chats, report.messages, report.blocks
-            );
-            Ok(())
-        }
+        Command::Worker => serve(&config, Role::Worker).await,
+        Command::Migrate => migrate(&config).await,
         Command::Seed => {
             let pool = db::connect(config.database_url.expose(), 2, false).await?;
-            let report = seed::run(&pool).await?;
-            println!("{}", serde_json::to_string(&report)?);
+            println!("{}", serde_json::to_string(&seed::run(&pool).await?)?);
             Ok(())
         }
-        Command::Token { user, email, ttl } => {
-            let AuthSettings::Dev { secret } = &config.auth else {
-                bail!(
-                    "`token` mints dev-auth tokens, but AUTH_MODE is clerk: sign in through Clerk instead"
-                );
-            };
-            let user = UserId::parse(&user).context("--user")?;
-            println!(
-                "{}",
-                mint_dev_token(secret, &user, email.as_deref(), ttl.into())?
-            );
-            Ok(())
-        }
+        Command::Token { user, email, ttl } => token(&config, &user, email.as_deref(), ttl),
         Command::Probe => {
             let client = temporal::connect(&config.temporal, Duration::from_secs(10)).await?;
             let (id, out) = temporal::run_probe(
@@ -244,74 +194,115 @@ async fn run() -> anyhow::Result<()> {
             println!("{}", serde_json::json!({"workflow_id": id, "result": out}));
             Ok(())
         }
+        Command::Admin { command } => admin(&config, command).await,
         Command::Chat { .. } | Command::Eval { .. } => {
             unreachable!("handled before configuration is read")
         }
-        Command::Admin {
-            command: AdminCommand::Unlocks { user, status },
-        } => {
-            let client = temporal::connect(&config.temporal, Duration::from_secs(10)).await?;
+    }
+}
+
+async fn eval_insights(dir: &std::path::Path) -> anyhow::Result<()> {
+    let report = relivchats::eval::insights(dir, &std::env::vars().collect()).await?;
+    print!("{report}");
+    let missed = report.missed_goals();
+    if missed.is_empty() {
+        println!("goals: all met");
+    } else {
+        println!("goals missed: {}", missed.join("; "));
+    }
+    Ok(())
+}
+
+async fn migrate(config: &Config) -> anyhow::Result<()> {
+    let pool = db::connect(
+        config.database_url.expose(),
+        2,
+        config.environment == Environment::Development,
+    )
+    .await?;
+    db::migrate(&pool).await?;
+    println!("migrations applied");
+    let report = relivchats::legacy_messages::convert(
+        &pool,
+        &startup::cipher(config)?,
+        config.message_blocks,
+    )
+    .await?;
+    println!(
+        "messages converted to blocks: {} chats, {} messages, {} blocks",
+        report.chats, report.messages, report.blocks
+    );
+    Ok(())
+}
+
+fn token(
+    config: &Config,
+    user: &str,
+    email: Option<&str>,
+    ttl: humantime::Duration,
+) -> anyhow::Result<()> {
+    let AuthSettings::Dev { secret } = &config.auth else {
+        bail!(
+            "`token` mints dev-auth tokens, but AUTH_MODE is clerk: sign in through Clerk instead"
+        );
+    };
+    let user = UserId::parse(user).context("--user")?;
+    println!("{}", mint_dev_token(secret, &user, email, ttl.into())?);
+    Ok(())
+}
+
+/// `--reason` is written into the ledger, so it must say something.
+fn reason(reason: &str) -> anyhow::Result<&str> {
+    match reason.trim() {
+        "" => bail!("--reason must say why (it is written into the ledger)"),
+        reason => Ok(reason),
+    }
+}
+
+async fn admin(config: &Config, command: AdminCommand) -> anyhow::Result<()> {
+    let pool = || db::connect(config.database_url.expose(), 2, false);
+    let client = || temporal::connect(&config.temporal, Duration::from_secs(10));
+    match command {
+        AdminCommand::Unlocks { user, status } => {
+            let client = client().await?;
             for line in
                 relivchats::admin::list_unlocks(&client, user.as_deref(), status.as_deref()).await?
             {
                 println!("{line}");
             }
-            Ok(())
         }
-        Command::Admin {
-            command:
-                AdminCommand::Refund {
-                    chat,
-                    category,
-                    reason,
-                    operator,
-                },
+        AdminCommand::Refund {
+            chat,
+            category,
+            reason: why,
+            operator,
         } => {
-            if reason.trim().is_empty() {
-                bail!("--reason must say why (it is written into the ledger)");
-            }
-            let pool = db::connect(config.database_url.expose(), 2, false).await?;
-            let client = temporal::connect(&config.temporal, Duration::from_secs(10)).await?;
-            let id = relivchats::admin::refund_unlock(
-                &pool,
-                &client,
-                chat,
-                &category,
-                reason.trim(),
-                &operator,
-            )
-            .await?;
+            let why = reason(&why)?;
+            let (pool, client) = (pool().await?, client().await?);
+            let id =
+                relivchats::admin::refund_unlock(&pool, &client, chat, &category, why, &operator)
+                    .await?;
             println!("manual_refund sent to {id}");
-            Ok(())
         }
-        Command::Admin {
-            command:
-                AdminCommand::Grant {
-                    user,
-                    coins,
-                    reason,
-                },
+        AdminCommand::Grant {
+            user,
+            coins,
+            reason: why,
         } => {
             let user = UserId::parse(&user).context("--user")?;
-            if reason.trim().is_empty() {
-                bail!("--reason must say why (it is written into the ledger)");
-            }
-            let pool = db::connect(config.database_url.expose(), 2, false).await?;
+            let why = reason(&why)?;
             let adjustment =
-                relivchats_api::ledger::admin_adjust(&pool, &user, coins, reason.trim()).await?;
+                relivchats_api::ledger::admin_adjust(&pool().await?, &user, coins, why).await?;
             println!("{}", serde_json::to_string(&adjustment)?);
-            Ok(())
         }
-        Command::Admin {
-            command: AdminCommand::Orders { status, limit },
-        } => {
-            let pool = db::connect(config.database_url.expose(), 2, false).await?;
+        AdminCommand::Orders { status, limit } => {
+            let pool = pool().await?;
             for order in relivchats::payments::list_orders(&pool, status.as_deref(), limit).await? {
                 println!("{}", serde_json::to_string(&order)?);
             }
-            Ok(())
         }
     }
+    Ok(())
 }
 
 fn chat_command(command: &ChatCommand) -> anyhow::Result<()> {
@@ -339,18 +330,28 @@ fn chat_command(command: &ChatCommand) -> anyhow::Result<()> {
 
 async fn serve(config: &Config, role: Role) -> anyhow::Result<()> {
     let app = Application::build(config, role).await?;
-    let addr = app.local_addr();
-    let api = format!("http://{addr}");
-    println!("RelivChats API      {api}");
-    println!("API docs            {api}/docs   (OpenAPI: {api}/openapi.json)");
-    match app.metrics_addr() {
-        Some(metrics) => println!("Metrics             http://{metrics}/metrics"),
-        None if config.metrics.listener == relivchats::config::MetricsListener::Api => {
-            println!("Metrics             {api}/metrics")
+    if let Some(addr) = app.local_addr() {
+        let api = format!("http://{addr}");
+        println!("RelivChats API      {api}");
+        println!("API docs            {api}/docs   (OpenAPI: {api}/openapi.json)");
+        if app.metrics_addr().is_none()
+            && config.metrics.listener == relivchats::config::MetricsListener::Api
+        {
+            println!("Metrics             {api}/metrics");
         }
-        None => {}
     }
-    if let Some(ui) = temporal_ui_url(config) {
+    if role == Role::Worker {
+        println!(
+            "Temporal worker polling task queues {:?} and {:?} (model calls)",
+            config.temporal.task_queue, config.temporal.model_task_queue
+        );
+    }
+    if let Some(metrics) = app.metrics_addr() {
+        println!("Metrics             http://{metrics}/metrics");
+    }
+    if role != Role::Worker
+        && let Some(ui) = temporal_ui_url(config)
+    {
         println!(
             "Temporal UI         {ui}/namespaces/{}/workflows",
             config.temporal.namespace

@@ -1,4 +1,5 @@
-//! Building and running the application: `serve` (API + worker), `api`, or `worker`.
+//! Building and running the application: one builder for the three roles, `serve` (API +
+//! worker), `api` and `worker`.
 
 use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
@@ -20,32 +21,42 @@ use crate::{
     worker::WorkerThread,
 };
 
-/// Which halves run in this process.
+/// Which parts run in this process: one builder for the three deployments.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
     /// API and worker together (the local default).
     Serve,
+    /// The HTTP API alone.
     Api,
+    /// The Temporal worker alone, with `/metrics` on its own listener (`METRICS_BIND_ADDR`,
+    /// else [`crate::config::DEFAULT_METRICS_ADDR`]).
+    Worker,
+}
+
+impl Role {
+    fn runs_worker(self) -> bool {
+        matches!(self, Self::Serve | Self::Worker)
+    }
 }
 
 /// A built application: listening, not yet serving.
 pub struct Application {
-    listener: TcpListener,
-    router: axum::Router,
-    header_read_timeout: Duration,
+    /// The public API (`None` for [`Role::Worker`]).
+    http: Option<HttpServer>,
     worker: Option<WorkerThread>,
     client: Client,
     pool: sqlx::PgPool,
     providers: relivchats_activities::Providers,
     metrics: Arc<Metrics>,
     /// `/metrics` on a listener of its own (`METRICS_BIND_ADDR`), if configured.
-    metrics_server: Option<MetricsServer>,
+    metrics_server: Option<HttpServer>,
 }
 
 impl std::fmt::Debug for Application {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Application")
-            .field("addr", &self.listener.local_addr().ok())
+            .field("addr", &self.local_addr())
+            .field("metrics_addr", &self.metrics_addr())
             .finish_non_exhaustive()
     }
 }
@@ -63,9 +74,7 @@ pub async fn prepare(config: &Config) -> anyhow::Result<(sqlx::PgPool, Client)> 
         db::migrate(&pool).await?;
         // Development databases convert old message rows on start; production runs
         // `relivchats migrate` (the same code) before starting this version.
-        let cipher = relivchats_domain::crypto::Cipher::new(config.encryption_key.expose())
-            .map_err(|e| anyhow::anyhow!("ENCRYPTION_KEY: {e}"))?;
-        crate::legacy_messages::convert(&pool, &cipher, config.message_blocks).await?;
+        crate::legacy_messages::convert(&pool, &cipher(config)?, config.message_blocks).await?;
         let report = seed::run(&pool).await?;
         tracing::info!(?report, "migrations and seed applied (development)");
     }
@@ -77,22 +86,73 @@ pub async fn prepare(config: &Config) -> anyhow::Result<(sqlx::PgPool, Client)> 
     Ok((pool, client))
 }
 
+/// The message cipher from `ENCRYPTION_KEY`.
+pub fn cipher(config: &Config) -> anyhow::Result<relivchats_domain::crypto::Cipher> {
+    relivchats_domain::crypto::Cipher::new(config.encryption_key.expose())
+        .map_err(|e| anyhow::anyhow!("ENCRYPTION_KEY: {e}"))
+}
+
 impl Application {
-    /// Binds the listener (port 0 picks a free one) and starts the worker when `role` asks.
+    /// Connects, starts the worker when `role` runs one, and binds the listeners the role
+    /// serves (port 0 picks a free one).
     pub async fn build(config: &Config, role: Role) -> anyhow::Result<Self> {
         let metrics = Arc::new(Metrics::new());
         let (pool, client) = prepare(config).await?;
-        db::watch(&metrics, "api", &pool);
-        let providers = crate::providers::build_for(config, role == Role::Serve, &metrics).await?;
-        let worker = match role {
-            Role::Serve => Some(WorkerThread::spawn(
+        if role == Role::Worker
+            && config.providers.vector_store == crate::providers::VectorStoreKind::Edge
+        {
+            tracing::warn!(
+                "VECTOR_STORE=edge: this worker holds the vectors in-process; a separate `relivchats api` cannot reach them (use VECTOR_STORE=qdrant for split deployments)"
+            );
+        }
+        // The worker thread opens a pool of its own; this one serves the API (in a worker-only
+        // process it served only the migrations above, and sits idle).
+        if role != Role::Worker {
+            db::watch(&metrics, "api", &pool);
+        }
+        let providers = crate::providers::build_for(config, role.runs_worker(), &metrics).await?;
+        let http = match role {
+            Role::Serve | Role::Api => {
+                Some(Self::api(config, &pool, &client, &providers, &metrics).await?)
+            }
+            Role::Worker => None,
+        };
+        let metrics_addr = match role {
+            Role::Serve | Role::Api => config.metrics.separate_addr(),
+            Role::Worker => config.metrics.worker_addr(),
+        };
+        let metrics_server = match metrics_addr {
+            Some(addr) => Some(metrics_listener(addr, &metrics, config).await?),
+            None => None,
+        };
+        let worker = match role.runs_worker() {
+            true => Some(WorkerThread::spawn(
                 config,
                 client.clone(),
                 providers.clone(),
                 metrics.clone(),
             )?),
-            Role::Api => None,
+            false => None,
         };
+        Ok(Self {
+            http,
+            worker,
+            client,
+            pool,
+            providers,
+            metrics,
+            metrics_server,
+        })
+    }
+
+    /// The public API's router on its listener.
+    async fn api(
+        config: &Config,
+        pool: &sqlx::PgPool,
+        client: &Client,
+        providers: &relivchats_activities::Providers,
+        metrics: &Arc<Metrics>,
+    ) -> anyhow::Result<HttpServer> {
         let dependencies: Vec<Arc<dyn DependencyCheck>> = vec![
             Arc::new(TemporalCheck {
                 client: client.clone(),
@@ -102,8 +162,7 @@ impl Application {
         let state = AppState::new(
             pool.clone(),
             Authenticator::new(&config.auth)?,
-            relivchats_domain::crypto::Cipher::new(config.encryption_key.expose())
-                .map_err(|e| anyhow::anyhow!("ENCRYPTION_KEY: {e}"))?,
+            cipher(config)?,
             client.clone(),
             &config.temporal.task_queue,
             config.api_settings(),
@@ -116,9 +175,6 @@ impl Application {
         })
         .with_payments(config.payments.providers()?)
         .with_metrics(metrics.clone());
-        let listener = TcpListener::bind(config.bind_addr)
-            .await
-            .with_context(|| format!("cannot listen on {}", config.bind_addr))?;
         if config.metrics.listener == MetricsListener::Api
             && config.environment == Environment::Production
             && config.metrics.token.is_none()
@@ -127,27 +183,14 @@ impl Application {
                 "METRICS_BIND_ADDR=api without METRICS_TOKEN: anyone who reaches the API can read /metrics"
             );
         }
-        let metrics_server = match config.metrics.separate_addr() {
-            Some(addr) => Some(MetricsServer::bind(addr, &metrics, config).await?),
-            None => None,
-        };
-        Ok(Self {
-            listener,
-            router: relivchats_api::router(state),
-            header_read_timeout: config.http_timeouts.header_read,
-            worker,
-            client,
-            pool,
-            providers,
-            metrics,
-            metrics_server,
-        })
+        HttpServer::bind(config.bind_addr, relivchats_api::router(state), config)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.bind_addr))
     }
 
-    pub fn local_addr(&self) -> SocketAddr {
-        self.listener
-            .local_addr()
-            .expect("a bound listener has an address")
+    /// Where the public API listens (`None` for [`Role::Worker`]).
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        self.http.as_ref().map(HttpServer::local_addr)
     }
 
     pub fn client(&self) -> &Client {
@@ -170,10 +213,11 @@ impl Application {
 
     /// Where the separate metrics listener listens, when there is one.
     pub fn metrics_addr(&self) -> Option<SocketAddr> {
-        self.metrics_server.as_ref().map(MetricsServer::local_addr)
+        self.metrics_server.as_ref().map(HttpServer::local_addr)
     }
 
-    /// Serves until `shutdown` resolves, then stops the worker gracefully.
+    /// Serves until `shutdown` resolves, then drains the listeners and lets running
+    /// activities finish.
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -182,13 +226,13 @@ impl Application {
         let metrics = self
             .metrics_server
             .map(|server| tokio::spawn(server.serve(shutdown.clone())));
-        let served = serve(
-            self.listener,
-            self.router,
-            self.header_read_timeout,
-            shutdown,
-        )
-        .await;
+        let served = match self.http {
+            Some(http) => http.serve(shutdown).await,
+            None => {
+                shutdown.await;
+                Ok(())
+            }
+        };
         if let Some(worker) = self.worker {
             tokio::task::spawn_blocking(move || worker.stop()).await??;
         }
@@ -200,27 +244,35 @@ impl Application {
 }
 
 /// `GET /metrics` alone on an internal listener, so the public API never serves it.
-struct MetricsServer {
+async fn metrics_listener(
+    addr: SocketAddr,
+    metrics: &Arc<Metrics>,
+    config: &Config,
+) -> anyhow::Result<HttpServer> {
+    let router = endpoint::router(MetricsEndpoint {
+        metrics: metrics.clone(),
+        token: config.metrics.token.clone().map(Arc::new),
+    });
+    HttpServer::bind(addr, router, config)
+        .await
+        .with_context(|| format!("cannot listen on METRICS_BIND_ADDR {addr}"))
+}
+
+/// A router on its bound listener.
+struct HttpServer {
     listener: TcpListener,
     router: axum::Router,
     header_read_timeout: Duration,
 }
 
-impl MetricsServer {
+impl HttpServer {
     async fn bind(
         addr: SocketAddr,
-        metrics: &Arc<Metrics>,
+        router: axum::Router,
         config: &Config,
-    ) -> anyhow::Result<Self> {
-        let listener = TcpListener::bind(addr)
-            .await
-            .with_context(|| format!("cannot listen on METRICS_BIND_ADDR {addr}"))?;
-        let router = endpoint::router(MetricsEndpoint {
-            metrics: metrics.clone(),
-            token: config.metrics.token.clone().map(Arc::new),
-        });
+    ) -> std::io::Result<Self> {
         Ok(Self {
-            listener,
+            listener: TcpListener::bind(addr).await?,
             router,
             header_read_timeout: config.http_timeouts.header_read,
         })
@@ -243,74 +295,6 @@ impl MetricsServer {
             shutdown,
         )
         .await
-    }
-}
-
-/// The worker-only process (`relivchats worker`): the Temporal worker, and `/metrics` on its
-/// own listener (`METRICS_BIND_ADDR`, else [`crate::config::DEFAULT_METRICS_ADDR`]).
-pub struct WorkerProcess {
-    worker: WorkerThread,
-    metrics: Arc<Metrics>,
-    metrics_server: Option<MetricsServer>,
-}
-
-impl std::fmt::Debug for WorkerProcess {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("WorkerProcess")
-            .field("metrics_addr", &self.metrics_addr())
-            .finish_non_exhaustive()
-    }
-}
-
-impl WorkerProcess {
-    /// Connects, starts the worker and binds the metrics listener (port 0 picks a free one).
-    pub async fn build(config: &Config) -> anyhow::Result<Self> {
-        let metrics = Arc::new(Metrics::new());
-        let (pool, client) = prepare(config).await?;
-        // The worker thread opens a pool of its own; this one only served the migrations.
-        pool.close().await;
-        if config.providers.vector_store == crate::providers::VectorStoreKind::Edge {
-            tracing::warn!(
-                "VECTOR_STORE=edge: this worker holds the vectors in-process; a separate `relivchats api` cannot reach them (use VECTOR_STORE=qdrant for split deployments)"
-            );
-        }
-        let providers = crate::providers::build_for(config, true, &metrics).await?;
-        let metrics_server = match config.metrics.worker_addr() {
-            Some(addr) => Some(MetricsServer::bind(addr, &metrics, config).await?),
-            None => None,
-        };
-        let worker = WorkerThread::spawn(config, client, providers, metrics.clone())?;
-        Ok(Self {
-            worker,
-            metrics,
-            metrics_server,
-        })
-    }
-
-    pub fn metrics_addr(&self) -> Option<SocketAddr> {
-        self.metrics_server.as_ref().map(MetricsServer::local_addr)
-    }
-
-    pub fn metrics(&self) -> &Arc<Metrics> {
-        &self.metrics
-    }
-
-    /// Runs until `shutdown`, then lets running activities finish and stops.
-    pub async fn run_until_stopped(
-        self,
-        shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> anyhow::Result<()> {
-        let shutdown = shutdown.shared();
-        let metrics = self
-            .metrics_server
-            .map(|server| tokio::spawn(server.serve(shutdown.clone())));
-        shutdown.await;
-        let worker = self.worker;
-        tokio::task::spawn_blocking(move || worker.stop()).await??;
-        if let Some(metrics) = metrics {
-            metrics.await?.context("the metrics listener failed")?;
-        }
-        Ok(())
     }
 }
 

@@ -136,7 +136,10 @@ impl TestApp {
         let app = Application::build(&config, Role::Serve)
             .await
             .expect("the application builds");
-        let address = format!("http://{}", app.local_addr());
+        let address = format!(
+            "http://{}",
+            app.local_addr().expect("the serve role listens")
+        );
         let metrics_address = app.metrics_addr().map(|a| format!("http://{a}"));
         let pool = app.pool().clone();
         let temporal = app.client().clone();
@@ -302,7 +305,10 @@ impl TestApp {
             .await
             .expect("the application builds again");
         let (tx, rx) = oneshot::channel();
-        let address = format!("http://{}", app.local_addr());
+        let address = format!(
+            "http://{}",
+            app.local_addr().expect("the serve role listens")
+        );
         let metrics_address = app.metrics_addr().map(|a| format!("http://{a}"));
         let (pool, temporal, providers) = (
             app.pool().clone(),

@@ -9,7 +9,7 @@ use std::{collections::HashMap, time::Duration};
 
 use futures::future::join_all;
 use prometheus_parse::{Sample, Scrape, Value};
-use relivchats::{Config, startup::WorkerProcess};
+use relivchats::{Application, Config, Role};
 use relivchats_activities::ledger::{self, Moved};
 use relivchats_domain::contracts::unlock::{CaptureInput, RefundInput, ReleaseInput, ReserveInput};
 use relivchats_tests::{
@@ -341,7 +341,7 @@ async fn the_worker_process_serves_its_own_metrics() {
     let mut vars = base_vars(&database, &temporal, "worker-metrics-secret");
     vars.insert("METRICS_BIND_ADDR".into(), "127.0.0.1:0".into());
     let config = Config::from_map(&vars).unwrap();
-    let worker = WorkerProcess::build(&config).await.unwrap();
+    let worker = Application::build(&config, Role::Worker).await.unwrap();
     let base = format!(
         "http://{}",
         worker.metrics_addr().expect("a metrics listener")

@@ -863,7 +863,10 @@ impl Process {
         let app = Application::build(config, Role::Serve)
             .await
             .expect("the application builds");
-        let address = format!("http://{}", app.local_addr());
+        let address = format!(
+            "http://{}",
+            app.local_addr().expect("the serve role listens")
+        );
         let (stop, rx) = oneshot::channel();
         let server = tokio::spawn(app.run_until_stopped(async move {
             let _ = rx.await;
