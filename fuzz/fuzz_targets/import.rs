@@ -4,14 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-
-#[allow(dead_code, unreachable_pub)]
-#[path = "../../domain/src/whatsapp/mod.rs"]
-mod whatsapp;
-
-#[allow(dead_code, unreachable_pub)]
-#[path = "../../domain/src/import/mod.rs"]
-mod import;
+use relivchats_domain::{import, whatsapp};
 
 fuzz_target!(|data: &[u8]| {
     exercise(data);

@@ -2,10 +2,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-
-#[allow(dead_code, unreachable_pub)]
-#[path = "../../domain/src/whatsapp/mod.rs"]
-mod whatsapp;
+use relivchats_domain::whatsapp;
 
 fuzz_target!(|data: &[u8]| {
     // Raw text (lossy, so every input reaches the parser) and the decoder's own view.

@@ -3,10 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-
-#[allow(dead_code, unreachable_pub)]
-#[path = "../../domain/src/whatsapp/mod.rs"]
-mod whatsapp;
+use relivchats_domain::whatsapp;
 
 fuzz_target!(|data: &[u8]| {
     let limits = whatsapp::DecodeLimits {
