@@ -8,6 +8,10 @@
 
 use super::marks::{mark_len, space_len};
 
+mod markers;
+
+use markers::{is_filler, meridiem_of};
+
 /// Whether a 12-hour clock marker said morning or afternoon.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum Meridiem {
@@ -63,23 +67,6 @@ impl RawHeader {
         }
     }
 }
-
-/// Markers that mean "morning", compared after removing dots, spaces and ASCII case.
-const AM: &[&str] = &[
-    "am", "a", "vorm", "vm", "fm", "午前", "오전", "上午", "ص", "πμ", "de", "дп", "öö", "sa",
-    // Persian `ق.ظ` (before noon), dots dropped.
-    "قظ",
-];
-/// Markers that mean "afternoon", compared the same way.
-const PM: &[&str] = &[
-    "pm", "p", "nachm", "nm", "em", "午後", "오후", "下午", "م", "μμ", "du", "пп", "ös", "ch",
-    // Persian `ب.ظ` (after noon).
-    "بظ",
-];
-/// Words allowed between the date and the time (`klo` fi, `um` de, `à`/`às` fr/pt, `at`).
-const FILLERS: &[&str] = &[
-    "klo", "kl", "um", "à", "às", "a", "at", "om", "o", "в", "saat",
-];
 
 /// The date at the start of a header line, as written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -226,45 +213,6 @@ impl RawHeader {
             long_year_first: self.shape.long_year_first,
             len: self.date_len,
         }
-    }
-}
-
-/// Looks a marker up after dropping dots, spaces and ASCII case (`P. M.` → `pm`).
-fn meridiem_of(word: &[u8]) -> Option<Meridiem> {
-    let mut buf = [0u8; 24];
-    let mut n = 0;
-    let mut i = 0;
-    while i < word.len() {
-        let skip = space_len(word, i).max(mark_len(word, i));
-        if skip > 0 {
-            i += skip;
-            continue;
-        }
-        let b = word[i];
-        i += 1;
-        if b == b'.' {
-            continue;
-        }
-        *buf.get_mut(n)? = b.to_ascii_lowercase();
-        n += 1;
-    }
-    let key = std::str::from_utf8(buf.get(..n)?).ok()?;
-    let key = lower_greek_cyrillic_turkish(key);
-    if AM.contains(&key.as_ref()) {
-        Some(Meridiem::Am)
-    } else if PM.contains(&key.as_ref()) {
-        Some(Meridiem::Pm)
-    } else {
-        None
-    }
-}
-
-/// Lowercases the few non-ASCII markers that come in capitals (`ΠΜ`, `ДП`, `ÖÖ`).
-fn lower_greek_cyrillic_turkish(s: &str) -> std::borrow::Cow<'_, str> {
-    if s.is_ascii() {
-        s.into()
-    } else {
-        s.to_lowercase().into()
     }
 }
 
@@ -469,11 +417,6 @@ impl Cursor<'_> {
     }
 }
 
-fn is_filler(word: &[u8]) -> bool {
-    let w = std::str::from_utf8(word).unwrap_or("");
-    FILLERS.iter().any(|f| f.eq_ignore_ascii_case(w))
-}
-
 fn is_blank(word: &[u8]) -> bool {
     let mut i = 0;
     while i < word.len() {
@@ -504,69 +447,4 @@ fn trim_blank_end(word: &[u8]) -> &[u8] {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn h(s: &str) -> Option<RawHeader> {
-        parse_header(s.as_bytes())
-    }
-
-    #[test]
-    fn android_and_ios_layouts() {
-        let a = h("12/08/2016, 16:20 - Alice: hi").unwrap();
-        assert_eq!(a.date, [12, 8, 2016]);
-        assert_eq!((a.hour, a.minute), (16, 20));
-        assert_eq!(&"12/08/2016, 16:20 - Alice: hi"[a.rest..], "Alice: hi");
-        let i = h("[12/08/2016, 16:20:15] Alice: hi").unwrap();
-        assert_eq!(i.second, 15);
-        assert!(i.shape.bracket && i.shape.seconds);
-        let l = "\u{200E}[1/2/21, 4:05:09\u{202F}PM] Bob: \u{200E}image omitted";
-        let i = h(l).unwrap();
-        assert_eq!(i.hour24(), Some(16));
-        assert_eq!(&l[i.rest..], "Bob: \u{200E}image omitted");
-    }
-
-    #[test]
-    fn markers_in_many_languages() {
-        for (line, hour) in [
-            ("12/08/2016, 4:20 p. m. - A: x", 16),
-            ("12/08/2016, 4:20 a.m. - A: x", 4),
-            ("12.08.16, 4:20 nachm. - A: x", 16),
-            ("2016/08/12 午後4:20 - A: x", 16),
-            ("2016. 8. 12. 오전 12:05 - A: x", 0),
-            ("2016/8/12 下午4:20 - A: x", 16),
-            ("12/08/2016, 4:20 μ.μ. - A: x", 16),
-            ("12/08/2016 4:20 م - A: x", 16),
-            ("١٢‏/٨‏/٢٠١٦ ٤:٢٠ م - A: x", 16),
-            ("12.8.2016 klo 16.20 - A: x", 16),
-            ("٩\u{200F}/٤\u{200F}/٢٠٢٣، ١٠:٠٨ م - A: x", 22),
-            ("9/4/2023، 10:08 م - A: x", 22),
-            ("۱۴۰۲/۱/۵، ۱۰:۰۸ ب.ظ - A: x", 22),
-            ("۱۴۰۲/۱/۵، ۹:۰۸ ق.ظ - A: x", 9),
-        ] {
-            let r = h(line).unwrap_or_else(|| panic!("{line}"));
-            assert_eq!(r.hour24(), Some(hour), "{line}");
-        }
-    }
-
-    #[test]
-    fn not_headers() {
-        for line in [
-            "12/08/2016 was a great day",
-            "Meet at 12/08 16:20",
-            "12/08/2016, 16:20",
-            "12/08/2016, 16:20 -5 degrees",
-            "123/08/2016, 16:20 - A: x",
-            "12/08-2016, 16:20 - A: x",
-            "",
-            "[",
-        ] {
-            assert!(
-                h(line).is_none() || h(line).is_some_and(|r| r.rest == line.len()),
-                "{line}"
-            );
-        }
-        assert!(h("12/08/2016, 16:20 -5 degrees").is_none());
-        assert!(h("12/08/2016 was great").is_none());
-    }
-}
+mod tests;
