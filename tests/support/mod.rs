@@ -160,12 +160,14 @@ pub struct TestApp {
     pub pool: PgPool,
     pub config: Config,
     pub temporal: temporalio_client::Client,
-    pub database: TestDatabase,
     /// The app's retrieval and model providers (the same the worker's activities use).
     pub providers: relivchats_activities::Providers,
     dev_secret: Secret,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<anyhow::Result<()>>>,
+    /// Last, so it is dropped last: removing the data directory must wait until the
+    /// providers above have let go of the Edge shard (its drop flushes into that directory).
+    pub database: TestDatabase,
 }
 
 impl TestApp {
