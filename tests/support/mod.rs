@@ -3,12 +3,21 @@
 
 #![allow(unreachable_pub, dead_code)]
 
+pub mod app_log;
 pub mod fake_llm;
 pub mod fake_payments;
 pub mod fakes;
 pub mod temporal_server;
 
-use std::{collections::HashMap, sync::Arc, time::Duration};
+use std::{
+    collections::HashMap,
+    path::PathBuf,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
 
 use relivchats::{Application, Config, Role};
 use relivchats_api::auth::{Secret, mint_dev_token};
@@ -23,10 +32,14 @@ pub fn admin_database_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
 }
 
-/// A fresh, empty database, dropped by [`TestDatabase::drop_now`].
+/// A fresh, empty database, dropped when it is dropped, also when the test fails (panics)
+/// before its clean-up (`stop`, [`TestDatabase::drop_now`]); the data directories of the apps
+/// that use it are removed too when the test fails.
 pub struct TestDatabase {
     pub name: String,
     pub url: String,
+    dropped: AtomicBool,
+    data_dirs: Mutex<Vec<PathBuf>>,
 }
 
 impl TestDatabase {
@@ -46,17 +59,66 @@ impl TestDatabase {
         Self {
             name,
             url: url.to_string(),
+            dropped: AtomicBool::new(false),
+            data_dirs: Mutex::new(Vec::new()),
         }
     }
 
+    /// Removes `dir` (recursively) when the database is dropped.
+    pub fn remove_on_drop(&self, dir: impl Into<PathBuf>) {
+        self.data_dirs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(dir.into());
+    }
+
     pub async fn drop_now(&self) {
-        if let Ok(mut conn) = PgConnection::connect(&admin_database_url()).await {
-            let _ = sqlx::query(&format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.name
-            ))
+        if self.dropped.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        drop_database(&self.name).await;
+    }
+}
+
+async fn drop_database(name: &str) {
+    if let Ok(mut conn) = PgConnection::connect(&admin_database_url()).await {
+        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
             .execute(&mut conn)
             .await;
+        let _ = conn.close().await;
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if !self.dropped.swap(true, Ordering::SeqCst) {
+            // Drop cannot await, and may run inside the test's runtime: a thread of its own
+            // with a runtime of its own drops the database. Errors are ignored (a panic here,
+            // during a failing test's unwinding, would abort the whole test binary).
+            let name = self.name.clone();
+            let _ = std::thread::spawn(move || {
+                if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    rt.block_on(drop_database(&name));
+                }
+            })
+            .join();
+        }
+        // The data directories go only with a failing test: on the success path something
+        // may still hold the Edge shard (e.g. a test's own activities, dropped after `stop`),
+        // and the shard's drop flushes into its directory.
+        if !std::thread::panicking() {
+            return;
+        }
+        for dir in self
+            .data_dirs
+            .get_mut()
+            .unwrap_or_else(|p| p.into_inner())
+            .drain(..)
+        {
+            let _ = std::fs::remove_dir_all(dir);
         }
     }
 }
@@ -69,6 +131,7 @@ pub fn base_vars(
     dev_secret: &str,
 ) -> HashMap<String, String> {
     let data_dir = std::env::temp_dir().join(format!("relivchats-test-{}", Uuid::new_v4()));
+    database.remove_on_drop(&data_dir);
     let mut vars: HashMap<String, String> = [
         ("ENVIRONMENT", "development"),
         ("DATABASE_URL", database.url.as_str()),
@@ -90,8 +153,12 @@ pub fn base_vars(
     vars
 }
 
-/// The application under test.
+/// The application under test. Dropped without [`TestApp::stop`] (a failing test), it still
+/// removes its database and data directory (see [`TestDatabase`]), after printing its log.
 pub struct TestApp {
+    /// Prints the app's log if the test fails. (First, so it is dropped first: the log ends
+    /// before the clean-up below starts.)
+    log: app_log::LogGuard,
     pub address: String,
     /// The separate metrics listener (`METRICS_BIND_ADDR`), when the test configured one.
     pub metrics_address: Option<String>,
@@ -99,12 +166,14 @@ pub struct TestApp {
     pub pool: PgPool,
     pub config: Config,
     pub temporal: temporalio_client::Client,
-    pub database: TestDatabase,
     /// The app's retrieval and model providers (the same the worker's activities use).
     pub providers: relivchats_activities::Providers,
     dev_secret: Secret,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<anyhow::Result<()>>>,
+    /// Last, so it is dropped last: removing the data directory must wait until the
+    /// providers above have let go of the Edge shard (its drop flushes into that directory).
+    pub database: TestDatabase,
 }
 
 impl TestApp {
@@ -129,6 +198,7 @@ impl TestApp {
         temporal_address: String,
         overrides: HashMap<String, String>,
     ) -> Self {
+        let log = app_log::LogGuard::start(format!("database {}", database.name));
         let dev_secret = Uuid::new_v4().simple().to_string();
         let mut vars = base_vars(&database, &temporal_address, &dev_secret);
         vars.extend(overrides);
@@ -163,6 +233,7 @@ impl TestApp {
             dev_secret: Secret::new(dev_secret),
             shutdown: Some(tx),
             server: Some(server),
+            log,
         }
     }
 
@@ -246,23 +317,22 @@ impl TestApp {
             .unwrap_or_else(|| panic!("no category {slug}"))
     }
 
-    /// Polls an unlock job's status endpoint until the job has ended (bounded); returns the
-    /// last status.
+    /// Polls an unlock job's status endpoint until the job has ended (within a minute);
+    /// returns the last status.
     pub async fn wait_for_job(&self, token: &str, job_id: &str) -> serde_json::Value {
-        let mut seen_live = false;
-        for _ in 0..600 {
-            let status = json(
-                self.get(&format!("/api/insights/jobs/{job_id}/status"), Some(token))
-                    .await,
-            )
-            .await;
-            seen_live |= status["source"] == "workflow";
-            if !matches!(status["status"].as_str(), Some("queued" | "running")) {
-                return status;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("job {job_id} did not finish (live progress seen: {seen_live})");
+        wait_for(
+            &format!("job {job_id} has ended"),
+            Duration::from_secs(60),
+            async || {
+                let status = json(
+                    self.get(&format!("/api/insights/jobs/{job_id}/status"), Some(token))
+                        .await,
+                )
+                .await;
+                (!matches!(status["status"].as_str(), Some("queued" | "running"))).then_some(status)
+            },
+        )
+        .await
     }
 
     /// `(balance, sum of the ledger)` for a user: they must always be equal.
@@ -290,6 +360,7 @@ impl TestApp {
             dev_secret,
             shutdown,
             server,
+            log,
             ..
         } = self;
         if let Some(tx) = shutdown {
@@ -330,10 +401,12 @@ impl TestApp {
             dev_secret,
             shutdown: Some(tx),
             server: Some(server),
+            log,
         }
     }
 
-    /// Stops the server and the worker, and drops the database.
+    /// Stops the server and the worker, and drops the database and data directory. (Dropping
+    /// the app without `stop`, as a failing test does, removes them too.)
     pub async fn stop(mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
@@ -399,13 +472,23 @@ pub fn relivchats_binary() -> std::path::PathBuf {
 }
 
 /// Polls `check` every 50 ms until it returns true, and fails the test, naming `what`, when
-/// `within` passes first. Every wait in the tests goes through here, so none can fall
-/// through a bounded loop without an assertion.
+/// `within` passes first. Every wait in the tests goes through here (or [`wait_for`]), so
+/// none can fall through a bounded loop without an assertion.
 pub async fn wait_until(what: &str, within: Duration, mut check: impl AsyncFnMut() -> bool) {
+    wait_for(what, within, async || check().await.then_some(())).await
+}
+
+/// [`wait_until`] for a check that yields a value: polls `check` every 50 ms until it returns
+/// `Some`, and returns that; fails the test, naming `what`, when `within` passes first.
+pub async fn wait_for<T>(
+    what: &str,
+    within: Duration,
+    mut check: impl AsyncFnMut() -> Option<T>,
+) -> T {
     let deadline = tokio::time::Instant::now() + within;
     loop {
-        if check().await {
-            return;
+        if let Some(value) = check().await {
+            return value;
         }
         if tokio::time::Instant::now() >= deadline {
             panic!("timed out after {within:?} waiting until {what}");

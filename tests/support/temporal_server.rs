@@ -131,18 +131,18 @@ pub async fn start_dev_server_on(port: u16, db_file: Option<&std::path::Path>) -
         let _ = child.wait().await;
     });
     let address = format!("127.0.0.1:{port}");
-    for _ in 0..300 {
-        if tokio::net::TcpStream::connect(&address).await.is_ok() {
-            // The port opens slightly before the frontend serves; the client retries anyway.
-            return DevServer {
-                address,
-                pid: pid.parse().expect("the shell printed the server pid"),
-            };
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+    // The port opens slightly before the frontend serves; the client retries anyway.
+    crate::wait_until(
+        &format!(
+            "the Temporal dev server ({}) listens on {address}",
+            cli.display()
+        ),
+        Duration::from_secs(30),
+        async || tokio::net::TcpStream::connect(&address).await.is_ok(),
+    )
+    .await;
+    DevServer {
+        address,
+        pid: pid.parse().expect("the shell printed the server pid"),
     }
-    panic!(
-        "the Temporal dev server ({}) did not start on {address}",
-        cli.display()
-    );
 }

@@ -6,7 +6,9 @@ use std::{process::Stdio, time::Duration};
 
 use relivchats_api::auth::{Secret, mint_dev_token};
 use relivchats_domain::UserId;
-use relivchats_tests::{TestDatabase, fake_llm::FakeLlm, json, temporal_server};
+use relivchats_tests::{
+    TestDatabase, fake_llm::FakeLlm, json, temporal_server, wait_for, wait_until,
+};
 use sqlx::PgPool;
 use tokio::process::{Child, Command};
 use uuid::Uuid;
@@ -20,6 +22,7 @@ struct Server {
 impl Server {
     fn new(database: &TestDatabase, temporal: &str, llm: &FakeLlm, secret: &str) -> Self {
         let data_dir = std::env::temp_dir().join(format!("relivchats-crash-{}", Uuid::new_v4()));
+        database.remove_on_drop(&data_dir);
         let port = temporal_server::free_port();
         let mut env: Vec<(String, String)> = [
             ("ENVIRONMENT", "development"),
@@ -69,15 +72,17 @@ impl Server {
             .expect("relivchats starts");
         self.child = Some(child);
         let http = reqwest::Client::new();
-        for _ in 0..300 {
-            if let Ok(r) = http.get(self.url("/health/ready")).send().await
-                && r.status() == 200
-            {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("relivchats serve did not become ready");
+        wait_until(
+            "relivchats serve is ready",
+            Duration::from_secs(30),
+            async || {
+                http.get(self.url("/health/ready"))
+                    .send()
+                    .await
+                    .is_ok_and(|r| r.status() == 200)
+            },
+        )
+        .await;
     }
 
     /// SIGKILL: no graceful shutdown, no flush, nothing.
@@ -185,31 +190,29 @@ impl Scenario {
 
     /// Waits until the insights are being generated (the model has been called).
     async fn wait_until_generating(&self) {
-        for _ in 0..300 {
-            if self.llm.calls() > 0 {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("the model was never called");
+        wait_until("the model is called", Duration::from_secs(15), async || {
+            self.llm.calls() > 0
+        })
+        .await;
     }
 
     /// Waits (bounded) for the job to end, reading the database.
     async fn wait_for_job(&self, job_id: &str) -> (String, i32) {
-        for _ in 0..1200 {
-            let row: (String, i32) = sqlx::query_as(
-                "SELECT status, coins_charged FROM insight_generation_jobs WHERE job_id = $1",
-            )
-            .bind(job_id)
-            .fetch_one(&self.pool)
-            .await
-            .unwrap();
-            if !matches!(row.0.as_str(), "queued" | "running") {
-                return row;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("job {job_id} did not finish");
+        wait_for(
+            &format!("job {job_id} has ended"),
+            Duration::from_secs(120),
+            async || {
+                let row: (String, i32) = sqlx::query_as(
+                    "SELECT status, coins_charged FROM insight_generation_jobs WHERE job_id = $1",
+                )
+                .bind(job_id)
+                .fetch_one(&self.pool)
+                .await
+                .unwrap();
+                (!matches!(row.0.as_str(), "queued" | "running")).then_some(row)
+            },
+        )
+        .await
     }
 
     async fn assert_exact(&self) {
@@ -267,15 +270,17 @@ async fn temporal_restart_mid_generation_finishes_once() {
     // Stop the dev server, then start it again on the same port and database file.
     server.kill();
     let port: u16 = server.address.rsplit(':').next().unwrap().parse().unwrap();
-    for _ in 0..100 {
-        if tokio::net::TcpStream::connect(&server.address)
-            .await
-            .is_err()
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    // (This wait could once fall through after ten seconds with the server still up.)
+    wait_until(
+        "the stopped Temporal dev server refuses connections",
+        Duration::from_secs(10),
+        async || {
+            tokio::net::TcpStream::connect(&server.address)
+                .await
+                .is_err()
+        },
+    )
+    .await;
     s.llm.delay(Duration::ZERO);
     let restarted = temporal_server::start_dev_server_on(port, Some(&db_file)).await;
     let (status, charged) = s.wait_for_job(&job).await;

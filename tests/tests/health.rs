@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use relivchats_tests::{TestApp, assert_error_shape, json, temporal_server};
+use relivchats_tests::{TestApp, assert_error_shape, json, temporal_server, wait_for};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn root_health_docs_and_headers() {
@@ -147,16 +147,19 @@ async fn ready_names_temporal_when_it_is_down() {
     assert_eq!(app.get("/health/ready", None).await.status(), 200);
 
     server.kill();
-    let mut last = None;
-    for _ in 0..50 {
-        let response = app.get("/health/ready", None).await;
-        if response.status() == 503 {
-            last = Some(json(response).await);
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    }
-    let body = last.expect("/health/ready turned 503 after Temporal stopped");
+    let body = wait_for(
+        "/health/ready turns 503 after Temporal stopped",
+        std::time::Duration::from_secs(10),
+        async || {
+            let response = app.get("/health/ready", None).await;
+            if response.status() == 503 {
+                Some(json(response).await)
+            } else {
+                None
+            }
+        },
+    )
+    .await;
     assert!(
         body["detail"].as_str().unwrap().contains("temporal"),
         "{body}"

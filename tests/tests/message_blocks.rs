@@ -376,6 +376,7 @@ async fn an_old_layout_chat_reads_the_same_after_relivchats_migrate() {
     pool.close().await;
 
     let data_dir = std::env::temp_dir().join(format!("relivchats-migrate-{}", Uuid::new_v4()));
+    database.remove_on_drop(&data_dir);
     let first = run_migrate(&database, &data_dir).await;
     assert!(
         first.contains("2 chats, 10 messages"),

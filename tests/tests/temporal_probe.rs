@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use futures::StreamExt;
-use relivchats_tests::TestApp;
+use relivchats_tests::{TestApp, wait_until};
 use temporalio_client::WorkflowListOptions;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -23,21 +23,23 @@ async fn health_probe_runs_through_the_worker_and_is_listed() {
 
     // The operator sees it: listed by type and id through the visibility API.
     let query = format!("WorkflowType = 'HealthProbe' AND WorkflowId = '{workflow_id}'");
-    let mut found = false;
-    for _ in 0..50 {
-        let mut stream = app.temporal.list_workflows(
-            query.clone(),
-            WorkflowListOptions::builder().limit(5).build(),
-        );
-        if let Some(item) = stream.next().await {
+    wait_until(
+        "the probe workflow is visible in the list",
+        Duration::from_secs(10),
+        async || {
+            let mut stream = app.temporal.list_workflows(
+                query.clone(),
+                WorkflowListOptions::builder().limit(5).build(),
+            );
+            let Some(item) = stream.next().await else {
+                return false;
+            };
             let item = item.unwrap();
             assert_eq!(item.id(), workflow_id);
             assert_eq!(item.workflow_type(), "HealthProbe");
-            found = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    assert!(found, "the probe workflow is visible in the list");
+            true
+        },
+    )
+    .await;
     app.stop().await;
 }
