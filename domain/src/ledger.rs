@@ -91,6 +91,21 @@ pub fn apply_adjustment(balance: i32, held: i32, delta: i32) -> Result<i32, Adju
     balance.checked_add(delta).ok_or(AdjustmentError::Overflow)
 }
 
+/// Coins an unlock captures when it settles; the rest of its reservation is released.
+///
+/// Everything when every insight was delivered; the delivered share when some failed (rounded
+/// down: in the user's favour); nothing when more than half failed, or when the unlock was
+/// refunded or ran out of time before it settled (`refunded`).
+pub fn settlement_charge(price: i32, delivered: u32, failed: u32, refunded: bool) -> i32 {
+    let total = delivered + failed;
+    match (refunded, failed) {
+        (true, _) => 0,
+        (false, 0) => price,
+        (false, f) if f * 2 > total => 0,
+        (false, _) => (i64::from(price) * i64::from(delivered) / i64::from(total.max(1))) as i32,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -119,5 +134,24 @@ mod tests {
             apply_adjustment(i32::MAX, 0, 1),
             Err(AdjustmentError::Overflow)
         );
+    }
+
+    #[test]
+    fn settlement_charges_the_delivered_share() {
+        // All delivered: the price; nothing delivered at all (no insights): the price too.
+        assert_eq!(settlement_charge(400, 6, 0, false), 400);
+        assert_eq!(settlement_charge(400, 0, 0, false), 400);
+        // Some failed: the delivered share, rounded down.
+        assert_eq!(settlement_charge(400, 5, 1, false), 333);
+        assert_eq!(settlement_charge(400, 4, 2, false), 266);
+        // Exactly half failed still charges half; more than half charges nothing.
+        assert_eq!(settlement_charge(400, 3, 3, false), 200);
+        assert_eq!(settlement_charge(400, 2, 4, false), 0);
+        assert_eq!(settlement_charge(400, 0, 6, false), 0);
+        // A refund or a deadline before settling charges nothing.
+        assert_eq!(settlement_charge(400, 6, 0, true), 0);
+        assert_eq!(settlement_charge(400, 3, 1, true), 0);
+        // No overflow for large prices.
+        assert_eq!(settlement_charge(i32::MAX, 1, 1, false), i32::MAX / 2);
     }
 }

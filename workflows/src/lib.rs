@@ -5,6 +5,7 @@
 //! through the contracts in `relivchats_domain::contracts`.
 
 mod failures;
+mod options;
 pub mod probe;
 pub mod refund_payment;
 pub mod retry;

@@ -3,11 +3,11 @@
 
 #![allow(unreachable_pub)] // the workflow macros emit items the lint cannot see through
 
-use std::time::Duration;
-
 use relivchats_domain::contracts::probe::{ProbeContracts, ProbeInput, ProbeOutput};
 use temporalio_macros::{workflow, workflow_methods};
-use temporalio_sdk::{ActivityOptions, WorkflowContext, WorkflowResult};
+use temporalio_sdk::{WorkflowContext, WorkflowResult};
+
+use crate::options::probe_options;
 
 #[workflow]
 #[derive(Default)]
@@ -15,17 +15,13 @@ pub struct HealthProbeWorkflow;
 
 #[workflow_methods]
 impl HealthProbeWorkflow {
-    #[run(name = "HealthProbe")]
+    #[run(name = relivchats_domain::contracts::probe::PROBE_WORKFLOW)]
     pub async fn run(
         ctx: &mut WorkflowContext<Self>,
         input: ProbeInput,
     ) -> WorkflowResult<ProbeOutput> {
         let out = ctx
-            .execute_activity(
-                ProbeContracts::probe_database,
-                input,
-                ActivityOptions::start_to_close_timeout(Duration::from_secs(10)),
-            )
+            .execute_activity(ProbeContracts::probe_database, input, probe_options())
             .await?;
         Ok(out)
     }

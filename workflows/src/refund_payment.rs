@@ -11,7 +11,7 @@ use relivchats_domain::contracts::payments::{PaymentContracts, RefundOutcome, Re
 use temporalio_macros::{workflow, workflow_methods};
 use temporalio_sdk::{WorkflowContext, WorkflowResult};
 
-use crate::topup::money_activity;
+use crate::options::payment_options;
 
 #[workflow]
 #[derive(Default)]
@@ -19,7 +19,7 @@ pub struct RefundPaymentWorkflow;
 
 #[workflow_methods]
 impl RefundPaymentWorkflow {
-    #[run(name = "RefundPayment")]
+    #[run(name = relivchats_domain::contracts::payments::REFUND_PAYMENT_WORKFLOW)]
     pub async fn run(
         ctx: &mut WorkflowContext<Self>,
         input: RefundPaymentInput,
@@ -28,7 +28,7 @@ impl RefundPaymentWorkflow {
             .execute_activity(
                 PaymentContracts::claw_back_payment,
                 input,
-                money_activity("claw back the refunded coins"),
+                payment_options("claw back the refunded coins"),
             )
             .await?;
         Ok(out)

@@ -12,7 +12,7 @@ use temporalio_workflow::WorkflowCancellationToken;
 
 use crate::{
     failures::describe,
-    unlock::{insight_options, money_options},
+    options::{insight_options, money_options},
 };
 
 #[workflow]
@@ -22,7 +22,7 @@ pub struct RetryInsightWorkflow;
 #[workflow_methods]
 impl RetryInsightWorkflow {
     /// Generates the insight again, then records the result; returns its final status.
-    #[run(name = "RetryInsight")]
+    #[run(name = relivchats_domain::contracts::unlock::RETRY_WORKFLOW)]
     pub async fn run(ctx: &mut WorkflowContext<Self>, input: RetryInput) -> WorkflowResult<String> {
         let request = GenerateInsightInput {
             chat_id: input.chat_id,

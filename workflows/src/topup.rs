@@ -7,30 +7,13 @@
 
 #![allow(unreachable_pub)] // the workflow macros emit items the lint cannot see through
 
-use std::time::Duration;
-
 use relivchats_domain::contracts::payments::{
     CreditPurchaseInput, PaymentContracts, PaymentVerdict, TopUpInput, TopUpOutcome,
 };
-use temporalio_common::RetryPolicy;
 use temporalio_macros::{workflow, workflow_methods};
-use temporalio_sdk::{ActivityOptions, WorkflowContext, WorkflowResult};
+use temporalio_sdk::{WorkflowContext, WorkflowResult};
 
-/// Options of a money-moving activity: retried until it succeeds (`maximum_attempts` 0), with
-/// capped backoff; only business refusals (non-retryable failures) stop it.
-pub(crate) fn money_activity(summary: &str) -> ActivityOptions {
-    ActivityOptions::with_start_to_close_timeout(Duration::from_secs(30))
-        .retry_policy(
-            RetryPolicy::builder()
-                .initial_interval(Duration::from_millis(500))
-                .backoff_coefficient(2.0)
-                .maximum_interval(Duration::from_secs(60))
-                .maximum_attempts(0)
-                .build(),
-        )
-        .summary(summary.to_owned())
-        .build()
-}
+use crate::options::payment_options;
 
 #[workflow]
 #[derive(Default)]
@@ -38,7 +21,7 @@ pub struct TopUpWorkflow;
 
 #[workflow_methods]
 impl TopUpWorkflow {
-    #[run(name = "TopUp")]
+    #[run(name = relivchats_domain::contracts::payments::TOP_UP_WORKFLOW)]
     pub async fn run(
         ctx: &mut WorkflowContext<Self>,
         input: TopUpInput,
@@ -47,7 +30,7 @@ impl TopUpWorkflow {
             .execute_activity(
                 PaymentContracts::verify_payment,
                 input.clone(),
-                money_activity("verify amount and currency"),
+                payment_options("verify amount and currency"),
             )
             .await?;
         let coins = match verdict {
@@ -66,7 +49,7 @@ impl TopUpWorkflow {
             .execute_activity(
                 PaymentContracts::credit_purchase,
                 credit,
-                money_activity(&format!("credit {coins} coins")),
+                payment_options(&format!("credit {coins} coins")),
             )
             .await?;
         Ok(TopUpOutcome {

@@ -27,10 +27,9 @@ use relivchats_domain::{
 };
 use sqlx::PgPool;
 use temporalio_macros::activities;
-use temporalio_sdk::{
-    ApplicationFailure,
-    activities::{ActivityContext, ActivityError},
-};
+use temporalio_sdk::activities::{ActivityContext, ActivityError};
+
+use crate::failure::ActivityFailure;
 
 /// How often `generate_insight` heartbeats (the workflow's heartbeat timeout is a few times
 /// this; the SDK throttles what it sends to the server).
@@ -121,24 +120,22 @@ impl InsightFailure {
     pub fn is_retryable(&self) -> bool {
         matches!(self, Self::Transient { .. })
     }
+}
 
-    fn into_activity_error(self) -> ActivityError {
-        let failure = match self {
-            Self::Final { kind, message } => ApplicationFailure::builder(message)
-                .type_name(kind.to_owned())
-                .non_retryable(true)
-                .build(),
-            Self::Transient {
+/// Final failures are the activities' business refusals (typed with their kind), transient ones
+/// are retried, after the vendor's `retry_after` when it gave one.
+impl From<InsightFailure> for ActivityFailure {
+    fn from(e: InsightFailure) -> Self {
+        match e {
+            InsightFailure::Final { kind, message } => Self::Refused { kind, message },
+            InsightFailure::Transient {
                 message,
                 retry_after,
-            } => match retry_after {
-                Some(delay) => ApplicationFailure::builder(message)
-                    .next_retry_delay(delay)
-                    .build(),
-                None => ApplicationFailure::new(message),
+            } => Self::Transient {
+                message,
+                retry_after,
             },
-        };
-        ActivityError::application(failure)
+        }
     }
 }
 
@@ -210,7 +207,7 @@ impl InsightActivities {
     ) -> Result<IndexChatOutput, ActivityError> {
         self.run_index_chat(input, Some(&ctx)).await.map_err(|e| {
             tracing::warn!(error = %e, retryable = e.is_retryable(), "index_chat failed");
-            e.into_activity_error()
+            crate::failure::into_activity(e)
         })
     }
 
@@ -232,7 +229,7 @@ impl InsightActivities {
                 out = &mut work => {
                     return out.map_err(|e| {
                         tracing::warn!(error = %e, retryable = e.is_retryable(), "generate_insight failed");
-                        e.into_activity_error()
+                        crate::failure::into_activity(e)
                     });
                 }
                 () = ctx.cancelled() => {

@@ -51,6 +51,8 @@ pub mod failure {
     pub const NOT_ALLOWED: &str = "InsightNotAllowed";
     /// The model's output still violates the schema after the repair attempt.
     pub const SCHEMA_VIOLATION: &str = "SchemaViolation";
+    /// The ledger has no reservation of this id.
+    pub const UNKNOWN_RESERVATION: &str = "UnknownReservation";
     /// The user's available coins do not cover the reservation.
     pub const INSUFFICIENT_CREDITS: &str = "InsufficientCredits";
     /// The model vendor refused the request for good (bad request, bad key, blocked prompt).

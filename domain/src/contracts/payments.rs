@@ -15,7 +15,11 @@ use temporalio_sdk::activities::ActivityError;
 use uuid::Uuid;
 
 use super::search_attributes::{PAYMENT_PROVIDER, USER_ID};
-use crate::payments::Provider;
+use crate::{payments::Provider, status::OrderStatus};
+
+/// Failure type of a payment activity's business refusal (unknown order, wrong provider, a
+/// balance that would overflow): non-retryable.
+pub const PAYMENT_REFUSED: &str = "PaymentRefused";
 
 /// Workflow type name of a top-up.
 pub const TOP_UP_WORKFLOW: &str = "TopUp";
@@ -139,7 +143,7 @@ pub struct RefundOutcome {
     /// Coins that could not be taken back (already spent); the user is flagged when > 0.
     pub shortfall_coins: i32,
     /// The order's status afterwards (`refunded` once the whole price was given back).
-    pub order_status: String,
+    pub order_status: OrderStatus,
 }
 
 /// Marker for `client.start_workflow(TopUpDefinition, …)` outside the workflows crate.

@@ -12,6 +12,8 @@ use temporalio_macros::activity_definitions;
 use temporalio_sdk::activities::ActivityError;
 use uuid::Uuid;
 
+use crate::status::{GenerationStatus, InsightStatus, JobStatus, ReservationStatus};
+
 /// Workflow type name of the unlock saga.
 pub const UNLOCK_WORKFLOW: &str = "UnlockInsights";
 /// Workflow type name of a free retry of one failed insight.
@@ -102,7 +104,7 @@ pub struct UnlockInput {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UnlockOutcome {
     /// The chat's final `insights_generation_status`: `completed`, `partial_failure` or `failed`.
-    pub status: String,
+    pub status: GenerationStatus,
     pub completed: u32,
     pub failed: u32,
     pub coins_charged: i32,
@@ -117,7 +119,7 @@ pub struct InsightProgress {
     pub insight_type_id: Uuid,
     pub name: String,
     /// `pending`, `generating`, `completed` or `failed`.
-    pub state: String,
+    pub state: InsightStatus,
     pub error: Option<String>,
 }
 
@@ -263,8 +265,8 @@ pub struct RefundInput {
 /// What a settling operation left behind (the same answer however often it is retried).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SettleOutput {
-    /// `captured`, `released` or `expired`.
-    pub status: String,
+    /// `captured`, `released` or `expired` (`held` when a refund finds nothing captured).
+    pub status: ReservationStatus,
     pub captured: i32,
     pub refunded: i32,
     pub transaction_id: Option<Uuid>,
@@ -276,9 +278,9 @@ pub struct JobUpdate {
     pub job_id: String,
     pub chat_id: Uuid,
     /// The chat's `insights_generation_status` (`generating`, `completed`, …).
-    pub chat_status: String,
+    pub chat_status: GenerationStatus,
     /// The job's status (`running`, `completed`, `partial_failure`, `failed`).
-    pub job_status: String,
+    pub job_status: JobStatus,
     pub completed: u32,
     pub failed: u32,
     /// Insights that ended failed, with the reason shown to the user.
