@@ -2,6 +2,8 @@
 //! checkout verification. Money moves only in the `TopUp` and `RefundPayment` workflows, which
 //! the webhooks start (see `docs/ARCHITECTURE.md`, Payments).
 
+mod dispatch;
+mod launch;
 mod orders;
 mod vendors;
 mod verify;
