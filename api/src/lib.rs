@@ -11,6 +11,7 @@ pub mod limits;
 pub mod metrics;
 pub mod middleware;
 pub mod openapi;
+pub mod payment_providers;
 pub mod routes;
 
 use std::{sync::Arc, time::Duration};
@@ -138,7 +139,7 @@ pub struct AppState {
     /// The task queue workflows are started on.
     pub task_queue: Arc<str>,
     /// Set with [`AppState::with_payments`]; without it payment routes answer 503.
-    pub payments: Option<Arc<routes::payments::PaymentProviders>>,
+    pub payments: Option<Arc<payment_providers::PaymentProviders>>,
     /// This process's rate-limit buckets.
     pub limits: Arc<limits::RateLimits>,
     /// This process's metrics (shared with the worker in `serve`), see [`AppState::with_metrics`].
@@ -179,7 +180,7 @@ impl AppState {
 
 impl AppState {
     /// Adds the payment providers (Stripe, Razorpay) configured for this process.
-    pub fn with_payments(mut self, payments: routes::payments::PaymentProviders) -> Self {
+    pub fn with_payments(mut self, payments: payment_providers::PaymentProviders) -> Self {
         self.payments = Some(Arc::new(payments));
         self
     }

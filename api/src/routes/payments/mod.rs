@@ -5,7 +5,6 @@
 mod dispatch;
 mod launch;
 mod orders;
-mod vendors;
 mod verify;
 mod webhooks;
 
@@ -14,7 +13,8 @@ use axum::{
     routing::{get, post},
 };
 
-pub use vendors::{
+/// Where the binary has always imported the providers from.
+pub use crate::payment_providers::{
     PaymentProviders, RazorpayClient, RazorpaySettings, StripeClient, StripeSettings, VendorError,
 };
 
