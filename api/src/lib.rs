@@ -1,8 +1,12 @@
 //! The HTTP API of RelivChats (axum).
 //!
-//! `routes/<resource>.rs` each hold a `router()`, their handlers and their SQL. Errors go
+//! `routes/<resource>.rs` each hold a `router()`, their handlers and their SQL; a resource
+//! with several concerns is a folder (`routes/chats/`, `routes/insights/`,
+//! `routes/payments/`) whose `mod.rs` holds the `router()` and what its files share. Errors go
 //! through [`error::ApiError`]; identity through [`auth::AuthUser`]; shared state through
-//! [`AppState`]. The binary (`app`) builds the state and serves [`router`].
+//! [`AppState`] (vendor clients such as [`payment_providers`] live beside it, not under
+//! `routes/`). The coins rule and the user-row lock come from `relivchats_store`. The binary
+//! (`app`) builds the state and serves [`router`].
 
 pub mod auth;
 pub mod error;
