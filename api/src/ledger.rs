@@ -92,19 +92,6 @@ pub enum AdjustError {
     Database(#[from] sqlx::Error),
 }
 
-/// Coins held by unsettled unlocks: `available = balance − held`. Call it under the user's row
-/// lock, in a statement after the one that took the lock (a statement's snapshot is taken
-/// before it waits, so a sum inside the locking statement would miss the hold the transaction
-/// we waited for had just committed).
-pub async fn held_coins(conn: &mut sqlx::PgConnection, user_id: &UserId) -> sqlx::Result<i64> {
-    sqlx::query_scalar(
-        "SELECT COALESCE(SUM(amount), 0)::BIGINT FROM coin_reservations WHERE user_id = $1 AND status = 'held'",
-    )
-    .bind(user_id.as_str())
-    .fetch_one(conn)
-    .await
-}
-
 /// Adds (or removes) coins for support goodwill or test set-up: one `admin_adjustment` row.
 #[tracing::instrument(skip(pool), err)]
 pub async fn admin_adjust(
@@ -115,14 +102,13 @@ pub async fn admin_adjust(
 ) -> Result<Adjustment, AdjustError> {
     ensure_user(pool, user_id, None).await?;
     let mut tx = pool.begin().await?;
-    let balance: i32 =
-        sqlx::query_scalar("SELECT credit_balance FROM users WHERE user_id = $1 FOR UPDATE")
-            .bind(user_id.as_str())
-            .fetch_one(&mut *tx)
-            .await?;
-    let held = held_coins(&mut tx, user_id).await?;
-    let held = i32::try_from(held).unwrap_or(i32::MAX);
-    let balance_after = ledger::apply_adjustment(balance, held, delta)?;
+    // Held coins are read after the lock, in a statement of their own: a statement's snapshot
+    // is taken before it waits, so a sum inside the locking statement would miss the hold the
+    // transaction we waited for had just committed (see `relivchats_store::lock_user`).
+    let coins = relivchats_store::lock_user(&mut tx, user_id.as_str())
+        .await?
+        .ok_or(sqlx::Error::RowNotFound)?;
+    let balance_after = ledger::apply_adjustment(coins.balance, coins.held_i32(), delta)?;
     let transaction_id = Uuid::new_v4();
     sqlx::query(
         r#"INSERT INTO credit_transactions

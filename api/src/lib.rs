@@ -1,8 +1,12 @@
 //! The HTTP API of RelivChats (axum).
 //!
-//! `routes/<resource>.rs` each hold a `router()`, their handlers and their SQL. Errors go
+//! `routes/<resource>.rs` each hold a `router()`, their handlers and their SQL; a resource
+//! with several concerns is a folder (`routes/chats/`, `routes/insights/`,
+//! `routes/payments/`) whose `mod.rs` holds the `router()` and what its files share. Errors go
 //! through [`error::ApiError`]; identity through [`auth::AuthUser`]; shared state through
-//! [`AppState`]. The binary (`app`) builds the state and serves [`router`].
+//! [`AppState`] (vendor clients such as [`payment_providers`] live beside it, not under
+//! `routes/`). The coins rule and the user-row lock come from `relivchats_store`. The binary
+//! (`app`) builds the state and serves [`router`].
 
 pub mod auth;
 pub mod error;
@@ -11,6 +15,7 @@ pub mod limits;
 pub mod metrics;
 pub mod middleware;
 pub mod openapi;
+pub mod payment_providers;
 pub mod routes;
 
 use std::{sync::Arc, time::Duration};
@@ -138,7 +143,7 @@ pub struct AppState {
     /// The task queue workflows are started on.
     pub task_queue: Arc<str>,
     /// Set with [`AppState::with_payments`]; without it payment routes answer 503.
-    pub payments: Option<Arc<routes::payments::PaymentProviders>>,
+    pub payments: Option<Arc<payment_providers::PaymentProviders>>,
     /// This process's rate-limit buckets.
     pub limits: Arc<limits::RateLimits>,
     /// This process's metrics (shared with the worker in `serve`), see [`AppState::with_metrics`].
@@ -179,7 +184,7 @@ impl AppState {
 
 impl AppState {
     /// Adds the payment providers (Stripe, Razorpay) configured for this process.
-    pub fn with_payments(mut self, payments: routes::payments::PaymentProviders) -> Self {
+    pub fn with_payments(mut self, payments: payment_providers::PaymentProviders) -> Self {
         self.payments = Some(Arc::new(payments));
         self
     }

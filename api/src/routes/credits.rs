@@ -38,10 +38,7 @@ pub(crate) async fn balance(
     user: AuthUser,
 ) -> ApiResult<ApiJson<BalanceResponse>> {
     let (balance, held): (i32, i64) = sqlx::query_as(
-        r#"SELECT u.credit_balance,
-                  COALESCE((SELECT SUM(amount) FROM coin_reservations r
-                            WHERE r.user_id = u.user_id AND r.status = 'held'), 0)::BIGINT
-           FROM users u WHERE u.user_id = $1"#,
+        "SELECT u.credit_balance, held_coins(u.user_id) FROM users u WHERE u.user_id = $1",
     )
     .bind(user.user_id.as_str())
     .fetch_one(&state.pool)

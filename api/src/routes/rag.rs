@@ -6,7 +6,10 @@
 //! request (a 100k-message chat takes longer than a request should, and the worker owns it).
 
 use axum::{Router, extract::State, routing::post};
-use relivchats_domain::retrieval::{EmbedPurpose, ProviderError, VectorQuery};
+use relivchats_domain::{
+    retrieval::{EmbedPurpose, ProviderError, VectorQuery},
+    status::VectorStatus,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -121,16 +124,16 @@ pub(crate) async fn rag_query(
     if !(1..=MAX_TOP_K).contains(&top_k) {
         return Err(validation("top_k", "must be between 1 and 50"));
     }
-    let status: Option<String> = sqlx::query_scalar(
+    let status: Option<VectorStatus> = sqlx::query_scalar(
         "SELECT vector_status FROM chats WHERE id = $1 AND user_id = $2 AND NOT is_deleted",
     )
     .bind(body.chat_id)
     .bind(user.user_id.as_str())
     .fetch_optional(&state.pool)
     .await?;
-    match status.as_deref() {
+    match status {
         None => return Err(ApiError::not_found("Chat")),
-        Some("completed") => {}
+        Some(VectorStatus::Completed) => {}
         Some(_) => {
             return Err(ApiError::Conflict(
                 "This chat is not indexed for search yet. It is indexed when its first insights are unlocked; try again once that has run.".to_owned(),

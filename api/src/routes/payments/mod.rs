@@ -2,8 +2,9 @@
 //! checkout verification. Money moves only in the `TopUp` and `RefundPayment` workflows, which
 //! the webhooks start (see `docs/ARCHITECTURE.md`, Payments).
 
+mod dispatch;
+mod launch;
 mod orders;
-mod vendors;
 mod verify;
 mod webhooks;
 
@@ -12,7 +13,8 @@ use axum::{
     routing::{get, post},
 };
 
-pub use vendors::{
+/// Where the binary has always imported the providers from.
+pub use crate::payment_providers::{
     PaymentProviders, RazorpayClient, RazorpaySettings, StripeClient, StripeSettings, VendorError,
 };
 

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::vendors::{NewPaymentIntent, NewRazorpayOrder, VendorError};
+use crate::payment_providers::{NewPaymentIntent, NewRazorpayOrder, VendorError};
 use crate::{
     AppState,
     auth::AuthUser,

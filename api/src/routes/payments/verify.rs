@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::webhooks::{Launch, start};
+use super::launch::{Launch, start};
 use crate::{
     AppState,
     auth::AuthUser,

@@ -1,6 +1,9 @@
 //! The payment providers' REST APIs: Stripe PaymentIntents and Razorpay Orders (and a
 //! Razorpay payment fetch for the checkout verification), one `reqwest::Client` per vendor
 //! with timeouts and a configurable base URL, plus the webhook secrets.
+//!
+//! Outside `routes/` because it is state, not a route: [`crate::AppState`] holds the clients
+//! and the binary builds them; the payment routes only call them.
 
 use std::time::Duration;
 
