@@ -12,7 +12,10 @@
 
 use std::time::{Duration, Instant};
 
-use relivchats_activities::providers::{EdgeMaintenance, EdgeStore, HashedEmbedder};
+use relivchats_activities::{
+    insights::STORE_BATCH,
+    providers::{EdgeMaintenance, EdgeStore, HashedEmbedder},
+};
 use relivchats_domain::retrieval::{
     EmbedPurpose, Embedder, VectorPoint, VectorQuery, VectorStore,
     chunking::{ChatFacts, Chunk, Chunker, ChunkingOptions, SourceMessage, keyword_text},
@@ -113,7 +116,8 @@ async fn index_chat(
     let mut pending = Vec::<Chunk>::new();
     for i in 0..n {
         pending.extend(chunker.push(message(i, start)));
-        if pending.len() >= 128 {
+        // The product's batch: `index_chat` writes STORE_BATCH chunks per store write.
+        if pending.len() >= STORE_BATCH {
             store_batch(
                 embedder,
                 store,

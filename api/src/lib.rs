@@ -17,6 +17,7 @@ pub mod middleware;
 pub mod openapi;
 pub mod payment_providers;
 pub mod routes;
+mod workflow_start;
 
 use std::{sync::Arc, time::Duration};
 

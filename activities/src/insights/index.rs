@@ -83,7 +83,7 @@ const INDEX_LEASE_SECS: f64 = 60.0;
 /// Chunks written to the store (and to `message_chunks`) at once: every store write is a
 /// flush, so a 10k-message chat (about 600 chunks) is one write. Embedding goes in the
 /// embedder's own smaller batches inside it.
-const STORE_BATCH: usize = 1024;
+pub const STORE_BATCH: usize = 1024;
 
 impl InsightActivities {
     /// Indexes the chat unless it already is (see the module docs).

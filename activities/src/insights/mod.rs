@@ -14,6 +14,7 @@ mod generate;
 mod index;
 
 pub use generate::{GenerateError, Generated, generate_valid};
+pub use index::STORE_BATCH;
 
 use std::{sync::Arc, time::Duration};
 

@@ -7,10 +7,7 @@ use relivchats_domain::{
     status::InsightStatus,
 };
 use serde::Serialize;
-use temporalio_client::{
-    WorkflowIdConflictPolicy, WorkflowIdReusePolicy, WorkflowStartOptions,
-    errors::WorkflowStartError,
-};
+use temporalio_client::WorkflowIdReusePolicy;
 use temporalio_common::search_attributes::SearchAttributes;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -20,6 +17,7 @@ use crate::{
     AppState,
     auth::AuthUser,
     error::{ApiError, ApiJson, ApiPath, ApiResult, ErrorBody},
+    workflow_start::{StartRequest, start_or_attach},
 };
 
 /// A failed insight and what its unlock paid.
@@ -146,21 +144,17 @@ pub(crate) async fn retry_insight(
         job_id,
         timings: state.settings.unlock_timings.clone(),
     };
-    let options = WorkflowStartOptions::new(state.task_queue.to_string(), workflow_id.clone())
-        .id_conflict_policy(WorkflowIdConflictPolicy::UseExisting)
-        .id_reuse_policy(WorkflowIdReusePolicy::RejectDuplicate)
-        .search_attributes(SearchAttributes::new([
+    let request = StartRequest {
+        workflow_id: workflow_id.clone(),
+        reuse: WorkflowIdReusePolicy::RejectDuplicate,
+        search_attributes: SearchAttributes::new([
             USER_ID.value_set(user.user_id.to_string()),
             CHAT_ID.value_set(chat_id.to_string()),
-        ]))
-        .static_summary(format!("free retry of insight {insight_id}"))
-        .build();
-    match state
-        .temporal
-        .start_workflow(RetryInsightDefinition, input, options)
-        .await
-    {
-        Ok(_) | Err(WorkflowStartError::AlreadyStarted { .. }) => {}
+        ]),
+        summary: format!("free retry of insight {insight_id}"),
+    };
+    match start_or_attach(&state, RetryInsightDefinition, input, request).await {
+        Ok(_) => {}
         Err(e) => {
             tracing::error!(error = ?e, "could not start the retry workflow");
             sqlx::query("UPDATE insights SET status = 'failed', error_message = $2 WHERE id = $1 AND status = 'generating'")

@@ -5,10 +5,7 @@ use relivchats_domain::{
     contracts::unlock::{InsightTypeRef, UnlockInput, UnlockInsightsDefinition},
     status::{JobStatus, VectorStatus},
 };
-use temporalio_client::{
-    WorkflowIdConflictPolicy, WorkflowIdReusePolicy, WorkflowStartOptions,
-    errors::WorkflowStartError,
-};
+use temporalio_client::WorkflowIdReusePolicy;
 use temporalio_common::search_attributes::SearchAttributes;
 use uuid::Uuid;
 
@@ -20,6 +17,7 @@ use crate::{
     AppState,
     auth::AuthUser,
     error::{ApiError, ApiJson, ApiResult},
+    workflow_start::{StartRequest, start_or_attach},
 };
 
 async fn available_coins(state: &AppState, user: &AuthUser) -> ApiResult<i64> {
@@ -66,21 +64,17 @@ pub(super) async fn attach(
         CATEGORY.value_set(slug.to_owned()),
         UNLOCK_STATUS.value_set(JobStatus::Queued.to_string()),
     ]);
-    let options = WorkflowStartOptions::new(state.task_queue.to_string(), job.workflow_id.clone())
-        .id_conflict_policy(WorkflowIdConflictPolicy::UseExisting)
-        .id_reuse_policy(WorkflowIdReusePolicy::AllowDuplicate)
-        .search_attributes(attributes)
-        .static_summary(format!(
+    let request = StartRequest {
+        workflow_id: job.workflow_id.clone(),
+        reuse: WorkflowIdReusePolicy::AllowDuplicate,
+        search_attributes: attributes,
+        summary: format!(
             "unlock {slug} for chat {} (user {})",
             job.chat_id, user.user_id
-        ))
-        .build();
-    match state
-        .temporal
-        .start_workflow(UnlockInsightsDefinition, input, options)
-        .await
-    {
-        Ok(_) | Err(WorkflowStartError::AlreadyStarted { .. }) => {}
+        ),
+    };
+    match start_or_attach(state, UnlockInsightsDefinition, input, request).await {
+        Ok(_) => {}
         Err(e) => {
             tracing::error!(error = ?e, "could not start the unlock workflow");
             sqlx::query("UPDATE insight_generation_jobs SET status = 'failed', error_message = $2, completed_at = now() WHERE job_id = $1 AND status = 'queued'")

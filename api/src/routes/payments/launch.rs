@@ -3,15 +3,13 @@
 //! already ran, so a payment is credited once.
 
 use relivchats_domain::{contracts::payments::payment_search_attributes, payments::Provider};
-use temporalio_client::{
-    WorkflowIdConflictPolicy, WorkflowIdReusePolicy, WorkflowStartOptions,
-    errors::WorkflowStartError,
-};
+use temporalio_client::WorkflowIdReusePolicy;
 use temporalio_common::HasWorkflowDefinition;
 
 use crate::{
     AppState,
     error::{ApiError, ApiResult},
+    workflow_start::{StartRequest, Started, start_or_attach},
 };
 
 /// How to start one payment workflow.
@@ -44,22 +42,18 @@ where
         summary,
         kind,
     } = launch;
-    let options = WorkflowStartOptions::new(state.task_queue.to_string(), workflow_id.clone())
-        .id_conflict_policy(WorkflowIdConflictPolicy::UseExisting)
-        .id_reuse_policy(WorkflowIdReusePolicy::RejectDuplicate)
-        .search_attributes(payment_search_attributes(user_id, provider))
-        .static_summary(summary)
-        .build();
-    match state
-        .temporal
-        .start_workflow(workflow, input, options)
-        .await
-    {
-        Ok(_) => {
+    let request = StartRequest {
+        workflow_id: workflow_id.clone(),
+        reuse: WorkflowIdReusePolicy::RejectDuplicate,
+        search_attributes: payment_search_attributes(user_id, provider),
+        summary,
+    };
+    match start_or_attach(state, workflow, input, request).await {
+        Ok(Started::Running) => {
             tracing::info!(%workflow_id, "payment workflow started (or attached)");
             Ok(format!("{kind}_started"))
         }
-        Err(WorkflowStartError::AlreadyStarted { .. }) => {
+        Ok(Started::AlreadyClosed) => {
             tracing::info!(%workflow_id, "payment workflow already ran");
             Ok(format!("{kind}_already_done"))
         }
