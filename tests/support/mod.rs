@@ -4,124 +4,24 @@
 #![allow(unreachable_pub, dead_code)]
 
 pub mod app_log;
+mod checks;
+mod database;
 pub mod fake_llm;
 pub mod fake_payments;
 pub mod fakes;
 pub mod temporal_server;
 
-use std::{
-    collections::HashMap,
-    path::PathBuf,
-    sync::{
-        Arc, Mutex,
-        atomic::{AtomicBool, Ordering},
-    },
-    time::Duration,
-};
+pub use checks::{assert_error_shape, json, wait_for, wait_until};
+pub use database::{TestDatabase, admin_database_url};
+
+use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use relivchats::{Application, Config, Role};
 use relivchats_api::auth::{Secret, mint_dev_token};
 use relivchats_domain::UserId;
-use sqlx::{Connection, PgConnection, PgPool};
+use sqlx::PgPool;
 use tokio::{sync::oneshot, task::JoinHandle};
 use uuid::Uuid;
-
-/// The server tests create their databases on.
-pub fn admin_database_url() -> String {
-    std::env::var("TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
-}
-
-/// A fresh, empty database, dropped when it is dropped, also when the test fails (panics)
-/// before its clean-up (`stop`, [`TestDatabase::drop_now`]); the data directories of the apps
-/// that use it are removed too when the test fails.
-pub struct TestDatabase {
-    pub name: String,
-    pub url: String,
-    dropped: AtomicBool,
-    data_dirs: Mutex<Vec<PathBuf>>,
-}
-
-impl TestDatabase {
-    pub async fn create() -> Self {
-        let admin = admin_database_url();
-        let name = format!("relivchats_test_{}", Uuid::new_v4().simple());
-        let mut conn = PgConnection::connect(&admin)
-            .await
-            .expect("Postgres must be running for the integration tests");
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&mut conn)
-            .await
-            .unwrap();
-        conn.close().await.unwrap();
-        let mut url = url::Url::parse(&admin).unwrap();
-        url.set_path(&name);
-        Self {
-            name,
-            url: url.to_string(),
-            dropped: AtomicBool::new(false),
-            data_dirs: Mutex::new(Vec::new()),
-        }
-    }
-
-    /// Removes `dir` (recursively) when the database is dropped.
-    pub fn remove_on_drop(&self, dir: impl Into<PathBuf>) {
-        self.data_dirs
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(dir.into());
-    }
-
-    pub async fn drop_now(&self) {
-        if self.dropped.swap(true, Ordering::SeqCst) {
-            return;
-        }
-        drop_database(&self.name).await;
-    }
-}
-
-async fn drop_database(name: &str) {
-    if let Ok(mut conn) = PgConnection::connect(&admin_database_url()).await {
-        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            .execute(&mut conn)
-            .await;
-        let _ = conn.close().await;
-    }
-}
-
-impl Drop for TestDatabase {
-    fn drop(&mut self) {
-        if !self.dropped.swap(true, Ordering::SeqCst) {
-            // Drop cannot await, and may run inside the test's runtime: a thread of its own
-            // with a runtime of its own drops the database. Errors are ignored (a panic here,
-            // during a failing test's unwinding, would abort the whole test binary).
-            let name = self.name.clone();
-            let _ = std::thread::spawn(move || {
-                if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                {
-                    rt.block_on(drop_database(&name));
-                }
-            })
-            .join();
-        }
-        // The data directories go only with a failing test: on the success path something
-        // may still hold the Edge shard (e.g. a test's own activities, dropped after `stop`),
-        // and the shard's drop flushes into its directory.
-        if !std::thread::panicking() {
-            return;
-        }
-        for dir in self
-            .data_dirs
-            .get_mut()
-            .unwrap_or_else(|p| p.into_inner())
-            .drain(..)
-        {
-            let _ = std::fs::remove_dir_all(dir);
-        }
-    }
-}
 
 /// The variables every test application starts from: development, dev auth with `dev_secret`,
 /// a free port, a fresh data directory and a task queue of its own.
@@ -469,53 +369,6 @@ pub fn relivchats_binary() -> std::path::PathBuf {
         path.display()
     );
     path
-}
-
-/// Polls `check` every 50 ms until it returns true, and fails the test, naming `what`, when
-/// `within` passes first. Every wait in the tests goes through here (or [`wait_for`]), so
-/// none can fall through a bounded loop without an assertion.
-pub async fn wait_until(what: &str, within: Duration, mut check: impl AsyncFnMut() -> bool) {
-    wait_for(what, within, async || check().await.then_some(())).await
-}
-
-/// [`wait_until`] for a check that yields a value: polls `check` every 50 ms until it returns
-/// `Some`, and returns that; fails the test, naming `what`, when `within` passes first.
-pub async fn wait_for<T>(
-    what: &str,
-    within: Duration,
-    mut check: impl AsyncFnMut() -> Option<T>,
-) -> T {
-    let deadline = tokio::time::Instant::now() + within;
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        if tokio::time::Instant::now() >= deadline {
-            panic!("timed out after {within:?} waiting until {what}");
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// Parses a JSON body, with the raw text in the panic message when it is not JSON.
-pub async fn json(response: reqwest::Response) -> serde_json::Value {
-    let text = response.text().await.unwrap();
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
-}
-
-/// Asserts the one error shape: a `detail` sentence and an `error` object with a code.
-pub fn assert_error_shape(body: &serde_json::Value) {
-    let detail = body["detail"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no detail in {body}"));
-    assert!(detail.len() > 10, "detail should be a sentence: {detail:?}");
-    assert!(
-        body["error"]["code"]
-            .as_str()
-            .is_some_and(|c| c.starts_with("ERR_")),
-        "{body}"
-    );
-    assert!(body["error"]["request_id"].as_str().is_some(), "{body}");
 }
 
 pub type Shared<T> = Arc<T>;
