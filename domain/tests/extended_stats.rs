@@ -1,4 +1,4 @@
-//! `chat_metadata.extended`: the statistics beyond `reference/seed-api.md` §4.3, and the
+//! `chat_metadata.extended`: the statistics beyond the earlier service's keys (`tests/stats.rs`), and the
 //! locale fixes that change what the old keys count (words with non-ASCII letters,
 //! localized placeholders).
 

@@ -1,4 +1,4 @@
-//! `chat_metadata`: every key of `reference/seed-api.md` §4.3, thresholds at their edges.
+//! `chat_metadata`: every key the earlier service returned (and the frontend reads), thresholds at their edges.
 
 use relivchats_domain::whatsapp::{self, ChatMetadata, MessageKind, UserStats};
 use serde_json::Value;

@@ -1,4 +1,4 @@
-//! Fake Stripe and Razorpay REST servers speaking the real wire protocol (integrations.md §3–4),
+//! Fake Stripe and Razorpay REST servers speaking their real REST shapes (orders, payments, refunds),
 //! and builders for their signed webhooks.
 //!
 //! Stripe: `POST /v1/payment_intents` (form body, bearer key, `Idempotency-Key` honoured).

@@ -1,5 +1,5 @@
 //! Fake vendor servers speaking Gemini's and the OpenAI-compatible wire formats
-//! (`integrations.md` §1–2), on a free local port, programmable per call: 503, 429 with a
+//! (`generateContent`/`batchEmbedContents`, `/v1/chat/completions`/`/v1/embeddings`), on a free local port, programmable per call: 503, 429 with a
 //! `retryDelay`, a garbled body, output that is not JSON, output that breaks the schema.
 //! Counters say how often each endpoint was called. A valid answer is written by the offline
 //! analyst from the schema the request carried, so every insight type gets a real answer.

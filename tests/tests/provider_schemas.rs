@@ -1,6 +1,6 @@
 //! What the model providers put on the wire for each of the 24 insight types, read back from
 //! the fake vendor (`tests/support/fakes.rs`): Gemini gets the schema as `responseJsonSchema`
-//! using only keywords Gemini accepts there (`integrations.md` §1.1), the OpenAI-compatible
+//! using only keywords Gemini accepts there (`GEMINI_KEYWORDS` below), the OpenAI-compatible
 //! provider as a `json_schema` response format; both keep every content key the frontend reads
 //! (`tests/fixtures/frontend-shapes.json`) with its shape and as required; and a repair
 //! attempt carries the validation problems to the model.
@@ -19,7 +19,7 @@ use serde_json::Value;
 
 const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
 
-/// Gemini's `responseJsonSchema` keywords (`integrations.md` §1.1), plus `propertyOrdering`.
+/// Gemini's `responseJsonSchema` keywords (from Google's structured-output docs), plus `propertyOrdering`.
 const GEMINI_KEYWORDS: [&str; 21] = [
     "$id",
     "$defs",

@@ -1,6 +1,6 @@
 //! Google Gemini over REST (v1beta): `generateContent` with the insight type's JSON schema,
-//! and `batchEmbedContents` for `gemini-embedding-001`. The wire shapes are in
-//! `integrations.md` §1.
+//! and `batchEmbedContents` for `gemini-embedding-001` (Google's v1beta REST reference; the fake
+//! in `tests/support/fakes.rs` speaks the same shapes).
 
 use std::time::Duration;
 

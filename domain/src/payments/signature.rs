@@ -161,7 +161,7 @@ pub fn razorpay_signature(secret: &str, body: &[u8]) -> String {
 mod tests {
     use super::*;
 
-    // The test vectors of integrations.md §7.
+    // Test vectors computed with the providers' documented schemes (HMAC-SHA256 over `t.body` for Stripe, over the body for Razorpay).
     const STRIPE_SECRET: &str = "whsec_test_secret";
     const STRIPE_BODY: &[u8] = br#"{"id":"evt_test","object":"event"}"#;
     const STRIPE_HEADER: &str =

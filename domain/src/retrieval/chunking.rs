@@ -62,7 +62,7 @@ pub struct SourceMessage {
     pub timestamp: NaiveDateTime,
 }
 
-/// Chunk metadata: the earlier service's fields (`reference/seed-api.md` §5.3) plus the owned
+/// Chunk metadata: the earlier service's fields plus the owned
 /// range's first and last message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChunkMetadata {

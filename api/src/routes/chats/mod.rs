@@ -73,7 +73,7 @@ pub(crate) struct ChatResponse {
     filename: String,
     participants: Vec<String>,
     user_display_name: Option<String>,
-    /// The free statistics (`reference/seed-api.md` §4.3 keys, plus new ones; chats stored
+    /// The free statistics (the earlier service's keys, which the frontend reads, plus new ones; chats stored
     /// before a key existed do not have it).
     #[schema(value_type = relivchats_domain::whatsapp::ChatMetadata)]
     chat_metadata: Value,

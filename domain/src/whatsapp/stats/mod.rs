@@ -1,5 +1,5 @@
 //! The free statistics: `chat_metadata`, with exactly the keys, types and thresholds of
-//! the earlier service (`reference/seed-api.md` §4.3) because the frontend reads them.
+//! the earlier Python service because the frontend reads them (`domain/tests/stats.rs` lists them).
 //! Anything new lives under new keys.
 //!
 //! Computed in one pass over the messages in time order, with memory proportional to the

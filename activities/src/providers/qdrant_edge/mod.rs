@@ -1,7 +1,7 @@
 //! Qdrant Edge (`qdrant-edge` 0.7.2): an in-process shard under `DATA_DIR/qdrant`, with a
 //! dense vector and a BM25 sparse vector per chunk, fused at query time (RRF).
 //!
-//! What 0.7.2 demands (`integrations.md` §6.4): it never replays its WAL, so every write
+//! What 0.7.2 demands (read from its sources): it never replays its WAL, so every write
 //! batch is flushed before it is acknowledged; `flush` panics if another thread is inside
 //! `update`, so all writes go through one writer thread; and one process holds the directory
 //! (a file lock), so one `EdgeStore` is built per process and shared through `Arc`. The API is
@@ -43,6 +43,10 @@ use relivchats_domain::retrieval::{
 use serde_json::json;
 use uuid::Uuid;
 
+mod writer;
+
+use writer::{Write, writer_loop};
+
 const PROVIDER: &str = "qdrant-edge";
 const DENSE: &str = "dense";
 const SPARSE: &str = "bm25";
@@ -81,68 +85,12 @@ pub struct EdgeStore {
     path: PathBuf,
 }
 
-/// One queued write: the operation, how many points it adds, and where its outcome goes.
-struct Write {
-    operation: UpdateOperation,
-    points: usize,
-    done: tokio::sync::oneshot::Sender<Result<(), ProviderError>>,
-}
-
 impl Drop for EdgeStore {
     fn drop(&mut self) {
         self.writes = None;
         if let Some(handle) = self.writer.take() {
             let _ = handle.join();
         }
-    }
-}
-
-/// The writer thread: group commit (see the module docs) and the optimizer's turns.
-fn writer_loop(shard: Arc<EdgeShard>, queue: mpsc::Receiver<Write>, maintenance: Maintenance) {
-    /// Writes applied under one flush at most, so one caller is never kept waiting long.
-    const MAX_GROUP: usize = 64;
-    let mut unoptimized = 0usize;
-    while let Ok(first) = queue.recv() {
-        let mut group = vec![first];
-        while group.len() < MAX_GROUP {
-            match queue.try_recv() {
-                Ok(next) => group.push(next),
-                Err(_) => break,
-            }
-        }
-        // qdrant-edge signals some failures by panicking (its flush, for one). The thread must
-        // outlive that: the group's callers see their channel closed (a retryable error) and
-        // the next group is served.
-        let served = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            commit(&shard, group, maintenance, &mut unoptimized);
-        }));
-        if served.is_err() {
-            tracing::error!("a qdrant-edge write panicked; its callers get an error");
-        }
-    }
-}
-
-/// Applies a group of writes, runs the optimizer if its turn has come, flushes once, then
-/// answers every caller.
-fn commit(shard: &EdgeShard, group: Vec<Write>, maintenance: Maintenance, unoptimized: &mut usize) {
-    let mut outcomes = Vec::with_capacity(group.len());
-    for write in group {
-        let outcome = shard.update(write.operation).map(|_| ()).map_err(service);
-        if outcome.is_ok() {
-            *unoptimized += write.points;
-        }
-        outcomes.push((write.done, outcome));
-    }
-    if let Maintenance::EveryPoints(every) = maintenance
-        && *unoptimized >= every
-    {
-        *unoptimized = 0;
-        optimize(shard);
-    }
-    shard.flush();
-    for (done, outcome) in outcomes {
-        // A caller that went away (cancelled) still had its write applied and flushed.
-        let _ = done.send(outcome);
     }
 }
 
@@ -307,21 +255,6 @@ fn tune(shard: &EdgeShard) -> Result<(), ProviderError> {
         shard.set_optimizers_config(wanted).map_err(service)?;
     }
     Ok(())
-}
-
-/// Runs the optimizer to completion. A failure leaves the data as it was (still searchable,
-/// only slower to extend), so it is logged rather than failing the write that triggered it.
-fn optimize(shard: &EdgeShard) {
-    let started = std::time::Instant::now();
-    match shard.optimize() {
-        Ok(changed) => tracing::debug!(
-            changed,
-            ms = started.elapsed().as_millis() as u64,
-            segments = shard.info().segments_count,
-            "qdrant-edge optimized"
-        ),
-        Err(e) => tracing::warn!(error = %e, "qdrant-edge optimization failed; will retry later"),
-    }
 }
 
 fn open_error(dir: &Path, e: impl std::fmt::Display) -> ProviderError {
