@@ -125,14 +125,15 @@ impl Application {
             Some(addr) => Some(metrics_listener(addr, &metrics, config).await?),
             None => None,
         };
-        let worker = match role.runs_worker() {
-            true => Some(WorkerThread::spawn(
+        let worker = if role.runs_worker() {
+            Some(WorkerThread::spawn(
                 config,
                 client.clone(),
                 providers.clone(),
                 metrics.clone(),
-            )?),
-            false => None,
+            )?)
+        } else {
+            None
         };
         Ok(Self {
             http,
