@@ -50,6 +50,7 @@ macro_rules! status_enum {
             }
         }
 
+        /// Lets tests and logs compare with the stored text directly.
         impl PartialEq<&str> for $name {
             fn eq(&self, other: &&str) -> bool {
                 self.as_str() == *other

@@ -365,7 +365,7 @@ pub fn relivchats_binary() -> std::path::PathBuf {
         .join("relivchats");
     assert!(
         path.exists(),
-        "{} is missing: run the tests with scripts/test (it builds every target first)",
+        "{} is missing: build it first (scripts/test builds every target; a release bench needs `cargo build --release -p relivchats`)",
         path.display()
     );
     path

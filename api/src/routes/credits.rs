@@ -37,17 +37,15 @@ pub(crate) async fn balance(
     State(state): State<AppState>,
     user: AuthUser,
 ) -> ApiResult<ApiJson<BalanceResponse>> {
-    let (balance, held): (i32, i64) = sqlx::query_as(
-        "SELECT u.credit_balance, held_coins(u.user_id) FROM users u WHERE u.user_id = $1",
-    )
-    .bind(user.user_id.as_str())
-    .fetch_one(&state.pool)
-    .await?;
+    let mut conn = state.pool.acquire().await?;
+    let coins = relivchats_store::coins(&mut conn, user.user_id.as_str())
+        .await?
+        .ok_or(sqlx::Error::RowNotFound)?;
     Ok(ApiJson(BalanceResponse {
         user_id: user.user_id.to_string(),
-        balance,
-        held,
-        available: i64::from(balance) - held,
+        balance: coins.balance,
+        held: coins.held,
+        available: coins.available(),
     }))
 }
 

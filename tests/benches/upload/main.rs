@@ -72,18 +72,7 @@ fn ours_binary() -> PathBuf {
     if let Ok(p) = std::env::var("OURS_BIN") {
         return std::fs::canonicalize(&p).unwrap_or_else(|e| panic!("OURS_BIN={p}: {e}"));
     }
-    let exe = std::env::current_exe().unwrap();
-    let path = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .unwrap()
-        .join("relivchats");
-    assert!(
-        path.exists(),
-        "{} is missing: `cargo build --release -p relivchats` first (or set OURS_BIN)",
-        path.display()
-    );
-    path
+    relivchats_tests::relivchats_binary()
 }
 
 fn main() {

@@ -21,12 +21,11 @@ use crate::{
 };
 
 async fn available_coins(state: &AppState, user: &AuthUser) -> ApiResult<i64> {
-    Ok(sqlx::query_scalar(
-        "SELECT u.credit_balance::BIGINT - held_coins(u.user_id) FROM users u WHERE u.user_id = $1",
-    )
-    .bind(user.user_id.as_str())
-    .fetch_one(&state.pool)
-    .await?)
+    let mut conn = state.pool.acquire().await?;
+    let coins = relivchats_store::coins(&mut conn, user.user_id.as_str())
+        .await?
+        .ok_or(sqlx::Error::RowNotFound)?;
+    Ok(coins.available())
 }
 
 /// Starts the job's workflow, or attaches to it when it already runs (the id is the chat and
