@@ -5,7 +5,7 @@ use tracing_subscriber::{EnvFilter, fmt, prelude::*};
 use crate::config::LogFormat;
 
 /// The default filter keeps our crates at `info` and the chatty dependencies at `warn`.
-const DEFAULT_FILTER: &str = "info,sqlx=warn,temporalio_sdk_core=warn,temporalio_client=warn,tower_http=warn,h2=warn,hyper=warn";
+pub const DEFAULT_FILTER: &str = "info,sqlx=warn,temporalio_sdk_core=warn,temporalio_client=warn,tower_http=warn,h2=warn,hyper=warn";
 
 /// Installs the global subscriber once (later calls are ignored, as in tests).
 pub fn init(format: LogFormat) {

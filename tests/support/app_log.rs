@@ -18,10 +18,6 @@ use std::{
 
 use tracing_subscriber::{EnvFilter, fmt, prelude::*};
 
-/// The app's own default filter (relivchats::telemetry): our crates at `info`, the chatty
-/// dependencies at `warn`.
-const DEFAULT_FILTER: &str = "info,sqlx=warn,temporalio_sdk_core=warn,temporalio_client=warn,tower_http=warn,h2=warn,hyper=warn";
-
 /// At most this many lines are kept; the oldest go first.
 const MAX_LINES: usize = 100_000;
 
@@ -72,8 +68,8 @@ impl Write for Writer {
 /// Installs the capturing subscriber once per process (a no-op when another is installed).
 pub fn install() {
     INSTALLED.get_or_init(|| {
-        let filter =
-            EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
+        let filter = EnvFilter::try_from_env("RUST_LOG")
+            .unwrap_or_else(|_| EnvFilter::new(relivchats::telemetry::DEFAULT_FILTER));
         let _ = tracing_subscriber::registry()
             .with(filter)
             .with(
